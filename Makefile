@@ -1,0 +1,120 @@
+# stackelberg: build, tests, sanitizers, benchmarks and the default run.
+#
+#   make            bin/stackelberg
+#   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG)
+#   make test       install missing Debian packages (as root), build, run every test
+#   make asan       the tests again under -fsanitize=address,undefined
+#   make bench      throughput and solver timings (see bench/RESULTS.md)
+#   make figures RUN=DIR   PNG figures of a run directory through gnuplot
+#   make clean
+#
+# Options: NATIVE=1 adds -march=native (machine-specific, off by default).
+
+CC ?= cc
+PKGS := openblas yaml-0.1 zlib
+DEB_PKGS := gcc make pkg-config libopenblas-dev libyaml-dev zlib1g-dev libcriterion-dev \
+            python3-numpy gnuplot-nox
+RUN_CONFIG ?= configs/paper.yaml
+RUN_OUT ?= runs/default
+BUILD ?= build/release
+SAN ?=
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+OPT ?= -O2
+CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
+ifeq ($(NATIVE),1)
+CFLAGS += -march=native
+endif
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+endif
+LDLIBS := $(PKG_LIBS) -lm
+
+LIB_SRC := $(sort $(shell find src -name '*.c' ! -name main.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libstackelberg.a
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+BIN := bin/stackelberg
+TEST_ENV :=
+ifneq ($(SAN),)
+BIN := $(BUILD)/stackelberg
+TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+endif
+
+.PHONY: all run test asan bench clean deps figures test-run bench-run
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Install what is missing (root only); otherwise say what to install.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages:" $$missing; \
+	    echo "install them with: sudo apt-get install" $$missing; exit 1; \
+	  fi; \
+	fi
+
+# Tests run from the repository root (they read configs/ and ../shared/data/).
+# OpenBLAS stays single-threaded: the matrices are small and forked test runners must
+# not inherit a thread pool.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: $(BIN) $(TEST_BIN)
+	@fail=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; \
+	  $(TEST_ENV) SB_BIN=$(abspath $(BIN)) OPENBLAS_NUM_THREADS=1 $$t --jobs 2 || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "some tests failed"; exit 1; fi; echo "all test binaries passed"
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT=-O1 test-run
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BIN) $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	$(BIN) train $(RUN_CONFIG) --out $(RUN_OUT)
+
+figures:
+	@test -n "$(RUN)" || { echo "usage: make figures RUN=DIR"; exit 2; }
+	tools/figures.sh $(RUN)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)
