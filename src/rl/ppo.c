@@ -8,6 +8,7 @@
 #include "nn/adam.h"
 #include "rl/dist.h"
 #include "rl/normalize.h"
+#include "rl/ppo_internal.h"
 #include "util/common.h"
 
 void ppo_config_default(PpoConfig *c) {
@@ -95,6 +96,9 @@ struct Ppo {
 };
 
 static int head_width(const ActionSpace *s) { return s->kind == SPACE_BOX ? s->dim : s->n; }
+
+/* Width of categorical segment j: Discrete is one segment of n. */
+static int seg_width(const ActionSpace *s, int j) { return s->kind == SPACE_DISCRETE ? s->n : s->nvec[j]; }
 
 Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n_envs, uint64_t seed,
                 char *err, size_t n) {
@@ -256,7 +260,7 @@ static double row_dist(const Ppo *p, const float *head, const unsigned char *mas
 static double row_logp(const Ppo *p, const float *head, const float *lp, const float *act) {
     if (p->space.kind == SPACE_BOX) return dist_gauss_logp(head, p->params + p->ls_off, act, p->A);
     double s = 0;
-    for (int j = 0, off = 0; j < p->A; off += p->space.nvec[j], j++) s += lp[off + (int)act[j]];
+    for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) s += lp[off + (int)act[j]];
     return s;
 }
 
@@ -266,9 +270,9 @@ static void row_sample(Ppo *p, const float *head, const float *lp, int determini
         else dist_gauss_sample(head, p->params + p->ls_off, p->A, rng, act);
         return;
     }
-    for (int j = 0, off = 0; j < p->A; off += p->space.nvec[j], j++) {
-        int k = deterministic ? dist_cat_mode(lp + off, p->space.nvec[j])
-                              : dist_cat_sample(lp + off, p->space.nvec[j], rng);
+    for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) {
+        int k = deterministic ? dist_cat_mode(lp + off, seg_width(&p->space, j))
+                              : dist_cat_sample(lp + off, seg_width(&p->space, j), rng);
         act[j] = (float)k;
     }
 }
@@ -282,7 +286,7 @@ void ppo_predict(Ppo *p, const float *obs, const unsigned char *mask, int B, int
     /* Row at a time keeps the workspace at N rows whatever B is. */
     for (int i = 0; i < B; i++) {
         float *x = p->norm_tmp;
-        vecnorm_obs(&p->norm, obs + (size_t)i * (size_t)p->O, 1, x, 0);
+        vecnorm_normalize_obs(&p->norm, obs + (size_t)i * (size_t)p->O, x, 1);
         const float *head, *val;
         forward_rows(p, x, 1, p->a_piw, p->a_vfw, &head, &val);
         const unsigned char *mk = mask ? mask + (size_t)i * (size_t)p->K : NULL;
@@ -298,7 +302,7 @@ void ppo_action_probs(Ppo *p, const float *obs, const unsigned char *mask, int B
     SB_ASSERT(p->space.kind != SPACE_BOX);
     for (int i = 0; i < B; i++) {
         float *x = p->norm_tmp;
-        vecnorm_obs(&p->norm, obs + (size_t)i * (size_t)p->O, 1, x, 0);
+        vecnorm_normalize_obs(&p->norm, obs + (size_t)i * (size_t)p->O, x, 1);
         const float *head, *val;
         forward_rows(p, x, 1, p->a_piw, p->a_vfw, &head, &val);
         const unsigned char *mk = mask ? mask + (size_t)i * (size_t)p->K : NULL;
@@ -316,8 +320,7 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
         const float *head, *val;
         size_t base = (size_t)t * (size_t)N;
         /* Policy on the current (normalised) observations. */
-        if (N == 1) forward_rows(p, p->last_obs, 1, p->a_piw, p->a_vfw, &head, &val);
-        else forward_rows(p, p->last_obs, N, p->a_piw, p->a_vfw, &head, &val);
+        forward_rows(p, p->last_obs, N, p->a_piw, p->a_vfw, &head, &val);
         for (int i = 0; i < N; i++) {
             size_t r = base + (size_t)i;
             const float *h = head + (size_t)i * (size_t)K;
@@ -339,15 +342,15 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
         /* The env clips Box actions itself (SB3 clips in the policy wrapper). */
         vecenv_step(env, p->a_act);
         *num_timesteps += N;
-        vecnorm_reward(&p->norm, env->reward, env->terminated, env->truncated, p->raw_rew, 1);
-        vecnorm_obs(&p->norm, env->obs, N, p->last_obs, 1);
+        vecnorm_obs(&p->norm, env->obs, p->last_obs, 1);
+        vecnorm_reward(&p->norm, env->reward, env->done, p->raw_rew, 1);
         for (int i = 0; i < N; i++) {
             float rew = p->raw_rew[i];
             int done = env->terminated[i] || env->truncated[i];
             if (done && env->truncated[i] && !env->terminated[i]) {
                 /* Bootstrap a time-limit truncation with V(terminal obs), as SB3 does. */
                 float *x = p->norm_tmp;
-                vecnorm_obs(&p->norm, env->terminal_obs + (size_t)i * (size_t)O, 1, x, 0);
+                vecnorm_normalize_obs(&p->norm, env->terminal_obs + (size_t)i * (size_t)O, x, 1);
                 mlp_forward1(&p->vf, p->params + p->vf_off, x, p->a_vfw);
                 rew += (float)p->cfg.gamma * mlp_output(&p->vf, p->a_vfw, 1)[0];
             }
@@ -552,7 +555,8 @@ int ppo_learn(Ppo *p, VecEnv *env, long total_timesteps, PpoCallback cb, void *u
     long num_timesteps = 0;
     if (p->cfg.reset_num_timesteps || !p->have_last) {
         vecenv_reset(env);
-        vecnorm_obs(&p->norm, env->obs, p->N, p->last_obs, 1);
+        vecnorm_reset(&p->norm);
+        vecnorm_obs(&p->norm, env->obs, p->last_obs, 1);
         memset(p->last_start, 1, (size_t)p->N);
         p->have_last = 1;
     }
@@ -590,3 +594,35 @@ const Mlp *ppo_vf_net(const Ppo *p) { return &p->vf; }
 float *ppo_pi_params(Ppo *p) { return p->params + p->pi_off; }
 float *ppo_vf_params(Ppo *p) { return p->params + p->vf_off; }
 float *ppo_log_std(Ppo *p) { return p->space.kind == SPACE_BOX ? p->params + p->ls_off : NULL; }
+long ppo_total_steps(const Ppo *p) { return p->total_steps; }
+
+/* ---- test and checkpoint hooks (ppo_internal.h) ---- */
+
+void ppo_debug_load_batch(Ppo *p, const float *obs, const float *act, const unsigned char *mask,
+                          const float *old_logp, const float *adv, const float *ret, const float *old_val,
+                          int count) {
+    SB_ASSERT(count <= p->T * p->N);
+    memcpy(p->b_obs, obs, (size_t)count * (size_t)p->O * sizeof(float));
+    memcpy(p->b_act, act, (size_t)count * (size_t)p->A * sizeof(float));
+    if (p->b_mask) {
+        if (mask) memcpy(p->b_mask, mask, (size_t)count * (size_t)p->K);
+        else memset(p->b_mask, 1, (size_t)count * (size_t)p->K);
+    }
+    memcpy(p->b_logp, old_logp, (size_t)count * sizeof(float));
+    memcpy(p->b_adv, adv, (size_t)count * sizeof(float));
+    memcpy(p->b_ret, ret, (size_t)count * sizeof(float));
+    memcpy(p->b_val, old_val, (size_t)count * sizeof(float));
+}
+
+PpoLoss ppo_debug_loss(Ppo *p, const int *idx, int B, double clip, double clip_vf, float *grads) {
+    memset(p->grads, 0, p->n_params * sizeof(float));
+    MbStats st = minibatch_loss(p, idx, B, clip, clip_vf);
+    if (grads) memcpy(grads, p->grads, p->n_params * sizeof(float));
+    PpoLoss l = {st.pg, st.vf, st.ent, st.kl, st.clipfrac, st.loss};
+    return l;
+}
+
+float *ppo_params(Ppo *p, size_t *n) {
+    *n = p->n_params;
+    return p->params;
+}

@@ -104,5 +104,6 @@ const Mlp *ppo_vf_net(const Ppo *p);
 float *ppo_pi_params(Ppo *p);           /* into the agent's single buffer */
 float *ppo_vf_params(Ppo *p);
 float *ppo_log_std(Ppo *p);             /* (A) or NULL */
+long ppo_total_steps(const Ppo *p);     /* env steps over all learn calls */
 
 #endif
