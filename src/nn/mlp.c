@@ -10,6 +10,8 @@
  * at these widths (tens of units) the BLAS call overhead dominates the arithmetic. */
 #include "nn/mlp.h"
 
+#include "nn/fasttanh.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -113,7 +115,7 @@ void mlp_init_orthogonal(const Mlp *m, float *params, float hidden_gain, float o
 
 static void activate(MlpAct act, float *y, size_t n) {
     if (act == MLP_TANH) {
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(y[i]);
+        nn_tanhf_array(y, n);
     } else {
         for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
     }
