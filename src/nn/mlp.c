@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/act.h"
 #include "util/common.h"
 
 int mlp_init(Mlp *m, int n_in, const int *hidden, int n_hidden, int n_out, MlpAct act) {
@@ -113,7 +114,7 @@ void mlp_init_orthogonal(const Mlp *m, float *params, float hidden_gain, float o
 
 static void activate(MlpAct act, float *y, size_t n) {
     if (act == MLP_TANH) {
-        for (size_t i = 0; i < n; i++) y[i] = tanhf(y[i]);
+        nn_tanh(y, n);
     } else {
         for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
     }
