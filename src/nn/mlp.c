@@ -116,7 +116,7 @@ static void activate(MlpAct act, float *y, size_t n) {
     if (act == MLP_TANH) {
         nn_tanh(y, n);
     } else {
-        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN passes, as torch */
     }
 }
 
@@ -189,6 +189,7 @@ static inline float dot(const float *w, const float *x, int n) {
     return s;
 }
 
+/* work holds mlp_work_size(m, 1) floats, a batch of one: mlp_output(m, work, 1) is the row. */
 void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
     const float *in = x;
     float *out = work;
