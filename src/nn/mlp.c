@@ -10,13 +10,12 @@
  * at these widths (tens of units) the BLAS call overhead dominates the arithmetic. */
 #include "nn/mlp.h"
 
-#include "nn/fasttanh.h"
-
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/act.h"
 #include "util/common.h"
 
 int mlp_init(Mlp *m, int n_in, const int *hidden, int n_hidden, int n_out, MlpAct act) {
@@ -115,9 +114,9 @@ void mlp_init_orthogonal(const Mlp *m, float *params, float hidden_gain, float o
 
 static void activate(MlpAct act, float *y, size_t n) {
     if (act == MLP_TANH) {
-        nn_tanhf_array(y, n);
+        nn_tanh(y, n);
     } else {
-        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN passes, as torch */
     }
 }
 
@@ -190,6 +189,7 @@ static inline float dot(const float *w, const float *x, int n) {
     return s;
 }
 
+/* work holds mlp_work_size(m, 1) floats, a batch of one: mlp_output(m, work, 1) is the row. */
 void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
     const float *in = x;
     float *out = work;
