@@ -5,6 +5,10 @@
 
 #include "game/game_config.h"
 #include "testutil.h"
+#include "util/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 /* [P] Table 4, written out here rather than taken from game_config_default. */
 static void expect_table4(const PpoConfig *p, int first_width) {
@@ -199,4 +203,30 @@ Test(game_config, overrides_and_small_configs) {
     cr_expect_str_eq(c.solar_gen[0], "pv");
     cr_expect_float_eq(c.hh.solar_capacity_mwh[0], 12, 1e-15);
     /* Baseline charge here: 10,800 / 30 households = 360 $/household/day, inside [0, 1000]. */
+}
+
+Test(game_config, json_record_is_valid_json_with_the_values) {
+    /* Written to a file and read back by Python's json module (an independent parser). */
+    GameConfig c;
+    char err[512], out[4096];
+    cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
+    char path[] = "/tmp/sb_game_config_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    Json j;
+    json_init(&j, f, 2);
+    game_config_json(&c, &j, NULL);
+    json_end(&j);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import json,sys; d=json.load(open('%s')); "
+             "print(d['days'], d['households']['b2']['prosumers'], d['utility']['ppo']['net_arch']['pi'], "
+             "d['aggregator']['reward_scale'], d['shapes']['solar'][4])\"",
+             path);
+    int rc = tu_run(cmd, out, sizeof out);
+    remove(path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "100 500 [24, 36] auto 0.9") != NULL, "%s", out);
 }

@@ -143,3 +143,20 @@ Test(households, validate_names_the_bad_field) {
     cr_expect_eq(hh_params_validate(&p, err, sizeof err), -1);
     cr_expect(strstr(err, "shapes.solar[3]") != NULL, "%s", err);
 }
+
+Test(households, training_draw_mean_demand_and_ratio) {
+    /* Mean prosumer shape: (.5633+.5567+.6333+.6733+.67+.71+.8+.7333)/8 = 5.3399/8 = 0.6674875.
+     * Bus b2: 500 * 16.667 * 0.6674875 = 5562.4400... kWh per step. */
+    HhParams p;
+    Rng r;
+    hh_params_default(&p);
+    cr_expect_float_eq(hh_mean_net_demand_kwh(&p, 1), 500 * 16.667 * 5.3399 / 8, 1e-6);
+    /* Ratio of 1000 prosumers' 11,166.89 kWh (shape 0.67 at noise 1) = 0.67. */
+    cr_expect_float_eq(hh_net_demand_ratio(&p, 0, 11166.89), 0.67, 1e-12);
+    rng_seed(&r, 9, 0);
+    double s = 0;
+    int n = 2000;
+    for (int i = 0; i < n; i++) s += hh_draw_prosumer_kwh(&p, HH_NOISE_CLT, 0, 4, &r);
+    /* Mean of n draws of 11,166.89 * (1 + e), sd(e) = sqrt(1/150/1000) = 0.00258. */
+    cr_expect(fabs(s / n / 11166.89 - 1) < 5 * 0.00258 / sqrt((double)n));
+}

@@ -463,3 +463,126 @@ const char *agg_action_str(AggAction a) { return a == AGG_GAUSSIAN ? "gaussian" 
 const char *agg_play_str(AggPlay p) {
     return p == AGG_PLAY_MODE ? "mode" : p == AGG_PLAY_SAMPLE ? "sample" : "mean";
 }
+
+static void ppo_json(const PpoConfig *p, Json *j) {
+    json_obj_begin(j, "ppo");
+    json_num(j, "learning_rate", p->learning_rate);
+    json_bool(j, "lr_linear", p->lr_linear);
+    json_int(j, "n_steps", p->n_steps);
+    json_int(j, "batch_size", p->batch_size);
+    json_int(j, "n_epochs", p->n_epochs);
+    json_num(j, "gamma", p->gamma);
+    json_num(j, "gae_lambda", p->gae_lambda);
+    json_num(j, "clip_range", p->clip_range);
+    json_bool(j, "clip_linear", p->clip_linear);
+    if (p->clip_range_vf > 0) json_num(j, "clip_range_vf", p->clip_range_vf);
+    else json_null(j, "clip_range_vf");
+    json_bool(j, "normalize_advantage", p->normalize_advantage);
+    json_num(j, "ent_coef", p->ent_coef);
+    json_num(j, "vf_coef", p->vf_coef);
+    json_num(j, "max_grad_norm", p->max_grad_norm);
+    if (p->target_kl > 0) json_num(j, "target_kl", p->target_kl);
+    else json_null(j, "target_kl");
+    json_obj_begin(j, "net_arch");
+    json_arr_begin(j, "pi");
+    for (int i = 0; i < p->n_pi; i++) json_int(j, NULL, p->pi_arch[i]);
+    json_arr_end(j);
+    json_arr_begin(j, "vf");
+    for (int i = 0; i < p->n_vf; i++) json_int(j, NULL, p->vf_arch[i]);
+    json_arr_end(j);
+    json_obj_end(j);
+    json_str(j, "activation_fn", p->activation == MLP_RELU ? "relu" : "tanh");
+    json_num(j, "log_std_init", p->log_std_init);
+    json_bool(j, "ortho_init", p->ortho_init);
+    json_bool(j, "norm_obs", p->norm_obs);
+    json_bool(j, "norm_reward", p->norm_reward);
+    json_obj_end(j);
+}
+
+void game_config_json(const GameConfig *c, Json *j, const char *key) {
+    const HhParams *p = &c->hh;
+    json_obj_begin(j, key);
+    json_str(j, "source", c->source);
+    json_int(j, "seed", c->seed);
+    json_int(j, "seeds", c->seeds);
+    json_int(j, "days", c->days);
+    json_int(j, "steps_per_day", c->steps_per_day);
+    json_num(j, "step_hours", c->step_hours);
+    json_int(j, "leader_period_days", c->leader_period_days);
+    json_int(j, "report_days", c->report_days);
+    json_str(j, "schedule", game_schedule_str(c->schedule));
+    json_num(j, "mf_tol", c->mf_tol);
+    json_int(j, "mf_days", c->mf_days);
+    json_int(j, "mf_max_iters", c->mf_max_iters);
+    json_num(j, "tol", c->tol);
+    json_int(j, "max_leader_iters", c->max_leader_iters);
+    json_str(j, "grid", c->grid);
+    json_num(j, "voll", c->voll);
+    json_bool(j, "storage", c->storage);
+    json_bool(j, "learning", c->learning);
+
+    json_obj_begin(j, "households");
+    for (int b = 0; b < p->n_bus; b++) {
+        json_obj_begin(j, c->bus_name[b]);
+        json_int(j, "bus", p->bus_id[b]);
+        json_int(j, "prosumers", p->prosumers[b]);
+        json_num(j, "income", p->prosumer_income[b]);
+        json_num(j, "storage_kwh", p->storage_kwh[b]);
+        json_int(j, "consumers", p->consumers[b]);
+        json_num(j, "consumer_income", p->consumer_income[b]);
+        json_obj_end(j);
+    }
+    json_obj_end(j);
+    json_obj_begin(j, "shapes");
+    json_num_array(j, "consumer", p->shape_consumer, (size_t)p->steps_per_day);
+    json_num_array(j, "prosumer", p->shape_prosumer, (size_t)p->steps_per_day);
+    json_num_array(j, "solar", p->shape_solar, (size_t)p->steps_per_day);
+    json_obj_end(j);
+    json_num(j, "demand_scale_kwh", p->demand_scale_kwh);
+    json_num(j, "efficiency", p->efficiency);
+    json_str(j, "noise", hh_noise_str(c->noise));
+    json_str(j, "train_noise", hh_noise_str(c->train_noise));
+    json_obj_begin(j, "noise_triangular");
+    json_num(j, "low", p->noise_low);
+    json_num(j, "mode", p->noise_mode);
+    json_num(j, "high", p->noise_high);
+    json_obj_end(j);
+    json_obj_begin(j, "solar");
+    json_arr_begin(j, "generators");
+    for (int u = 0; u < p->n_solar; u++) json_str(j, NULL, c->solar_gen[u]);
+    json_arr_end(j);
+    json_num_array(j, "capacity_mwh", p->solar_capacity_mwh, (size_t)p->n_solar);
+    json_obj_end(j);
+
+    const AggregatorConfig *a = &c->aggregator;
+    json_obj_begin(j, "aggregator");
+    json_int(j, "action_levels", a->action_levels);
+    json_str(j, "action", agg_action_str(a->action));
+    json_str(j, "play", agg_play_str(a->play));
+    json_int(j, "train_steps", a->train_steps);
+    json_int(j, "episode_days", a->episode_days);
+    json_num(j, "belief_step", a->belief_step);
+    json_num(j, "belief_clip", a->belief_clip);
+    if (a->reward_scale > 0) json_num(j, "reward_scale", a->reward_scale);
+    else json_str(j, "reward_scale", "auto");
+    json_num(j, "mask_tol", a->mask_tol);
+    json_num(j, "initial_soc", a->initial_soc);
+    ppo_json(&a->ppo, j);
+    json_obj_end(j);
+
+    const UtilityConfig *u = &c->utility;
+    json_obj_begin(j, "utility");
+    json_bool(j, "learn", u->learn);
+    double ab[2] = {u->bounds.alpha_lo, u->bounds.alpha_hi}, fb[2] = {u->bounds.fixed_lo, u->bounds.fixed_hi};
+    json_num_array(j, "alpha_bounds", ab, 2);
+    json_num_array(j, "fixed_charge_bounds", fb, 2);
+    json_str(j, "sell_above_buy", u->bounds.sell_rule == MARKET_SELL_SWAP ? "swap" : "clip");
+    json_int(j, "train_steps", u->train_steps);
+    json_int(j, "episode_periods", u->episode_periods);
+    json_num(j, "kappa", u->kappa);
+    json_num(j, "fixed_cost_per_day", u->fixed_cost_per_day);
+    json_num(j, "obs_lmp_scale", u->obs_lmp_scale);
+    ppo_json(&u->ppo, j);
+    json_obj_end(j);
+    json_obj_end(j);
+}

@@ -40,6 +40,7 @@
 #include "grid/households.h"
 #include "grid/market.h"
 #include "rl/ppo.h"
+#include "util/json.h"
 
 #define GAME_PATH_MAX 512
 #define GAME_NAME_MAX 32
@@ -120,6 +121,10 @@ int game_config_load(const char *path, GameConfig *c, char *err, size_t n);
  * leader_period_days <= days (the last period may be partial), report_days <= days, one capacity per solar
  * generator, PPO configs valid. 0, or -1 with "key: what is wrong". */
 int game_config_validate(const GameConfig *c, char *err, size_t n);
+
+/* The resolved config as one JSON object under `key` (NULL at the top level), with the YAML
+ * key names, for a run directory's record (reasons: reproduce a run; see what a default was). */
+void game_config_json(const GameConfig *c, Json *j, const char *key);
 
 /* Fleet capacity of bus b in kWh: prosumers * storage_kwh, or 0 when storage is off. */
 double game_fleet_capacity_kwh(const GameConfig *c, int b);

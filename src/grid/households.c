@@ -131,6 +131,19 @@ void hh_mean_step(const HhParams *p, int hour, HhStep *out) {
     for (int u = 0; u < p->n_solar; u++) out->solar_mwh[u] = p->solar_capacity_mwh[u] * p->shape_solar[hour] * mean;
 }
 
+double hh_draw_prosumer_kwh(const HhParams *p, HhNoise mode, int b, int hour, Rng *r) {
+    return p->shape_prosumer[hour] * p->demand_scale_kwh * p->prosumers[b] * hh_noise_mean(p, mode, p->prosumers[b], r);
+}
+
+double hh_mean_net_demand_kwh(const HhParams *p, int b) {
+    double mean_noise = (p->noise_low + p->noise_mode + p->noise_high) / 3.0;
+    return p->prosumers[b] * p->demand_scale_kwh * hh_shape_mean(p->shape_prosumer, p->steps_per_day) * mean_noise;
+}
+
+double hh_net_demand_ratio(const HhParams *p, int b, double kwh) {
+    return kwh / (p->prosumers[b] * p->demand_scale_kwh);
+}
+
 double hh_fleet_capacity_kwh(const HhParams *p, int b) { return p->prosumers[b] * p->storage_kwh[b]; }
 
 long hh_total_households(const HhParams *p) {

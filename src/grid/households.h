@@ -87,6 +87,16 @@ void hh_draw_step(const HhParams *p, HhNoise mode, int hour, Rng *r, HhStep *out
 /* The same with every noise factor 1: the expected step (used for the initial beliefs). */
 void hh_mean_step(const HhParams *p, int hour, HhStep *out);
 
+/* The prosumers' net demand of bus b at hour `hour` for one step, kWh (group total), with the
+ * group's mean noise drawn in `mode`: the training environments' draw (no consumers, no solar). */
+double hh_draw_prosumer_kwh(const HhParams *p, HhNoise mode, int b, int hour, Rng *r);
+/* Expected prosumer net demand of bus b averaged over the day, kWh per step:
+ * prosumers * demand_scale_kwh * mean(shape_prosumer) * E[noise] (reward_scale auto). */
+double hh_mean_net_demand_kwh(const HhParams *p, int b);
+/* The follower observation's net-demand ratio: kwh / (prosumers * demand_scale_kwh), i.e.
+ * shape * noise (about 0.5-0.9 with the default shapes). */
+double hh_net_demand_ratio(const HhParams *p, int b, double kwh);
+
 /* Fleet battery capacity of bus b, kWh (prosumers * storage_kwh). */
 double hh_fleet_capacity_kwh(const HhParams *p, int b);
 /* All households, prosumers and consumers. */
