@@ -1,4 +1,4 @@
-/* gridyaml.h: a grid described in YAML (configs/grids/*.yaml), read through yamltree.
+/* gridyaml.h: a grid described in YAML (configs/grids/NAME.yaml), read through yamltree.
  *
  *   name: paper3
  *   base_mva: 100
