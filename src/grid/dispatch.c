@@ -837,7 +837,7 @@ static void finish(DispatchSolver *s, double cscale) {
     memset(r->binding, 0, (size_t)M);
     memset(r->mu_upper, 0, (size_t)M * sizeof(double));
     memset(r->mu_lower, 0, (size_t)M * sizeof(double));
-    for (int l = 0; l < M; l++) r->flow[l] = s->br_on[l] ? s->flow[l] : 0.0;
+    for (int l = 0; l < M; l++) r->flow[l] = s->br_on[l] ? s->flow[l] + 0.0 : 0.0; /* no -0 */
     for (int w = 0; w < s->nw; w++) {
         int l = s->wl[w];
         if (s->wside[w] > 0) r->mu_upper[l] = -s->y[w + 1], r->binding[l] = 1;
