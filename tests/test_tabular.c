@@ -1,0 +1,525 @@
+/* test_tabular.c: tabular Stackelberg Markov games (src/game/tabular.h).
+ *
+ * References, all independent of the solvers under test:
+ *   - hand solutions (the 2x2 commitment game, the 2-state game) written out below;
+ *   - brute force: every deterministic stationary policy pair of tiny games, evaluated by the
+ *     linear solve, which is itself checked against the Bellman equation assembled here;
+ *   - for softmax, its fixed-point conditions recomputed here by plain value iteration;
+ *   - for the epsilon-net, the nearest lattice point found by enumerating the lattice.
+ *
+ * Legend: S states, L leader actions, F follower actions; layouts as in tabular.h. */
+#include <criterion/criterion.h>
+#include <unistd.h>
+
+#include "game/tabular.h"
+#include "testutil.h"
+#include "util/common.h"
+
+/* ---- helpers ---- */
+
+/* A random tiny game whose deterministic policies can all be enumerated: S*L <= 6 augmented
+ * states, so at most 3^6 follower policies per leader policy. */
+static void tiny_game(TabGame *g, Rng *r) {
+    for (;;) {
+        int S = 1 + (int)rng_below(r, 3), L = 2 + (int)rng_below(r, 2), F = 2 + (int)rng_below(r, 2);
+        if (S * L > 6) continue;
+        double gl = rng_uniform_range(r, 0.5, 0.95), gf = rng_uniform_range(r, 0.5, 0.95);
+        tab_game_random(g, S, L, F, gl, gf, r);
+        return;
+    }
+}
+
+/* The follower's value at each augmented state (s, aL) of a pair: r_F + gamma_F P V_F^{pair}.
+ * w (S, L); vf (S) the pair's follower values. */
+static void augmented_follower_value(const TabGame *g, const double *piF, const double *vf, double *w) {
+    for (int s = 0; s < g->S; s++)
+        for (int a = 0; a < g->L; a++) {
+            double v = 0;
+            for (int b = 0; b < g->F; b++) {
+                size_t i = ((size_t)s * g->L + a) * g->F + b;
+                double q = g->r_follower[i];
+                for (int t = 0; t < g->S; t++) q += g->gamma_follower * g->trans[i * g->S + t] * vf[t];
+                v += piF[i] * q;
+            }
+            w[s * g->L + a] = v;
+        }
+}
+
+static int same_policy(const double *a, const double *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (fabs(a[i] - b[i]) > 1e-12) return 0;
+    return 1;
+}
+
+/* ---- hand-checked games ---- */
+
+Test(tabular, commitment_beats_nash_in_2x2_game) {
+    /* configs/games/commitment.yaml, entries (leader, follower):
+     *            L       R
+     *     U   (2, 1)  (4, 0)
+     *     D   (1, 0)  (3, 1)
+     * Nash: U strictly dominates D (2 > 1, 4 > 3), the follower's best reply to U is L
+     * (1 > 0): the unique Nash outcome pays the leader 2. Stackelberg: after U the follower
+     * plays L (leader gets 2), after D it plays R (1 > 0, leader gets 3); the leader commits
+     * to D and gets 3 > 2, the follower 1. With one state the continuation is the same
+     * whatever is played, so a discount only scales the values by 1/(1 - gamma): at 0.9 and
+     * 0.8 they are 30 and 5 with the same policies. */
+    TabGame g;
+    TabSettings set;
+    char err[512];
+    cr_assert_eq(tab_load_file("configs/games/commitment.yaml", &g, &set, err, sizeof err), 0, "%s", err);
+    static const double want_l[] = {0, 1}, want_f[] = {1, 0, 0, 1};
+    static const double gammas[][2] = {{0, 0}, {0.9, 0.8}};
+    for (int k = 0; k < 2; k++) {
+        g.gamma_leader = gammas[k][0];
+        g.gamma_follower = gammas[k][1];
+        TabSolution sol;
+        tab_solution_init(&sol, &g);
+        tab_solve_exact(&g, &set, &sol);
+        cr_expect_eq(sol.status, TAB_CONVERGED);
+        cr_expect(same_policy(sol.leader_policy, want_l, 2), "leader plays D");
+        cr_expect(same_policy(sol.follower_policy, want_f, 4), "follower answers U with L, D with R");
+        cr_expect(fabs(sol.value_leader[0] - 3 / (1 - gammas[k][0])) < 1e-9, "%g", sol.value_leader[0]);
+        cr_expect(fabs(sol.value_follower[0] - 1 / (1 - gammas[k][1])) < 1e-9, "%g", sol.value_follower[0]);
+        cr_expect(sol.value_leader[0] * (1 - gammas[k][0]) > 2 + 0.5, "commitment beats Nash's 2");
+        tab_solution_free(&sol);
+    }
+    tab_game_free(&g);
+}
+
+Test(tabular, follower_ties_go_to_the_leader) {
+    /* One state, gamma 0. The follower is indifferent between its two actions after either
+     * leader action; the leader gets (0, 5) after aL = 0 and (4, 1) after aL = 1. Ties go to
+     * the leader: the follower answers 0 with 1 and 1 with 0, so the leader gets 5 from
+     * aL = 0 (a pessimistic tie rule would give it max(0, 1) = 1). */
+    const char *doc = "game: tabular\nstates: 1\nleader_actions: 2\nfollower_actions: 2\n"
+                      "gamma: 0\nreward:\n  leader: [[[0, 5], [4, 1]]]\n  follower: [[[2, 2], [3, 3]]]\n"
+                      "transition: [[[[1], [1]], [[1], [1]]]]\n";
+    TabGame g;
+    TabSettings set;
+    char err[512];
+    cr_assert_eq(tab_load_string("tie.yaml", doc, &g, &set, err, sizeof err), 0, "%s", err);
+    TabSolution sol;
+    tab_solution_init(&sol, &g);
+    tab_solve_exact(&g, &set, &sol);
+    static const double want_l[] = {1, 0}, want_f[] = {0, 1, 1, 0};
+    cr_expect(same_policy(sol.leader_policy, want_l, 2));
+    cr_expect(same_policy(sol.follower_policy, want_f, 4));
+    cr_expect(fabs(sol.value_leader[0] - 5) < 1e-12);
+    cr_expect(fabs(sol.value_follower[0] - 2) < 1e-12);
+    tab_solution_free(&sol);
+    tab_game_free(&g);
+}
+
+Test(tabular, two_state_game_matches_hand_solution) {
+    /* configs/games/two_state.yaml, gamma 0.5 for both. State 0: aF = 0 stays in 0, aF = 1
+     * moves to 1; state 1 always returns to 0.
+     *   r_L(0) = [[0.5, 0.5], [0, 0]]   r_F(0) = [[2, 0], [0, 0]]     ([aL][aF])
+     *   r_L(1) = [[1, 0], [0, 3]]       r_F(1) = [[1, 0], [0, 2]]
+     * State 1: every move returns to 0, so the continuation is the same and the stage game
+     * decides: after aL = 0 the follower plays 0 (1 > 0, leader 1), after aL = 1 it plays 1
+     * (2 > 0, leader 3); the leader plays 1. So V_L(1) = 3 + V_L(0)/2, V_F(1) = 2 + V_F(0)/2.
+     * Guess that in state 0 the leader plays 1 and the follower invests: then
+     *   V_F(0) = 0 + V_F(1)/2 = 1 + V_F(0)/4  ->  V_F(0) = 4/3, V_F(1) = 8/3,
+     *   V_L(0) = 0 + V_L(1)/2 = 3/2 + V_L(0)/4 -> V_L(0) = 2,   V_L(1) = 4.
+     * Check the guess. Follower in (0, aL=1): idle 0 + 4/3/2 = 2/3 < invest 0 + 8/3/2 = 4/3.
+     * Follower in (0, aL=0): idle 2 + 2/3 = 8/3 > invest 0 + 4/3. Leader in 0: aL = 0 (the
+     * follower idles) gives 0.5 + 2/2 = 1.5 < aL = 1 (it invests) 0 + 4/2 = 2. Leader in 1:
+     * 1 + 2/2 = 2 < 3 + 2/2 = 4. Every condition holds strictly. */
+    TabGame g;
+    TabSettings set;
+    char err[512];
+    cr_assert_eq(tab_load_file("configs/games/two_state.yaml", &g, &set, err, sizeof err), 0, "%s", err);
+    TabSolution sol;
+    tab_solution_init(&sol, &g);
+    tab_solve_exact(&g, &set, &sol);
+    cr_expect_eq(sol.status, TAB_CONVERGED);
+    static const double want_l[] = {0, 1, 0, 1}, want_f[] = {1, 0, 0, 1, 1, 0, 0, 1};
+    cr_expect(same_policy(sol.leader_policy, want_l, 4));
+    cr_expect(same_policy(sol.follower_policy, want_f, 8));
+    const double vl[] = {2, 4}, vf[] = {4.0 / 3, 8.0 / 3};
+    for (int s = 0; s < 2; s++) {
+        cr_expect(fabs(sol.value_leader[s] - vl[s]) < 1e-10, "V_L(%d) = %.12g, want %g", s, sol.value_leader[s], vl[s]);
+        cr_expect(fabs(sol.value_follower[s] - vf[s]) < 1e-10, "V_F(%d) = %.12g, want %g", s, sol.value_follower[s], vf[s]);
+    }
+    tab_solution_free(&sol);
+    tab_game_free(&g);
+}
+
+/* ---- exact evaluation ---- */
+
+Test(tabular, evaluation_solves_the_bellman_equation) {
+    /* The reference for every enumeration below. For random stochastic pairs, assemble
+     * r_pi and P_pi here and check V = r_pi + gamma P_pi V to 1e-10. */
+    Rng r;
+    rng_seed(&r, 11, 0);
+    for (int k = 0; k < 20; k++) {
+        TabGame g;
+        tab_game_random(&g, 1 + (int)rng_below(&r, 6), 1 + (int)rng_below(&r, 3), 1 + (int)rng_below(&r, 3), 0.95,
+                        0.7, &r);
+        size_t S = (size_t)g.S, L = (size_t)g.L, F = (size_t)g.F;
+        double *piL = sb_malloc(S * L * sizeof(double)), *piF = sb_malloc(S * L * F * sizeof(double));
+        double *vl = sb_malloc(S * sizeof(double)), *vf = sb_malloc(S * sizeof(double));
+        for (size_t s = 0; s < S; s++) {
+            double z = 0;
+            for (size_t a = 0; a < L; a++) z += piL[s * L + a] = rng_uniform(&r);
+            for (size_t a = 0; a < L; a++) piL[s * L + a] /= z;
+        }
+        for (size_t i = 0; i < S * L; i++) {
+            double z = 0;
+            for (size_t b = 0; b < F; b++) z += piF[i * F + b] = rng_uniform(&r);
+            for (size_t b = 0; b < F; b++) piF[i * F + b] /= z;
+        }
+        TabEval e;
+        tab_eval_init(&e, &g);
+        tab_evaluate(&e, &g, piL, piF, vl, vf);
+        for (size_t s = 0; s < S; s++) {
+            double bl = 0, bf = 0;
+            for (size_t a = 0; a < L; a++)
+                for (size_t b = 0; b < F; b++) {
+                    size_t i = (s * L + a) * F + b;
+                    double w = piL[s * L + a] * piF[i], el = 0, ef = 0;
+                    for (size_t t = 0; t < S; t++) {
+                        el += g.trans[i * S + t] * vl[t];
+                        ef += g.trans[i * S + t] * vf[t];
+                    }
+                    bl += w * (g.r_leader[i] + g.gamma_leader * el);
+                    bf += w * (g.r_follower[i] + g.gamma_follower * ef);
+                }
+            cr_expect(fabs(bl - vl[s]) < 1e-10, "game %d state %zu: %.15g vs %.15g", k, s, bl, vl[s]);
+            cr_expect(fabs(bf - vf[s]) < 1e-10, "game %d state %zu: %.15g vs %.15g", k, s, bf, vf[s]);
+        }
+        tab_eval_free(&e);
+        free(piL);
+        free(piF);
+        free(vl);
+        free(vf);
+        tab_game_free(&g);
+    }
+}
+
+/* ---- exact against brute-force enumeration ---- */
+
+Test(tabular, exact_is_a_stackelberg_equilibrium_by_enumeration) {
+    /* The equilibrium notion of tabular.h, checked over every deterministic stationary
+     * policy of tiny random games:
+     *   (F) no follower policy f' beats the returned follower at any augmented state (s, aL),
+     *       against the returned leader;
+     *   (L) no leader policy g' beats the returned leader at any state, against the returned
+     *       follower reaction rule;
+     * and, as consequences that tie it to commitment: the enumerated best response to the
+     * returned leader is the returned follower, and the best stationary commitment (each g'
+     * met by its enumerated best response) is worth at least the returned pair under the
+     * uniform initial distribution. */
+    Rng r;
+    rng_seed(&r, 2025, 0);
+    int games = tu_asan() ? 12 : 40, commitment_strictly_better = 0;
+    for (int k = 0; k < games; k++) {
+        TabGame g;
+        tiny_game(&g, &r);
+        size_t S = (size_t)g.S, L = (size_t)g.L, F = (size_t)g.F;
+        TabSettings set;
+        tab_settings_default(&set);
+        TabSolution sol;
+        tab_solution_init(&sol, &g);
+        tab_solve_exact(&g, &set, &sol);
+        cr_assert_eq(sol.status, TAB_CONVERGED, "game %d", k);
+
+        double *piL = sb_malloc(S * L * sizeof(double)), *piF = sb_malloc(S * L * F * sizeof(double));
+        double *bestF = sb_malloc(S * L * F * sizeof(double));
+        double *vl = sb_malloc(S * sizeof(double)), *vf = sb_malloc(S * sizeof(double));
+        double *w = sb_malloc(S * L * sizeof(double)), *wstar = sb_malloc(S * L * sizeof(double));
+        double *wbest = sb_malloc(S * L * sizeof(double));
+        TabEval e;
+        tab_eval_init(&e, &g);
+        augmented_follower_value(&g, sol.follower_policy, sol.value_follower, wstar);
+        unsigned long nl = tab_count_leader(&g), nf = tab_count_follower(&g);
+        double commit = -INFINITY, eq = tab_mean(sol.value_leader, g.S);
+        for (unsigned long il = 0; il < nl; il++) {
+            tab_leader_from_index(&g, il, piL);
+            int is_eq = same_policy(piL, sol.leader_policy, S * L);
+            /* (L): g' against the returned follower. */
+            tab_evaluate(&e, &g, piL, sol.follower_policy, vl, NULL);
+            for (size_t s = 0; s < S; s++)
+                cr_expect(vl[s] <= sol.value_leader[s] + 1e-9, "game %d: leader policy %lu gains %.3g at state %zu", k,
+                          il, vl[s] - sol.value_leader[s], s);
+            /* The follower's best response to g' by enumeration: the f' with the largest
+             * augmented values (an optimal policy is optimal at every augmented state, so it
+             * also has the largest sum). */
+            double best = -INFINITY;
+            for (unsigned long jf = 0; jf < nf; jf++) {
+                tab_follower_from_index(&g, jf, piF);
+                tab_evaluate(&e, &g, piL, piF, NULL, vf);
+                augmented_follower_value(&g, piF, vf, w);
+                double sum = 0;
+                for (size_t i = 0; i < S * L; i++) sum += w[i];
+                if (sum > best) {
+                    best = sum;
+                    memcpy(bestF, piF, S * L * F * sizeof(double));
+                    memcpy(wbest, w, S * L * sizeof(double));
+                }
+                /* (F): f' against the returned leader. */
+                if (is_eq)
+                    for (size_t i = 0; i < S * L; i++)
+                        cr_expect(w[i] <= wstar[i] + 1e-9, "game %d: follower policy %lu gains %.3g at (s, aL) %zu", k,
+                                  jf, w[i] - wstar[i], i);
+            }
+            if (is_eq)
+                cr_expect(same_policy(bestF, sol.follower_policy, S * L * F),
+                          "game %d: the enumerated best response differs from the returned follower", k);
+            tab_evaluate(&e, &g, piL, bestF, vl, NULL);
+            commit = fmax(commit, tab_mean(vl, g.S));
+        }
+        cr_expect(commit >= eq - 1e-9, "game %d: commitment %.9g below the equilibrium %.9g", k, commit, eq);
+        if (commit > eq + 1e-6) commitment_strictly_better++;
+        tab_eval_free(&e);
+        free(piL);
+        free(piF);
+        free(bestF);
+        free(vl);
+        free(vf);
+        free(w);
+        free(wstar);
+        free(wbest);
+        tab_solution_free(&sol);
+        tab_game_free(&g);
+    }
+    cr_log_info("commitment to a stationary policy beat the state-wise equilibrium in %d of %d games",
+                commitment_strictly_better, games);
+}
+
+Test(tabular, leader_value_bounds_match_enumeration) {
+    /* tab_leader_value_bounds (value iteration on the joint action) against the extremes of
+     * mean_s V_L over every deterministic pair. */
+    Rng r;
+    rng_seed(&r, 99, 0);
+    for (int k = 0; k < (tu_asan() ? 5 : 15); k++) {
+        TabGame g;
+        tiny_game(&g, &r);
+        size_t S = (size_t)g.S, L = (size_t)g.L, F = (size_t)g.F;
+        double *piL = sb_malloc(S * L * sizeof(double)), *piF = sb_malloc(S * L * F * sizeof(double));
+        double *vl = sb_malloc(S * sizeof(double));
+        TabEval e;
+        tab_eval_init(&e, &g);
+        double lo = INFINITY, hi = -INFINITY;
+        for (unsigned long il = 0; il < tab_count_leader(&g); il++) {
+            tab_leader_from_index(&g, il, piL);
+            for (unsigned long jf = 0; jf < tab_count_follower(&g); jf++) {
+                tab_follower_from_index(&g, jf, piF);
+                tab_evaluate(&e, &g, piL, piF, vl, NULL);
+                double m = tab_mean(vl, g.S);
+                lo = fmin(lo, m);
+                hi = fmax(hi, m);
+            }
+        }
+        double blo, bhi;
+        tab_leader_value_bounds(&g, &blo, &bhi);
+        cr_expect(fabs(blo - lo) < 1e-9 && fabs(bhi - hi) < 1e-9, "game %d: [%.12g, %.12g] vs enumeration [%.12g, %.12g]",
+                  k, blo, bhi, lo, hi);
+        tab_eval_free(&e);
+        free(piL);
+        free(piF);
+        free(vl);
+        tab_game_free(&g);
+    }
+}
+
+/* ---- softmax ---- */
+
+/* Softmax of alpha q (n) into p, written independently of the solver. */
+static void ref_softmax(const double *q, int n, double alpha, double *p) {
+    double m = q[0], z = 0;
+    for (int i = 1; i < n; i++) m = q[i] > m ? q[i] : m;
+    for (int i = 0; i < n; i++) z += p[i] = exp(alpha * (q[i] - m));
+    for (int i = 0; i < n; i++) p[i] /= z;
+}
+
+/* Largest |p - softmax| of each player's policy against its optimal Q given the other's,
+ * with the Q functions found here by plain value iteration (5000 sweeps: gamma^5000 ~ 0). */
+static void fixed_point_gap(const TabGame *g, const TabSettings *set, const TabSolution *sol, double *gap_l,
+                            double *gap_f) {
+    size_t S = (size_t)g->S, L = (size_t)g->L, F = (size_t)g->F;
+    double *qf = sb_calloc(S * L * F, sizeof(double)), *ql = sb_calloc(S * L, sizeof(double));
+    double *v = sb_calloc(S, sizeof(double)), *p = sb_malloc((L > F ? L : F) * sizeof(double));
+    for (int it = 0; it < 5000; it++) {
+        for (size_t s = 0; s < S; s++) {
+            v[s] = 0;
+            for (size_t a = 0; a < L; a++) {
+                double m = -INFINITY;
+                for (size_t b = 0; b < F; b++) m = fmax(m, qf[(s * L + a) * F + b]);
+                v[s] += sol->leader_policy[s * L + a] * m;
+            }
+        }
+        for (size_t i = 0; i < S * L * F; i++) {
+            double q = g->r_follower[i];
+            for (size_t t = 0; t < S; t++) q += g->gamma_follower * g->trans[i * S + t] * v[t];
+            qf[i] = q;
+        }
+    }
+    for (int it = 0; it < 5000; it++) {
+        for (size_t s = 0; s < S; s++) {
+            v[s] = -INFINITY;
+            for (size_t a = 0; a < L; a++) v[s] = fmax(v[s], ql[s * L + a]);
+        }
+        for (size_t s = 0; s < S; s++)
+            for (size_t a = 0; a < L; a++) {
+                double q = 0;
+                for (size_t b = 0; b < F; b++) {
+                    size_t i = (s * L + a) * F + b;
+                    double x = g->r_leader[i];
+                    for (size_t t = 0; t < S; t++) x += g->gamma_leader * g->trans[i * S + t] * v[t];
+                    q += sol->follower_policy[i] * x;
+                }
+                ql[s * L + a] = q;
+            }
+    }
+    *gap_l = *gap_f = 0;
+    for (size_t s = 0; s < S; s++) {
+        ref_softmax(ql + s * L, (int)L, set->alpha_leader, p);
+        for (size_t a = 0; a < L; a++) *gap_l = fmax(*gap_l, fabs(p[a] - sol->leader_policy[s * L + a]));
+        for (size_t a = 0; a < L; a++) {
+            ref_softmax(qf + (s * L + a) * F, (int)F, set->alpha_follower, p);
+            for (size_t b = 0; b < F; b++) *gap_f = fmax(*gap_f, fabs(p[b] - sol->follower_policy[(s * L + a) * F + b]));
+        }
+    }
+    free(qf);
+    free(ql);
+    free(v);
+    free(p);
+}
+
+Test(tabular, softmax_converges_to_its_fixed_point_on_random_games) {
+    /* Moderate alphas on random games (S <= 4, L, F <= 3, gammas 0.9 / 0.8): the iteration
+     * stops on its criterion, and the returned pair satisfies the section 2.2 conditions
+     * piF = softmax(alpha_F Q_F*(piL)) and piL = softmax(alpha_L Q_L*(piF)), recomputed here. */
+    Rng r;
+    rng_seed(&r, 7, 0);
+    static const double alphas[] = {1, 2, 5};
+    for (int k = 0; k < 20; k++) {
+        TabGame g;
+        tab_game_random(&g, 1 + (int)rng_below(&r, 4), 2 + (int)rng_below(&r, 2), 2 + (int)rng_below(&r, 2), 0.9, 0.8,
+                        &r);
+        for (size_t j = 0; j < SB_ARRAY_LEN(alphas); j++) {
+            TabSettings set;
+            tab_settings_default(&set);
+            set.method = TAB_SOFTMAX;
+            set.alpha_leader = set.alpha_follower = alphas[j];
+            set.max_iter = 1000;
+            TabSolution sol;
+            tab_solution_init(&sol, &g);
+            tab_solve_softmax(&g, &set, &sol);
+            cr_expect_eq(sol.status, TAB_CONVERGED, "game %d alpha %g: %ld iterations", k, alphas[j], sol.iterations);
+            double gl, gf;
+            fixed_point_gap(&g, &set, &sol, &gl, &gf);
+            /* The follower answers the returned leader exactly; the leader is one step of
+             * size <= tol behind, amplified by at most alpha times the Q sensitivity. */
+            cr_expect(gf < 1e-9, "game %d alpha %g: follower off its softmax response by %.3g", k, alphas[j], gf);
+            cr_expect(gl < 1e-7, "game %d alpha %g: leader off its softmax response by %.3g", k, alphas[j], gl);
+            tab_solution_free(&sol);
+        }
+        tab_game_free(&g);
+    }
+}
+
+Test(tabular, softmax_leader_value_approaches_exact_as_alpha_grows) {
+    /* Theorem 2.2's approximation: as alpha -> infinity the softmax responses become the
+     * best responses, so the leader's value tends to the exact equilibrium's. The error is
+     * measured relative to the spread of leader values over all deterministic pairs; its
+     * mean over 20 random games must fall at every step of the alpha sequence, and at
+     * alpha = 1e4 every game is within 1e-3. */
+    static const double alphas[] = {1, 10, 100, 1000, 10000};
+    enum { NA = SB_ARRAY_LEN(alphas), GAMES = 20 };
+    double mean_err[NA] = {0};
+    Rng r;
+    rng_seed(&r, 31, 0);
+    for (int k = 0; k < GAMES; k++) {
+        TabGame g;
+        tab_game_random(&g, 1 + (int)rng_below(&r, 4), 2 + (int)rng_below(&r, 2), 2 + (int)rng_below(&r, 2), 0.9, 0.8,
+                        &r);
+        TabSettings set;
+        tab_settings_default(&set);
+        TabSolution ex;
+        tab_solution_init(&ex, &g);
+        tab_solve_exact(&g, &set, &ex);
+        cr_assert_eq(ex.status, TAB_CONVERGED);
+        double lo, hi, want = tab_mean(ex.value_leader, g.S);
+        tab_leader_value_bounds(&g, &lo, &hi);
+        for (int j = 0; j < NA; j++) {
+            set.alpha_leader = set.alpha_follower = alphas[j];
+            set.max_iter = 10000;
+            TabSolution sol;
+            tab_solution_init(&sol, &g);
+            tab_solve_softmax(&g, &set, &sol);
+            cr_expect_eq(sol.status, TAB_CONVERGED, "game %d alpha %g", k, alphas[j]);
+            double e = fabs(tab_mean(sol.value_leader, g.S) - want) / (hi - lo);
+            mean_err[j] += e / GAMES;
+            if (j == NA - 1) cr_expect(e < 1e-3, "game %d: relative error %.3g at alpha %g", k, e, alphas[j]);
+            tab_solution_free(&sol);
+        }
+        tab_solution_free(&ex);
+        tab_game_free(&g);
+    }
+    for (int j = 1; j < NA; j++)
+        cr_expect(mean_err[j] < mean_err[j - 1], "mean error %.3g at alpha %g is not below %.3g at alpha %g",
+                  mean_err[j], alphas[j], mean_err[j - 1], alphas[j - 1]);
+}
+
+/* ---- epsilon-net ---- */
+
+Test(tabular, net_projection_is_the_l1_nearest_lattice_point) {
+    /* Against enumeration of every lattice point k/m with sum k = m, n <= 4, m <= 7. */
+    Rng r;
+    rng_seed(&r, 5, 0);
+    for (int k = 0; k < 300; k++) {
+        int n = 1 + (int)rng_below(&r, 4), m = 1 + (int)rng_below(&r, 7);
+        double p[4], q[4], z = 0;
+        for (int i = 0; i < n; i++) z += p[i] = rng_uniform(&r);
+        for (int i = 0; i < n; i++) p[i] /= z;
+        tab_project_net(p, n, m, q);
+        double got = 0, sum = 0;
+        for (int i = 0; i < n; i++) {
+            got += fabs(q[i] - p[i]);
+            sum += q[i];
+            cr_expect(fabs(q[i] * m - round(q[i] * m)) < 1e-12, "not on the lattice");
+        }
+        cr_expect(fabs(sum - 1) < 1e-12);
+        double best = INFINITY;
+        int c[4] = {0};
+        for (;;) { /* every c in {0..m}^n, odometer style */
+            int tot = 0;
+            for (int i = 0; i < n; i++) tot += c[i];
+            if (tot == m) {
+                double d = 0;
+                for (int i = 0; i < n; i++) d += fabs((double)c[i] / m - p[i]);
+                best = fmin(best, d);
+            }
+            int i = 0;
+            while (i < n && ++c[i] > m) c[i++] = 0;
+            if (i == n) break;
+        }
+        cr_expect(got <= best + 1e-12, "n %d m %d: distance %.6g, nearest %.6g", n, m, got, best);
+    }
+}
+
+Test(tabular, softmax_with_net_returns_lattice_policies) {
+    TabGame g;
+    TabSettings set;
+    char err[512];
+    cr_assert_eq(tab_load_file("configs/games/two_state_softmax.yaml", &g, &set, err, sizeof err), 0, "%s", err);
+    set.net = 20;
+    TabSolution sol;
+    tab_solution_init(&sol, &g);
+    tab_solve_softmax(&g, &set, &sol);
+    cr_expect_eq(sol.status, TAB_CONVERGED);
+    for (size_t i = 0; i < 4; i++) cr_expect(fabs(sol.leader_policy[i] * 20 - round(sol.leader_policy[i] * 20)) < 1e-12);
+    for (size_t i = 0; i < 8; i++)
+        cr_expect(fabs(sol.follower_policy[i] * 20 - round(sol.follower_policy[i] * 20)) < 1e-12);
+    /* With alpha 20 the softmax policies put > 0.975 on the hand-solved equilibrium actions
+     * (two_state_game_matches_hand_solution), so the lattice points are the pure actions. */
+    static const double want_l[] = {0, 1, 0, 1}, want_f[] = {1, 0, 0, 1, 1, 0, 0, 1};
+    cr_expect(same_policy(sol.leader_policy, want_l, 4));
+    cr_expect(same_policy(sol.follower_policy, want_f, 8));
+    cr_expect(fabs(sol.value_leader[0] - 2) < 1e-10 && fabs(sol.value_leader[1] - 4) < 1e-10);
+    tab_solution_free(&sol);
+    tab_game_free(&g);
+}
