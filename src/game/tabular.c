@@ -73,7 +73,10 @@ void tab_game_random(TabGame *g, int S, int L, int F, double gamma_leader, doubl
         g->r_leader[i] = rng_uniform(rng);
         g->r_follower[i] = rng_uniform(rng);
         double *row = g->trans + i * S, sum = 0;
-        for (int t = 0; t < S; t++) sum += row[t] = rng_uniform(rng) + 1e-3;
+        for (int t = 0; t < S; t++) {
+            double u = rng_uniform(rng);
+            sum += row[t] = u * u * u * u + 1e-3;
+        }
         for (int t = 0; t < S; t++) row[t] /= sum;
     }
 }
