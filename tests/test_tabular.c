@@ -538,3 +538,145 @@ Test(tabular, softmax_with_net_returns_lattice_policies) {
     tab_solution_free(&sol);
     tab_game_free(&g);
 }
+
+/* ---- game files ---- */
+
+static const char *GOOD = "game: tabular\n"
+                          "states: 1\n"
+                          "leader_actions: 2\n"
+                          "follower_actions: 2\n"
+                          "gamma: {leader: 0.9, follower: 0.8}\n"
+                          "reward:\n"
+                          "  leader:   [[[2, 4], [1, 3]]]\n"
+                          "  follower: [[[1, 0], [0, 1]]]\n"
+                          "transition: [[[[1.0], [1.0]], [[1.0], [1.0]]]]\n";
+
+/* GOOD with line `line` (1-based) replaced by `repl` (NULL deletes it), then `extra`. */
+static void edit(char *out, size_t cap, int line, const char *repl, const char *extra) {
+    const char *p = GOOD;
+    size_t k = 0;
+    for (int l = 1; *p; l++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = (size_t)(nl - p) + 1;
+        if (l == line) {
+            if (repl) k += (size_t)snprintf(out + k, cap - k, "%s\n", repl);
+        } else {
+            k += (size_t)snprintf(out + k, cap - k, "%.*s", (int)len, p);
+        }
+        p += len;
+    }
+    snprintf(out + k, cap - k, "%s", extra ? extra : "");
+}
+
+Test(tabular, bad_files_are_reported_with_positions) {
+    static const struct {
+        int line;
+        const char *repl, *extra, *want;
+    } cases[] = {
+        /* a row summing to 0.9999: the row [0.9999] at line 9, column 32 */
+        {9, "transition: [[[[1.0], [1.0]], [[0.9999], [1.0]]]]", NULL,
+         "g.yaml:9:32: transition[0][1][0]: probabilities sum to 0.9999, must sum to 1 within 1e-09"},
+        /* an off-by-1e-8 row is rejected, 1e-10 accepted (below) */
+        {9, "transition: [[[[1.00000001], [1.0]], [[1.0], [1.0]]]]", NULL, "g.yaml:9:16: transition[0][0][0]: probabilities sum"},
+        {9, "transition: [[[[1.5], [1.0]], [[-0.5], [1.0]]]]", NULL, "g.yaml:9:16: transition[0][0][0]: probabilities sum to 1.5"},
+        {7, "  leader:   [[[2, 4], [1]]]", NULL,
+         "g.yaml:7:23: reward.leader[0][1]: expected 2 entries (one per follower action), got 1"},
+        {7, "  leader:   [[2, 4], [1, 3]]", NULL, "g.yaml:7:13: reward.leader: expected 1 entries (one per state), got 2"},
+        {8, "  follower: [[[[1], 0], [0, 1]]]", NULL,
+         "g.yaml:8:16: reward.follower[0][0][0]: expected a number, got a list (nested too deep)"},
+        {8, "  follower: [[1, 0]]", NULL, "g.yaml:8:15: reward.follower[0][0]: expected a list of 2 values (one per follower action), got a single value"},
+        {9, "transition: [[[[1.0], [1.0]], [[1.0], [1.0, 0]]]]", NULL,
+         "g.yaml:9:39: transition[0][1][1]: expected 1 entries (one per next state), got 2"},
+        {5, "gamma: {leader: 1.0, follower: 0.8}", NULL, "g.yaml:5:17: gamma.leader: must be in [0, 1), got 1"},
+        {5, "gamma: {leader: 0.5, follower: -0.1}", NULL, "g.yaml:5:32: gamma.follower: must be in [0, 1), got -0.1"},
+        {5, "gamma: 1", NULL, "g.yaml:5:8: gamma: must be in [0, 1), got 1"},
+        {2, "states: 0", NULL, "g.yaml:2:9: states: must be in [1, 1000], got 0"},
+        {2, "states: 2", NULL, "g.yaml:7:13: reward.leader: expected 2 entries (one per state), got 1"},
+        {1, "game: energy", NULL, "g.yaml:1:7: game: expected \"tabular\", got \"energy\""},
+        {9, NULL, NULL, "g.yaml:1:1: transition: missing"},
+        {0, NULL, "solver: {method: magic}\n", "g.yaml:10:18: solver.method: unknown method \"magic\""},
+        {0, NULL, "solver: {alpha: {leader: 0, follower: 1}}\n", "g.yaml:10:17: solver.alpha: must be finite and > 0"},
+        {0, NULL, "solver: {max_iter: 0}\n", "g.yaml:10:20: solver.max_iter: must be >= 1, got 0"},
+        {0, NULL, "extra: 1\n", "g.yaml:10:1: extra: unknown key"},
+        {0, NULL, "solver: {metod: exact}\n", "g.yaml:10:10: solver.metod: unknown key"},
+    };
+    char doc[2048], err[512];
+    for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+        edit(doc, sizeof doc, cases[i].line, cases[i].repl, cases[i].extra);
+        TabGame g;
+        TabSettings set;
+        int rc = tab_load_string("g.yaml", doc, &g, &set, err, sizeof err);
+        cr_expect_eq(rc, -1, "case %zu loaded", i);
+        if (rc == 0) tab_game_free(&g);
+        else cr_expect(strstr(err, cases[i].want) == err, "case %zu:\n got  %s\n want %s", i, err, cases[i].want);
+    }
+    /* The good file, one with a row off by 1e-10 (inside the tolerance), and the scalar and
+     * solver forms load. */
+    static const char *ok[] = {"transition: [[[[1.0000000001], [1.0]], [[1.0], [1.0]]]]", "gamma: 0.5"};
+    for (size_t i = 0; i < 3; i++) {
+        if (i == 0) edit(doc, sizeof doc, 0, NULL, "solver: {method: softmax, alpha: 2, tol: 1e-9, max_iter: 50, net: 10}\n");
+        else edit(doc, sizeof doc, i == 1 ? 9 : 5, ok[i - 1], NULL);
+        TabGame g;
+        TabSettings set;
+        cr_expect_eq(tab_load_string("g.yaml", doc, &g, &set, err, sizeof err), 0, "%s", err);
+        if (i == 0)
+            cr_expect(set.method == TAB_SOFTMAX && set.alpha_leader == 2 && set.alpha_follower == 2 && set.tol == 1e-9 &&
+                      set.max_iter == 50 && set.net == 10);
+        if (i == 2) cr_expect(g.gamma_leader == 0.5 && g.gamma_follower == 0.5);
+        tab_game_free(&g);
+    }
+}
+
+/* ---- the command ---- */
+
+Test(tabular, solve_command_prints_the_json_contract) {
+    /* The commitment game (hand-solved above): leader [0, 1], follower [[1, 0], [0, 1]],
+     * values 3 and 1 at gamma 0. */
+    char cmd[512], out[8192];
+    snprintf(cmd, sizeof cmd, "%s solve configs/games/commitment.yaml --json", tu_bin());
+    cr_assert_eq(tu_run(cmd, out, sizeof out), 0, "%s", out);
+    const char *keys[] = {"\"status\": \"converged\"", "\"iterations\": ", "\"leader_policy\": [\n    [0, 1]\n  ]",
+                          "\"follower_policy\": [\n    [\n      [1, 0],\n      [0, 1]\n    ]\n  ]",
+                          "\"value_leader\": [3]", "\"value_follower\": [1]"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(keys); i++) cr_expect(strstr(out, keys[i]) != NULL, "missing %s in\n%s", keys[i], out);
+    snprintf(cmd, sizeof cmd, "%s solve configs/games/two_state.yaml --method softmax --json", tu_bin());
+    cr_expect_eq(tu_run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "\"status\": \"converged\"") != NULL, "%s", out);
+}
+
+Test(tabular, solve_command_rejects_bad_usage_and_files) {
+    char path[64], cmd[512], out[4096];
+    snprintf(path, sizeof path, "/tmp/sb_tab_bad_%d.yaml", (int)getpid());
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    char doc[2048];
+    edit(doc, sizeof doc, 9, "transition: [[[[1.0], [1.0]], [[0.5], [1.0]]]]", NULL);
+    fputs(doc, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s solve %s", tu_bin(), path);
+    cr_expect_eq(tu_run(cmd, out, sizeof out), 2);
+    char want[128];
+    snprintf(want, sizeof want, "%s:9:32: transition[0][1][0]: probabilities sum to 0.5", path);
+    cr_expect(strstr(out, want) != NULL, "%s", out);
+    remove(path);
+    static const char *bad[] = {"", "--method", "configs/games/commitment.yaml --method best",
+                                "configs/games/commitment.yaml --frobnicate", "a.yaml b.yaml",
+                                "configs/games/commitment.yaml --method ppo", "/nonexistent/game.yaml"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++) {
+        snprintf(cmd, sizeof cmd, "%s solve %s", tu_bin(), bad[i]);
+        cr_expect_eq(tu_run(cmd, out, sizeof out), 2, "'%s' -> %s", bad[i], out);
+    }
+    snprintf(cmd, sizeof cmd, "%s solve --help", tu_bin());
+    cr_expect_eq(tu_run(cmd, out, sizeof out), 0);
+    cr_expect(strstr(out, "usage: stackelberg solve") != NULL);
+    /* A solver that runs out of iterations still prints its result and exits 1. */
+    f = fopen(path, "w");
+    cr_assert(f);
+    edit(doc, sizeof doc, 0, NULL, "solver: {method: softmax, max_iter: 1}\n");
+    fputs(doc, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s solve %s --json", tu_bin(), path);
+    cr_expect_eq(tu_run(cmd, out, sizeof out), 1, "%s", out);
+    cr_expect(strstr(out, "\"status\": \"max_iter\"") != NULL && strstr(out, "\"iterations\": 1,") != NULL, "%s", out);
+    remove(path);
+}

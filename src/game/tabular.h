@@ -56,8 +56,10 @@ void tab_game_free(TabGame *g);
  * TAB_ROW_TOL. Returns 0, or -1 with what is wrong in err. */
 int tab_game_validate(const TabGame *g, char *err, size_t errlen);
 
-/* A random game: rewards uniform in [0, 1), each transition row a normalised vector of
- * uniforms (every successor reachable), the given gammas. Deterministic for a seed. */
+/* A random game: rewards uniform in [0, 1); each transition row normalises u^4 + 1e-3 for
+ * uniform u, so every successor is reachable but the mass concentrates on a few (with
+ * near-uniform rows the actions barely steer the state and games are too easy to tell a
+ * wrong solver from a right one). Deterministic for a seed. */
 void tab_game_random(TabGame *g, int S, int L, int F, double gamma_leader, double gamma_follower,
                      Rng *rng);
 
