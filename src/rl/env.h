@@ -12,6 +12,7 @@
 #define SB_ENV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ENV_MAX_ACT 16
 
@@ -37,6 +38,11 @@ typedef struct {
      * (O), mask (K), reward, and whether the episode terminated or was truncated. */
     void (*step)(void *env, const float *action, float *obs, unsigned char *mask, float *reward,
                  int *terminated, int *truncated);
+    /* Added for generic creation (envs.h): bytes of one instance, and a seeding hook that
+     * also sets the instance's parameters to their defaults. An env is usable after
+     * sb_calloc(1, size) and seed(); instance i of a vector gets stream = i. */
+    size_t size;
+    void (*seed)(void *env, uint64_t seed, uint64_t stream);
 } EnvClass;
 
 #define VECENV_HISTORY 100 /* episodes kept for the rolling mean, as SB3's ep_info_buffer */
@@ -46,22 +52,28 @@ typedef struct {
     int n;                       /* N */
     void **envs;                 /* (N) caller-owned instances */
     float *obs;                  /* (N, O) current observation */
-    float *terminal_obs;         /* (N, O) last obs of an episode that just ended */
+    float *terminal_obs;         /* (N, O) last obs of an episode that just ended; a row is
+                                  * valid only where terminated or truncated is set */
     unsigned char *mask;         /* (N, K) or NULL when the space is not masked */
     float *reward;               /* (N) */
     unsigned char *terminated;   /* (N) */
     unsigned char *truncated;    /* (N) */
+    unsigned char *done;         /* (N) terminated | truncated: SB3's `dones` (added) */
     double *ep_return;           /* (N) running sum of raw rewards */
     long *ep_len;                /* (N) */
     double hist_return[VECENV_HISTORY];
     long hist_len[VECENV_HISTORY];
     int hist_count, hist_pos;
     long episodes;
+    float *act_clipped;          /* (N, A) Box actions clipped to [low, high]; NULL otherwise */
+    double *last_return;         /* (N) return of the episode that ended at the latest step */
+    long *last_len;              /* (N) its length (valid where terminated or truncated) */
 } VecEnv;
 
 void vecenv_init(VecEnv *v, const EnvClass *cls, void **envs, int n);
 void vecenv_reset(VecEnv *v);
-/* actions: (N, A). */
+/* actions: (N, A). Box actions are clipped to the space bounds before the env sees them
+ * (SB3 clips in the policy wrapper); the caller passes the unclipped sample. */
 void vecenv_step(VecEnv *v, const float *actions);
 void vecenv_free(VecEnv *v);
 /* Mean raw return and length of the last (up to 100) finished episodes; NaN if none. */

@@ -1,0 +1,31 @@
+/* dist.h: the action distributions of SB3's policies, with their gradients.
+ *
+ * Legend: A action dims (Gaussian), K logits (categorical).
+ * - Diagonal Gaussian with a state-independent log_std (SB3 DiagGaussianDistribution):
+ *   log p(x) = sum_a -(x_a - mu_a)^2 / (2 sigma_a^2) - log sigma_a - log(2 pi)/2, sigma = exp(log_std);
+ *   entropy = sum_a 1/2 + log(2 pi)/2 + log_std_a.
+ * - Categorical on logits with an optional validity mask (sb3-contrib's MaskableCategorical):
+ *   invalid actions get probability 0 and contribute nothing to the entropy.
+ * The *_backward functions take dLoss/dlogp and dLoss/dentropy for one row and accumulate
+ * dLoss/d(head outputs) (and dLoss/dlog_std for the Gaussian). */
+#ifndef SB_DIST_H
+#define SB_DIST_H
+
+#include "util/rng.h"
+
+double dist_gauss_logp(const float *mean, const float *log_std, const float *x, int A);
+double dist_gauss_entropy(const float *log_std, int A);
+void dist_gauss_sample(const float *mean, const float *log_std, int A, Rng *rng, float *x);
+void dist_gauss_backward(const float *mean, const float *log_std, const float *x, int A, double g_logp,
+                         double g_ent, float *d_mean, float *d_log_std);
+
+/* lp (K) = log-softmax over the valid logits; invalid entries set to -INFINITY.
+ * Returns the entropy over the valid actions. mask may be NULL (all valid). */
+double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp);
+int dist_cat_sample(const float *lp, int K, Rng *rng);
+int dist_cat_mode(const float *lp, int K);
+/* d_logits (K) += dLoss/dlogits given the action a, lp, entropy H. */
+void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent,
+                       float *d_logits);
+
+#endif

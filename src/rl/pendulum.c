@@ -1,0 +1,82 @@
+/* pendulum.c: Pendulum-v1 dynamics (semi-implicit Euler, dt = 0.05 s), after Gymnasium 0.29.1.
+ *
+ * Gymnasium's arithmetic runs in float64 with the float32 action value (NumPy 1.x promotes
+ * a float32 scalar to float64 against Python floats); the order of operations is kept. */
+#include "rl/pendulum.h"
+
+#include <math.h>
+
+static const double PI = 3.141592653589793; /* np.pi */
+static const double MAX_SPEED = 8.0;
+static const double MAX_TORQUE = 2.0;
+static const double DT = 0.05;
+static const double MASS = 1.0;
+static const double LEN = 1.0;
+
+void pendulum_seed(void *env, uint64_t seed, uint64_t stream) {
+    Pendulum *e = env;
+    rng_seed(&e->rng, seed, stream);
+    e->th = e->thdot = 0.0;
+    e->g = 10.0;
+    e->steps = 0;
+    e->max_steps = PENDULUM_MAX_STEPS;
+}
+
+double pendulum_angle_normalize(double x) {
+    /* NumPy's floor remainder: fmod, then shift into the divisor's sign. */
+    double b = 2 * PI;
+    double m = fmod(x + PI, b);
+    if (m != 0.0 && m < 0.0) m += b;
+    else if (m == 0.0) m = 0.0; /* +0, as copysign(0, b) */
+    return m - PI;
+}
+
+static void write_obs(const Pendulum *e, float *obs) {
+    obs[0] = (float)cos(e->th);
+    obs[1] = (float)sin(e->th);
+    obs[2] = (float)e->thdot;
+}
+
+void pendulum_reset(void *env, float *obs, unsigned char *mask) {
+    (void)mask;
+    Pendulum *e = env;
+    e->th = rng_uniform_range(&e->rng, -PI, PI);
+    e->thdot = rng_uniform_range(&e->rng, -1.0, 1.0);
+    e->steps = 0;
+    write_obs(e, obs);
+}
+
+void pendulum_step(void *env, const float *action, float *obs, unsigned char *mask, float *reward,
+                   int *terminated, int *truncated) {
+    (void)mask;
+    Pendulum *e = env;
+    float uf = action[0];
+    if (uf < -(float)MAX_TORQUE) uf = -(float)MAX_TORQUE;
+    if (uf > (float)MAX_TORQUE) uf = (float)MAX_TORQUE;
+    double u = uf, th = e->th, thdot = e->thdot;
+    double an = pendulum_angle_normalize(th);
+    double costs = an * an + 0.1 * (thdot * thdot) + 0.001 * (u * u);
+
+    double newthdot = thdot + (3 * e->g / (2 * LEN) * sin(th) + 3.0 / (MASS * (LEN * LEN)) * u) * DT;
+    if (newthdot < -MAX_SPEED) newthdot = -MAX_SPEED;
+    if (newthdot > MAX_SPEED) newthdot = MAX_SPEED;
+    double newth = th + newthdot * DT;
+
+    e->th = newth;
+    e->thdot = newthdot;
+    e->steps++;
+    *reward = (float)-costs;
+    *terminated = 0;
+    *truncated = e->steps >= e->max_steps;
+    write_obs(e, obs);
+}
+
+const EnvClass pendulum_class = {
+    .name = "Pendulum-v1",
+    .obs_dim = 3,
+    .space = {.kind = SPACE_BOX, .dim = 1, .n = 0, .low = {-2.0f}, .high = {2.0f}},
+    .reset = pendulum_reset,
+    .step = pendulum_step,
+    .size = sizeof(Pendulum),
+    .seed = pendulum_seed,
+};
