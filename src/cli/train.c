@@ -14,6 +14,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: stackelberg train CONFIG.yaml [--seed N] [--out DIR] [--set key=value ...] [--quiet]\n"
+            "                                     [--seeds K] [--jobs J]   (tariff game)\n"
             "\n"
             "Train PPO agents as CONFIG describes (keys follow Stable-Baselines3's PPO names).\n"
             "\n"
@@ -22,6 +23,8 @@ static void usage(FILE *f) {
             "  --set key=value   override a config key, e.g. --set learning_rate=1e-3 or\n"
             "                    --set policy_kwargs.net_arch=[32,32] (repeatable)\n"
             "  --quiet           no progress line\n"
+            "  --seeds K         tariff game: run K seeds (default: the config's `seeds`)\n"
+            "  --jobs J          tariff game: J seeds at once in parallel processes (default: cores)\n"
             "  -h, --help        this help\n"
             "\n"
             "Writes DIR/progress.csv (a row per update) and DIR/summary.json. A bad config exits 2\n"
@@ -31,10 +34,11 @@ static void usage(FILE *f) {
 int cmd_train(int argc, char **argv) {
     static const struct option opts[] = {{"seed", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
                                          {"set", required_argument, 0, 'S'},  {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+                                         {"help", no_argument, 0, 'h'},       {"seeds", required_argument, 0, 'K'},
+                                         {"jobs", required_argument, 0, 'J'},  {0, 0, 0, 0}};
     const char *out = NULL, *seed_arg = NULL;
     const char **sets = sb_calloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, quiet = 0, c;
+    int n_sets = 0, quiet = 0, c, seeds = 0, jobs = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:o:S:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -42,6 +46,8 @@ int cmd_train(int argc, char **argv) {
         case 'o': out = optarg; break;
         case 'S': sets[n_sets++] = optarg; break;
         case 'q': quiet = 1; break;
+        case 'K': seeds = atoi(optarg); break;
+        case 'J': jobs = atoi(optarg); break;
         case 'h': usage(stdout); free(sets); return SB_EXIT_OK;
         default: usage(stderr); free(sets); return SB_EXIT_USAGE;
         }
@@ -68,9 +74,21 @@ int cmd_train(int argc, char **argv) {
         snprintf(buf, sizeof buf, "seed=%s", seed_arg);
         if (yt_set(&doc, buf, err, sizeof err)) goto bad;
     }
-    if (yt_find(&doc, NULL, "game")) {
-        snprintf(err, sizeof err, "%s: the tariff game trainer is not available in this build yet", path);
-        goto bad;
+    if (!yt_find(&doc, NULL, "env")) {
+        /* No `env`: a tariff-game config. */
+        char outbuf[4096];
+        if (!out) {
+            char tmp[4096];
+            snprintf(tmp, sizeof tmp, "%s", path);
+            char *stem = basename(tmp), *dot = strrchr(stem, '.');
+            if (dot) *dot = 0;
+            snprintf(outbuf, sizeof outbuf, "runs/%s", stem);
+            out = outbuf;
+        }
+        rc = train_game(&doc, out, seeds, jobs, quiet);
+        yt_free(&doc);
+        free(sets);
+        return rc;
     }
     SingleConfig cfg;
     single_config_default(&cfg);
