@@ -307,7 +307,7 @@ void ppo_action_probs(Ppo *p, const float *obs, const unsigned char *mask, int B
         forward_rows(p, x, 1, p->a_piw, p->a_vfw, &head, &val);
         const unsigned char *mk = mask ? mask + (size_t)i * (size_t)p->K : NULL;
         row_dist(p, head, mk, p->a_lp);
-        for (int k = 0; k < p->K; k++) probs[(size_t)i * (size_t)p->K + (size_t)k] = expf(p->a_lp[k]);
+        dist_cat_probs(p->a_lp, p->K, probs + (size_t)i * (size_t)p->K);
     }
 }
 
