@@ -662,7 +662,7 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
     double tolp = s->set.tol * pscale, told = s->set.tol * cscale;
     s->last_var = s->last_line = -1;
     DispatchStatus st = DISPATCH_MAX_ITER;
-    int it;
+    int it, p0_var = -1, p0_line = 0; /* the last constraint phase 0 added, to undo */
     /* fidx lists the variables that move: free ones, plus TEMPs in phase 0 */
     for (it = 0; it < s->set.max_iter; it++) {
         int nF = 0, nP = 0, nZ = 0, m = 1 + s->nw, prefer = -1;
@@ -711,8 +711,18 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
                 for (int k = 0; k < nZ; k++) s->d[s->zidx[k]] = -s->d[s->zidx[k]];
         } else {
             if (solve_subproblem(s, nP, nZ, phase0)) {
-                st = DISPATCH_NUMERICAL;
-                break;
+                if (!phase0 || (p0_var < 0 && !p0_line)) {
+                    st = DISPATCH_NUMERICAL;
+                    break;
+                }
+                /* phase 0 added a constraint the free variables cannot carry: take it back,
+                 * freeze the TEMPs and go on one release at a time */
+                if (p0_var >= 0) s->vst[p0_var] = VS_FREE;
+                else s->inw[s->wl[--s->nw]] = 0;
+                p0_var = -1;
+                p0_line = 0;
+                phase0 = 0;
+                continue;
             }
             double dn = 0;
             for (int k = 0; k < nF; k++) {
@@ -790,9 +800,13 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
                 for (int j = 0; j < V; j++)
                     if (s->vst[j] == VS_TEMP) s->vst[j] = VS_LOWER, s->x[j] = 0;
             }
-            /* blocked: the TEMPs freeze where they are and are released one at a time */
-            phase0 = 0;
-            if (alpha < 1.0) continue;
+            phase0 = alpha < 1.0; /* blocked: add the blocking constraint, go on */
+            p0_var = -1;
+            p0_line = 0;
+            if (phase0) {
+                if (bvar >= 0) p0_var = bvar;
+                else p0_line = bline >= 0;
+            }
         }
         if (bvar >= 0 && (alpha < 1.0 || ray)) {
             int up = s->d[bvar] > 0;
