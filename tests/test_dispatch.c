@@ -575,3 +575,123 @@ Test(dispatch, settings_validator_names_the_field) {
     cr_expect_eq(dispatch_settings_validate(&set, err, sizeof err), -1);
     cr_expect(strstr(err, "max_iter") != NULL, "%s", err);
 }
+
+/* ---- random instances: certificates checked here, warm against cold ---- */
+
+/* A random meshed network: a ring over N buses plus N/2 chords, x in [0.05, 0.5], ratings
+ * low enough to congest; generators with integer costs from a small set (so ties happen),
+ * half of them linear. */
+static void random_network(GridNetwork *g, Rng *r, int N, int G) {
+    int M = N + N / 2;
+    grid_network_alloc(g, N, G, M);
+    g->name = sb_strdup("random");
+    for (int i = 0; i < N; i++) {
+        g->bus_id[i] = i + 1;
+        g->bus_type[i] = i == 0 ? BUS_REF : BUS_PQ;
+        g->pd[i] = rng_uniform_range(r, 0, 60);
+    }
+    for (int k = 0; k < G; k++) {
+        g->gen_bus[k] = (int)rng_below(r, (uint64_t)N);
+        g->gen_on[k] = rng_uniform(r) < 0.9;
+        g->pmax[k] = 20 + 10 * (double)rng_below(r, 8);
+        g->pmin[k] = rng_uniform(r) < 0.2 ? 10 : 0;
+        g->c1[k] = 5 * (double)(1 + rng_below(r, 4));
+        g->c2[k] = rng_uniform(r) < 0.5 ? 0 : 0.05 * (double)(1 + rng_below(r, 3));
+    }
+    for (int l = 0; l < M; l++) {
+        g->f[l] = l < N ? l : (int)rng_below(r, (uint64_t)N);
+        g->t[l] = l < N ? (l + 1) % N : (g->f[l] + 2 + (int)rng_below(r, (uint64_t)(N - 3))) % N;
+        g->x[l] = rng_uniform_range(r, 0.05, 0.5);
+        g->br_on[l] = 1;
+        g->rate[l] = rng_uniform(r) < 0.5 ? rng_uniform_range(r, 20, 80) : 0;
+    }
+}
+
+Test(dispatch, random_instances_satisfy_optimality_certificates) {
+    /* For each instance, checked with code of this file only:
+     *  - every in-service unit is priced consistently with its bus' LMP: strictly inside its
+     *    bounds marginal cost = LMP, at Pmin marginal cost >= LMP, at Pmax <= LMP;
+     *  - flows equal an angle solve of the dispatch and respect the ratings;
+     *  - each LMP lies between the left and right derivatives of the optimal cost in that
+     *    bus' load (the cost is convex in the load, the LMP a subgradient);
+     *  - warm solves along a load walk reach the cold optimum. */
+    Rng r;
+    rng_seed(&r, 99, 0);
+    int reps = tu_asan() ? 25 : 200, congested = 0, shed = 0, solves = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        GridNetwork g;
+        int N = 5 + (int)rng_below(&r, 4), G = 3 + (int)rng_below(&r, 5);
+        random_network(&g, &r, N, G);
+        char err[256];
+        if (grid_network_validate(&g, err, sizeof err)) { /* a chord may repeat a ring line */
+            grid_network_free(&g);
+            continue;
+        }
+        DispatchSolver *s = setup(&g, 1000), *cold = setup(&g, 1000);
+        double pd[8], flow[16];
+        for (int step = 0; step < 6; step++) {
+            for (int i = 0; i < N; i++) pd[i] = g.pd[i] * rng_uniform_range(&r, 0.5, 1.5);
+            dispatch_update_load(s, pd);
+            dispatch_update_load(cold, pd);
+            dispatch_reset(cold);
+            cr_assert_eq(dispatch_solve(s), DISPATCH_OPTIMAL, "rep %d step %d: %s", rep, step,
+                         dispatch_status_str(dispatch_info(s)->status));
+            cr_assert_eq(dispatch_solve(cold), DISPATCH_OPTIMAL);
+            double obj = dispatch_info(s)->objective;
+            cr_expect_leq(fabs(obj - dispatch_info(cold)->objective), 1e-9 * fmax(1, fabs(obj)), "rep %d step %d: warm %.12g cold %.12g",
+                          rep, step, obj, dispatch_info(cold)->objective);
+            const DispatchResult *res = dispatch_result(s);
+            int nb = 0;
+            double sl = 0;
+            for (int l = 0; l < g.n_branch; l++) nb += res->binding[l] != 0;
+            for (int i = 0; i < N; i++) sl += res->unserved[i] + res->spilled[i];
+            congested += nb > 0;
+            shed += sl > 0;
+            solves++;
+            double lmp[8];
+            memcpy(lmp, res->lmp, sizeof(double) * (size_t)N);
+            for (int k = 0; k < G; k++) {
+                if (!g.gen_on[k]) continue;
+                double p = res->pg[k], mc = 2 * g.c2[k] * p + g.c1[k], price = lmp[g.gen_bus[k]];
+                double tol = 1e-7 * fmax(1, fabs(price));
+                if (p > g.pmin[k] + 1e-9 && p < g.pmax[k] - 1e-9)
+                    cr_expect_leq(fabs(mc - price), tol, "rep %d unit %d inside: mc %g LMP %g", rep, k, mc, price);
+                else if (p <= g.pmin[k] + 1e-9 && g.pmin[k] < g.pmax[k])
+                    cr_expect_geq(mc, price - tol, "rep %d unit %d at Pmin: mc %g LMP %g", rep, k, mc, price);
+                else if (g.pmin[k] < g.pmax[k])
+                    cr_expect_leq(mc, price + tol, "rep %d unit %d at Pmax: mc %g LMP %g", rep, k, mc, price);
+            }
+            /* the slack injections enter the angle solve as changes of the loads */
+            double gl[8];
+            memcpy(gl, g.pd, sizeof(double) * (size_t)N);
+            for (int i = 0; i < N; i++) g.pd[i] = pd[i] - res->unserved[i] + res->spilled[i];
+            angle_flows(&g, res->pg, flow);
+            memcpy(g.pd, gl, sizeof(double) * (size_t)N);
+            for (int l = 0; l < g.n_branch; l++) {
+                cr_expect_leq(fabs(flow[l] - res->flow[l]), 1e-7, "rep %d line %d: %g vs %g", rep, l, flow[l], res->flow[l]);
+                if (g.rate[l] > 0) cr_expect_leq(fabs(res->flow[l]), g.rate[l] + 1e-7);
+            }
+            int b = (int)rng_below(&r, (uint64_t)N);
+            double h = 1e-4, base = obj;
+            pd[b] += h;
+            dispatch_update_load(cold, pd);
+            dispatch_solve(cold);
+            double right = (dispatch_info(cold)->objective - base) / h;
+            pd[b] -= 2 * h;
+            dispatch_update_load(cold, pd);
+            dispatch_solve(cold);
+            double left = (base - dispatch_info(cold)->objective) / h;
+            pd[b] += h;
+            double tol = 1e-5 * fmax(1, fabs(lmp[b]));
+            cr_expect(lmp[b] >= left - tol && lmp[b] <= right + tol, "rep %d bus %d: LMP %.9g not in [%.9g, %.9g]",
+                      rep, b, lmp[b], left, right);
+        }
+        dispatch_cleanup(s);
+        dispatch_cleanup(cold);
+        grid_network_free(&g);
+    }
+    /* the instances must exercise congestion and slack, not only the easy case */
+    cr_expect_gt(congested, solves / 5, "%d of %d solves congested", congested, solves);
+    cr_expect_gt(shed, 0, "no solve used slack");
+    cr_log_info("random instances: %d solves, %d congested, %d with slack", solves, congested, shed);
+}
