@@ -29,24 +29,25 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Median microseconds per solve over `batches` batches of `per` solves each, cycling
- * through the `nv` prepared load (N) and pmax (G) vectors. */
+/* Median microseconds per solve (update + solve, each timed on its own so that a solve
+ * preempted on a busy machine is an outlier, not a shift) over `count` solves cycling
+ * through the `nv` prepared load (N) and pmax (G) vectors. One clock read per solve. */
 static double time_solves(DispatchSolver *s, const double *loads, const double *pmin, const double *pmaxs,
-                          int nv, int batches, int per, int cold, int *worst_status) {
+                          int nv, int count, int cold, int *worst_status) {
     int N = dispatch_n_bus(s), G = dispatch_n_gen(s), k = 0;
-    double *t = malloc((size_t)batches * sizeof *t);
-    for (int b = 0; b < batches; b++) {
-        double t0 = sb_now();
-        for (int i = 0; i < per; i++, k = (k + 1) % nv) {
-            dispatch_update_load(s, loads + (size_t)k * N);
-            if (pmaxs) dispatch_update_gen_bounds(s, pmin, pmaxs + (size_t)k * G);
-            if (cold) dispatch_reset(s);
-            DispatchStatus st = dispatch_solve(s);
-            if (st != DISPATCH_OPTIMAL) *worst_status = st;
-        }
-        t[b] = (sb_now() - t0) / per * 1e6;
+    double *t = malloc((size_t)count * sizeof *t);
+    double prev = sb_now();
+    for (int i = 0; i < count; i++, k = (k + 1) % nv) {
+        dispatch_update_load(s, loads + (size_t)k * N);
+        if (pmaxs) dispatch_update_gen_bounds(s, pmin, pmaxs + (size_t)k * G);
+        if (cold) dispatch_reset(s);
+        DispatchStatus st = dispatch_solve(s);
+        if (st != DISPATCH_OPTIMAL) *worst_status = st;
+        double now = sb_now();
+        t[i] = (now - prev) * 1e6;
+        prev = now;
     }
-    double m = median(t, batches);
+    double m = median(t, count);
     free(t);
     return m;
 }
@@ -90,9 +91,9 @@ static void bench_paper3(void) {
         pmaxs[k * 4 + 3] = 30 * solar_cf[h] * rng_triangular(&r, 0.8, 1.2, 1.0);
     }
     int bad = DISPATCH_OPTIMAL;
-    time_solves(s, loads, pmin, pmaxs, NV, 20, 1000, 0, &bad); /* warm-up */
-    double warm = time_solves(s, loads, pmin, pmaxs, NV, 301, 1000, 0, &bad);
-    double cold = time_solves(s, loads, pmin, pmaxs, NV, 101, 1000, 1, &bad);
+    time_solves(s, loads, pmin, pmaxs, NV, 20000, 0, &bad); /* warm-up */
+    double warm = time_solves(s, loads, pmin, pmaxs, NV, 200001, 0, &bad);
+    double cold = time_solves(s, loads, pmin, pmaxs, NV, 100001, 1, &bad);
     printf("| paper3 | %d | %.3f | %.3f | %s |\n", g.n_bus, cold, warm, dispatch_status_str((DispatchStatus)bad));
     free(loads);
     free(pmaxs);
@@ -100,7 +101,7 @@ static void bench_paper3(void) {
     grid_network_free(&g);
 }
 
-static void bench_case(const char *dir, const char *name, int warm_batches, int cold_batches, int per) {
+static void bench_case(const char *dir, const char *name, int warm_count, int cold_count) {
     char path[512], err[512];
     snprintf(path, sizeof path, "%s/%s.m", dir, name);
     GridNetwork g;
@@ -125,9 +126,9 @@ static void bench_case(const char *dir, const char *name, int warm_batches, int 
     for (int k = 0; k < NV; k++)
         for (int i = 0; i < N; i++) loads[(size_t)k * N + i] = g.pd[i] * rng_uniform_range(&r, 0.95, 1.05);
     int bad = DISPATCH_OPTIMAL;
-    time_solves(s, loads, NULL, NULL, NV, 2, per, 0, &bad);
-    double warm = time_solves(s, loads, NULL, NULL, NV, warm_batches, per, 0, &bad);
-    double cold = time_solves(s, loads, NULL, NULL, NV, cold_batches, 1, 1, &bad);
+    time_solves(s, loads, NULL, NULL, NV, 10, 0, &bad);
+    double warm = time_solves(s, loads, NULL, NULL, NV, warm_count, 0, &bad);
+    double cold = time_solves(s, loads, NULL, NULL, NV, cold_count, 1, &bad);
     printf("| %s | %d | %.1f | %.1f | %s | (setup %.3f s)\n", name, N, cold, warm,
            dispatch_status_str((DispatchStatus)bad), tsetup);
     free(loads);
@@ -139,8 +140,8 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "../shared/data/matpower";
     printf("| case | buses | cold us/solve (median) | warm us/solve (median) | status |\n|---|---|---|---|---|\n");
     bench_paper3();
-    bench_case(dir, "case118", 51, 51, 100);
-    bench_case(dir, "case300", 51, 21, 20);
-    bench_case(dir, "case_ACTIVSg2000", 21, 5, 2);
+    bench_case(dir, "case118", 5001, 501);
+    bench_case(dir, "case300", 2001, 201);
+    bench_case(dir, "case_ACTIVSg2000", 101, 5);
     return 0;
 }
