@@ -51,9 +51,11 @@ struct DispatchSolver {
     double *rate;           /* (M) MW, 0 unlimited or out of service */
     unsigned char *br_on;   /* (M) */
     double *pt;             /* (N, M) PTDF transposed: pt[n*M + l] */
-    double *fconst;         /* (M) flow at zero injection */
+    double *fconst;         /* (M) flow at zero injection; stale after a load update */
     double dtot;            /* total load incl. shunts */
-    int dirty_load;
+    int dirty_load;         /* dtot and fconst are stale */
+    int fconst_stale;
+    int since_refresh;      /* warm solves since the flows were last recomputed from scratch */
 
     /* variables */
     int *vbus;              /* (V) */
@@ -72,7 +74,12 @@ struct DispatchSolver {
     double *y;              /* (K+1) multipliers of the last optimal subproblem */
 
     /* scratch, all sized at setup */
-    double *flow, *dflow;   /* (M) */
+    double *flow;           /* (M) current flows; inside a solve only rated entries move */
+    double *flow0, *inj0;   /* (M), (N) flows and injections at the start point */
+    int kr;                 /* KR rated in-service branches: the only flow constraints */
+    int *rated;             /* (KR) branch index */
+    double *ptr;            /* (N, KR) PTDF of the rated branches (aliases pt when KR = M) */
+    double *dflow;          /* (KR) flow change along d */
     double *d;              /* (V) direction */
     double *inj, *dinj;     /* (N) */
     double *price;          /* (N) */
@@ -135,12 +142,13 @@ void dispatch_cleanup(DispatchSolver *s) {
     if (!s) return;
     void *bufs[] = {s->pd, s->gs, s->pbusinj, s->fshift, s->rate, s->br_on, s->pt, s->fconst,
                     s->vbus, s->vsgn, s->vlo, s->vhi, s->vq, s->vc, s->vc0, s->gen_var, s->x,
-                    s->vst, s->wl, s->inw, s->wside, s->y, s->flow, s->dflow, s->d, s->inj, s->dinj,
+                    s->vst, s->wl, s->inw, s->wside, s->y, s->flow, s->flow0, s->inj0, s->rated, s->dflow, s->d, s->inj, s->dinj,
                     s->price, s->fidx, s->pidx, s->zidx, s->kkt, s->rhs, s->az, s->nullv, s->pivc,
                     s->acol, s->prev_inj, s->prev_load, s->res.pg, s->res.flow, s->res.lmp,
                     s->res.unserved, s->res.spilled, s->res.binding, s->res.mu_upper,
                     s->res.mu_lower};
     for (size_t i = 0; i < SB_ARRAY_LEN(bufs); i++) free(bufs[i]);
+    if (s->ptr != s->pt) free(s->ptr);
     free(s);
 }
 
@@ -248,6 +256,9 @@ int dispatch_setup(DispatchSolver **out, const GridNetwork *g, const DispatchSet
     s->inw = sb_calloc((size_t)M + 1, 1);
     s->y = sb_calloc((size_t)K + 1, sizeof(double));
     s->flow = sb_calloc((size_t)M + 1, sizeof(double));
+    s->flow0 = sb_calloc((size_t)M + 1, sizeof(double));
+    s->inj0 = sb_calloc((size_t)N, sizeof(double));
+    s->rated = sb_calloc((size_t)M + 1, sizeof(int));
     s->dflow = sb_calloc((size_t)M + 1, sizeof(double));
     s->d = sb_calloc((size_t)V, sizeof(double));
     s->inj = sb_calloc((size_t)N, sizeof(double));
@@ -292,6 +303,14 @@ int dispatch_setup(DispatchSolver **out, const GridNetwork *g, const DispatchSet
         return -1;
     }
     free(bl);
+    for (int l = 0; l < M; l++)
+        if (s->rate[l] > 0) s->rated[s->kr++] = l;
+    if (s->kr == M) s->ptr = s->pt;
+    else {
+        s->ptr = sb_calloc((size_t)N * (size_t)s->kr + 1, sizeof(double));
+        for (int i = 0; i < N; i++)
+            for (int k = 0; k < s->kr; k++) s->ptr[(size_t)i * s->kr + k] = s->pt[(size_t)i * M + s->rated[k]];
+    }
 
     s->slack_off = set->voll <= 0;
     double big = 0, mcmax = 1;
@@ -358,19 +377,38 @@ void dispatch_update_costs(DispatchSolver *s, const double *c2, const double *c1
     }
 }
 
-/* fconst = base*Pfinj - PT' (pd + gs + base*Pbusinj); only when loads changed. */
-static void refresh_load_terms(DispatchSolver *s) {
+/* y += a x over n entries; restrict lets the compiler vectorise without alias checks, and
+ * these loops are where a large case spends its time. */
+static void axpy(int n, double a, const double *restrict x, double *restrict y) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* fconst = base*Pfinj - PT' (pd + gs + base*Pbusinj), O(N M): only for cold starts and the
+ * periodic re-computation of the flows. A warm solve needs fconst only on binding lines
+ * (fconst_line) because its flows are carried over from the previous step. */
+static void refresh_fconst(DispatchSolver *s) {
     int N = s->N, M = s->M;
     memcpy(s->fconst, s->fshift, (size_t)M * sizeof(double));
-    s->dtot = 0;
     for (int i = 0; i < N; i++) {
-        double w = s->pd[i] + s->gs[i];
-        s->dtot += w;
-        w += s->pbusinj[i];
+        double w = s->pd[i] + s->gs[i] + s->pbusinj[i];
         if (w == 0.0) continue;
         const double *row = s->pt + (size_t)i * M;
-        for (int l = 0; l < M; l++) s->fconst[l] -= row[l] * w;
+        axpy(M, -w, row, s->fconst);
     }
+    s->fconst_stale = 0;
+}
+
+static double fconst_line(const DispatchSolver *s, int l) {
+    if (!s->fconst_stale) return s->fconst[l];
+    double v = s->fshift[l];
+    for (int i = 0; i < s->N; i++) v -= s->pt[(size_t)i * s->M + l] * (s->pd[i] + s->gs[i] + s->pbusinj[i]);
+    return v;
+}
+
+static void refresh_load_terms(DispatchSolver *s) {
+    s->dtot = 0;
+    for (int i = 0; i < s->N; i++) s->dtot += s->pd[i] + s->gs[i];
+    s->fconst_stale = 1;
     s->dirty_load = 0;
 }
 
@@ -467,6 +505,7 @@ static int dense_solve(DispatchSolver *s, int n) {
 /* Per-bus injection of x into s->inj and flows of every branch into s->flow. */
 static void compute_flows(DispatchSolver *s) {
     int N = s->N, M = s->M;
+    if (s->fconst_stale) refresh_fconst(s);
     memset(s->inj, 0, (size_t)N * sizeof(double));
     for (int j = 0; j < s->V; j++) s->inj[s->vbus[j]] += s->vsgn[j] * s->x[j];
     memcpy(s->flow, s->fconst, (size_t)M * sizeof(double));
@@ -474,7 +513,7 @@ static void compute_flows(DispatchSolver *s) {
         double w = s->inj[i];
         if (w == 0.0) continue;
         const double *row = s->pt + (size_t)i * M;
-        for (int l = 0; l < M; l++) s->flow[l] += row[l] * w;
+        axpy(M, w, row, s->flow);
     }
 }
 
@@ -555,7 +594,7 @@ static int solve_subproblem(DispatchSolver *s, int nP, int nZ, int phase0) {
     b[0] = s->dtot;
     for (int w = 0; w < s->nw; w++) {
         int l = s->wl[w];
-        b[w + 1] = s->wside[w] * s->rate[l] - s->fconst[l];
+        b[w + 1] = s->wside[w] * s->rate[l] - fconst_line(s, l);
     }
     for (int i = 0; i < N; i++) {
         double v = s->dinj[i];
@@ -617,12 +656,10 @@ static double ratio_test(DispatchSolver *s, const int *idx, int cnt, double amax
         }
     }
     double eps = 1e-12 * fmax(dn, 1e-300);
-    for (int l = 0; l < s->M; l++) {
-        double r = s->rate[l];
-        if (r <= 0) continue;
-        double df = s->dflow[l];
-        if (fabs(df) <= eps) continue;
-        if (s->inw[l]) continue;
+    for (int k = 0; k < s->kr; k++) {
+        int l = s->rated[k];
+        double r = s->rate[l], df = s->dflow[k];
+        if (fabs(df) <= eps || s->inw[l]) continue;
         double a = df > 0 ? (r - s->flow[l]) / df : (-r - s->flow[l]) / df;
         if (a < 0) a = 0;
         if (a < alpha) alpha = a, *bvar = -1, *bline = l, *bside = df > 0 ? 1 : -1;
@@ -630,9 +667,11 @@ static double ratio_test(DispatchSolver *s, const int *idx, int cnt, double amax
     return alpha;
 }
 
-/* dflow = PT' dinj with dinj the per-bus image of d on the listed variables. */
+/* dflow = PTr' dinj (rated branches only) with dinj the per-bus image of d on the listed
+ * variables. */
 static void direction_flows(DispatchSolver *s, const int *idx, int cnt) {
-    int N = s->N, M = s->M;
+    int N = s->N, M = s->kr;
+    if (M == 0) return;
     memset(s->dinj, 0, (size_t)N * sizeof(double));
     for (int k = 0; k < cnt; k++) {
         int j = idx[k];
@@ -642,19 +681,24 @@ static void direction_flows(DispatchSolver *s, const int *idx, int cnt) {
     for (int i = 0; i < N; i++) {
         double w = s->dinj[i];
         if (w == 0.0) continue;
-        const double *row = s->pt + (size_t)i * M;
-        for (int l = 0; l < M; l++) s->dflow[l] += row[l] * w;
+        const double *row = s->ptr + (size_t)i * M;
+        axpy(M, w, row, s->dflow);
     }
 }
 
-static void finish(DispatchSolver *s, double cscale);
+static void finish(DispatchSolver *s, double cscale, int was_warm);
 
 DispatchStatus dispatch_solve(DispatchSolver *s) {
     double t0 = sb_now();
     if (s->dirty_load) refresh_load_terms(s);
     int V = s->V;
+    /* a warm start keeps the previous flows exactly (see start_point); a cold one needs them */
+    int was_warm = s->set.warm_start && s->have_prev;
     int phase0 = start_point(s);
-    compute_flows(s);
+    if (!was_warm) compute_flows(s);
+    memcpy(s->flow0, s->flow, (size_t)s->M * sizeof(double));
+    memset(s->inj0, 0, (size_t)s->N * sizeof(double));
+    for (int j = 0; j < V; j++) s->inj0[s->vbus[j]] += s->vsgn[j] * s->x[j];
     double pscale = fmax(1.0, fabs(s->dtot));
     double cscale = 1.0;
     for (int j = 0; j < V - 2 * s->N; j++)
@@ -662,7 +706,7 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
     double tolp = s->set.tol * pscale, told = s->set.tol * cscale;
     s->last_var = s->last_line = -1;
     DispatchStatus st = DISPATCH_MAX_ITER;
-    int it;
+    int it, p0_var = -1, p0_line = 0; /* the last constraint phase 0 added, to undo */
     /* fidx lists the variables that move: free ones, plus TEMPs in phase 0 */
     for (it = 0; it < s->set.max_iter; it++) {
         int nF = 0, nP = 0, nZ = 0, m = 1 + s->nw, prefer = -1;
@@ -711,8 +755,18 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
                 for (int k = 0; k < nZ; k++) s->d[s->zidx[k]] = -s->d[s->zidx[k]];
         } else {
             if (solve_subproblem(s, nP, nZ, phase0)) {
-                st = DISPATCH_NUMERICAL;
-                break;
+                if (!phase0 || (p0_var < 0 && !p0_line)) {
+                    st = DISPATCH_NUMERICAL;
+                    break;
+                }
+                /* phase 0 added a constraint the free variables cannot carry: take it back,
+                 * freeze the TEMPs and go on one release at a time */
+                if (p0_var >= 0) s->vst[p0_var] = VS_FREE;
+                else s->inw[s->wl[--s->nw]] = 0;
+                p0_var = -1;
+                p0_line = 0;
+                phase0 = 0;
+                continue;
             }
             double dn = 0;
             for (int k = 0; k < nF; k++) {
@@ -784,15 +838,19 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
         } else {
             for (int k = 0; k < cnt; k++) s->x[s->fidx[k]] += alpha * s->d[s->fidx[k]];
         }
-        for (int l = 0; l < s->M; l++) s->flow[l] += alpha * s->dflow[l];
+        for (int k = 0; k < s->kr; k++) s->flow[s->rated[k]] += alpha * s->dflow[k];
         if (phase0) {
             if (alpha >= 1.0) {
                 for (int j = 0; j < V; j++)
                     if (s->vst[j] == VS_TEMP) s->vst[j] = VS_LOWER, s->x[j] = 0;
             }
-            /* blocked: the TEMPs freeze where they are and are released one at a time */
-            phase0 = 0;
-            if (alpha < 1.0) continue;
+            phase0 = alpha < 1.0; /* blocked: add the blocking constraint, go on */
+            p0_var = -1;
+            p0_line = 0;
+            if (phase0) {
+                if (bvar >= 0) p0_var = bvar;
+                else p0_line = bline >= 0;
+            }
         }
         if (bvar >= 0 && (alpha < 1.0 || ray)) {
             int up = s->d[bvar] > 0;
@@ -811,17 +869,36 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
     }
     s->info.iterations = it + (st == DISPATCH_OPTIMAL);
     s->info.status = st;
-    if (st == DISPATCH_OPTIMAL) finish(s, cscale);
+    if (st == DISPATCH_OPTIMAL) finish(s, cscale, was_warm);
     else s->have_prev = 0;
     s->info.solve_time_s = sb_now() - t0;
     return s->info.status;
 }
 
 /* Results, objective, residuals; infeasible if slack is off and used. */
-static void finish(DispatchSolver *s, double cscale) {
+static void finish(DispatchSolver *s, double cscale, int was_warm) {
     int N = s->N, M = s->M, G = s->G, V = s->V, ng = V - 2 * N;
     DispatchResult *r = &s->res;
-    compute_flows(s);
+    /* carried-over flows gather rounding: recompute them now and then */
+    if (!was_warm || ++s->since_refresh >= 64) {
+        compute_flows(s);
+        s->since_refresh = 0;
+    } else if (s->kr == M) {
+        /* every branch is rated: the iterations kept all flows up to date */
+        memset(s->inj, 0, (size_t)N * sizeof(double));
+        for (int j = 0; j < V; j++) s->inj[s->vbus[j]] += s->vsgn[j] * s->x[j];
+    } else {
+        /* one pass over the buses whose injection moved: flow = flow0 + PT' (inj - inj0) */
+        memset(s->inj, 0, (size_t)N * sizeof(double));
+        for (int j = 0; j < V; j++) s->inj[s->vbus[j]] += s->vsgn[j] * s->x[j];
+        memcpy(s->flow, s->flow0, (size_t)M * sizeof(double));
+        for (int i = 0; i < N; i++) {
+            double w = s->inj[i] - s->inj0[i];
+            if (w == 0.0) continue;
+            const double *row = s->pt + (size_t)i * M;
+            axpy(M, w, row, s->flow);
+        }
+    }
     compute_prices(s);
     double pscale = fmax(1.0, fabs(s->dtot));
     double obj = 0, slack_used = 0;

@@ -27,6 +27,15 @@ static const YtNode *get_list(const YtDoc *d, const YtNode *m, const char *key, 
     return x;
 }
 
+/* Keys of a list item that no getter read are errors (yt_check_unused does not descend
+ * into lists). */
+static int check_item_keys(const YtDoc *d, const YtNode *it, char *err, size_t n) {
+    for (size_t k = 0; k < it->n; k++)
+        if (!it->used[k])
+            return sb_err(err, n, "%s:%d:%d: %s: unknown key", d->file, it->key_line[k], it->key_col[k], it->keys[k]);
+    return 0;
+}
+
 static int req_double(const YtDoc *d, const YtNode *it, const char *key, double *out, char *err, size_t n) {
     int rc = yt_get_double(d, it, key, out, err, n);
     if (rc == 0) return yt_error_at(d, it, key, err, n, "missing");
@@ -86,6 +95,7 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         }
         if (yt_get_double(d, it, "pd", &g->pd[i], err, n) < 0) goto fail;
         if (yt_get_double(d, it, "gs", &g->gs[i], err, n) < 0) goto fail;
+        if (check_item_keys(d, it, err, n)) goto fail;
     }
     for (size_t k = 0; k < gens->n; k++) {
         const YtNode *it = gens->items[k];
@@ -119,6 +129,7 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         int on = 1;
         if (yt_get_bool(d, it, "on", &on, err, n) < 0) goto fail;
         g->gen_on[k] = on;
+        if (check_item_keys(d, it, err, n)) goto fail;
     }
     for (size_t l = 0; brs && l < brs->n; l++) {
         const YtNode *it = brs->items[l];
@@ -135,6 +146,7 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         int on = 1;
         if (yt_get_bool(d, it, "on", &on, err, n) < 0) goto fail;
         g->br_on[l] = on;
+        if (check_item_keys(d, it, err, n)) goto fail;
         if (g->rate[l] < 0) {
             yt_error_at(d, yt_find(d, it, "rate"), "rate", err, n, "must be >= 0 (0 = unlimited), got %g",
                         g->rate[l]);
