@@ -129,6 +129,7 @@ FUZZ_SRC := $(filter src/io/% src/util/%,$(LIB_SRC))
 fuzz:
 	@mkdir -p build/fuzz/corpus
 	$(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -fsanitize=fuzzer,address,undefined \
+	  -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	  -o build/fuzz/fuzz_npz tests/fuzz/fuzz_npz.c $(FUZZ_SRC) -lz -lm
 	build/fuzz/fuzz_npz -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
 	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus

@@ -30,13 +30,13 @@ typedef struct {
 } SynthAgent;
 
 static const SynthAgent SYNTH_TARIFF[] = {
-    {"leader", 12, 1, 6, -0.1, 0.1, "none", 1},
-    {"agg_b1", 6, 0, 201, 0, 0, "soc_range", 1},
-    {"agg_b2", 6, 0, 201, 0, 0, "soc_range", 1},
-    {"agg_b3", 6, 0, 201, 0, 0, "soc_range", 1},
+    {"leader", 12, 1, 6, -0.1, 0.1, "none", 1, 64},
+    {"agg_b1", 6, 0, 201, 0, 0, "soc_range", 1, 64},
+    {"agg_b2", 6, 0, 201, 0, 0, "soc_range", 1, 64},
+    {"agg_b3", 6, 0, 201, 0, 0, "soc_range", 1, 64},
 };
-static const SynthAgent SYNTH_CARTPOLE[] = {{"agent", 4, 0, 2, 0, 0, "none", 0}};
-static const SynthAgent SYNTH_PENDULUM[] = {{"agent", 3, 1, 1, -2, 2, "none", 1}};
+static const SynthAgent SYNTH_CARTPOLE[] = {{"agent", 4, 0, 2, 0, 0, "none", 0, 64}};
+static const SynthAgent SYNTH_PENDULUM[] = {{"agent", 3, 1, 1, -2, 2, "none", 1, 64}};
 
 static void synth_spec(const SynthAgent *a, Pspec *s) {
     memset(s, 0, sizeof *s);
