@@ -1,0 +1,332 @@
+/* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, against
+ * central finite differences of its own loss, GAE against a hand calculation, learn(N)
+ * semantics, reproducibility, and the Box action that is stored unclipped but applied clipped.
+ *
+ * Legend: R rows in the rollout buffer, B minibatch rows, O obs size, A action floats,
+ * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters.
+ *
+ * The reference files tests/data/ppo/<case>.txt come from tools/gen_ppo_reference.py (PyTorch,
+ * float64 on float32 parameters and data; SB3 2.3.2's PPO.train() loss for one minibatch, the
+ * formulas cited in the script). They are committed, so this test does not need torch. */
+#include <criterion/criterion.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl/env.h"
+#include "rl/envs.h"
+#include "rl/ppo.h"
+#include "rl/ppo_internal.h"
+#include "testutil.h"
+#include "util/common.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reference files                                                                           */
+
+enum { MAX_SECS = 24 };
+
+typedef struct {
+    char names[MAX_SECS][32];
+    double *vals[MAX_SECS]; /* (counts[s]) */
+    size_t counts[MAX_SECS];
+    int n;
+} RefFile;
+
+typedef struct {
+    const char *name;
+    int kind, A, K, masked, O, R, B;
+    PpoConfig cfg;
+    ActionSpace space;
+    int idx[64];                 /* (B) */
+    size_t P;
+    float *params;               /* (P) */
+    float *obs, *act;            /* (R, O), (R, A) */
+    unsigned char *mask;         /* (R, K) or NULL */
+    float *old_logp, *adv, *ret, *old_val; /* (R) */
+    double loss[6];              /* pg, vf, ent, kl, clipfrac, loss */
+    double *grad;                /* (P) */
+    RefFile f;
+} RefCase;
+
+static void ref_read(RefFile *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    FILE *fp = fopen(path, "r");
+    cr_assert(fp, "%s: cannot open (tests run from the repository root)", path);
+    int c;
+    while ((c = fgetc(fp)) == '#')
+        while ((c = fgetc(fp)) != '\n' && c != EOF) {
+        }
+    ungetc(c, fp);
+    char name[32];
+    size_t count;
+    while (fscanf(fp, "%31s %zu", name, &count) == 2) {
+        cr_assert(f->n < MAX_SECS, "%s: too many sections", path);
+        snprintf(f->names[f->n], sizeof f->names[f->n], "%s", name);
+        f->counts[f->n] = count;
+        f->vals[f->n] = sb_calloc(count ? count : 1, sizeof(double));
+        for (size_t i = 0; i < count; i++)
+            cr_assert(fscanf(fp, "%lf", &f->vals[f->n][i]) == 1, "%s: section %s short", path, name);
+        f->n++;
+    }
+    fclose(fp);
+}
+
+static const double *ref_sec(const RefFile *f, const char *name, size_t want) {
+    for (int s = 0; s < f->n; s++)
+        if (!strcmp(f->names[s], name)) {
+            cr_assert(want == 0 || f->counts[s] == want, "section %s: %zu values, expected %zu", name,
+                      f->counts[s], want);
+            return f->vals[s];
+        }
+    cr_assert_fail("section %s missing", name);
+    return NULL;
+}
+
+static size_t ref_count(const RefFile *f, const char *name) {
+    for (int s = 0; s < f->n; s++)
+        if (!strcmp(f->names[s], name)) return f->counts[s];
+    return 0;
+}
+
+static float *to_floats(const double *v, size_t n) {
+    float *o = sb_calloc(n ? n : 1, sizeof(float));
+    for (size_t i = 0; i < n; i++) o[i] = (float)v[i];
+    return o;
+}
+
+static void case_load(RefCase *c, const char *name) {
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/ppo/%s.txt", name);
+    ref_read(&c->f, path);
+    const RefFile *f = &c->f;
+    const double *sp = ref_sec(f, "space", 4);
+    c->kind = (int)sp[0];
+    c->A = (int)sp[1];
+    c->K = (int)sp[2];
+    c->masked = (int)sp[3];
+    c->O = (int)ref_sec(f, "obs_dim", 1)[0];
+    c->R = (int)ref_sec(f, "rows", 1)[0];
+    c->B = (int)ref_count(f, "idx");
+    cr_assert(c->B >= 2 && c->B <= 64 && c->B <= c->R);
+    const double *idx = ref_sec(f, "idx", 0);
+    for (int b = 0; b < c->B; b++) c->idx[b] = (int)idx[b];
+
+    memset(&c->space, 0, sizeof c->space);
+    c->space.kind = c->kind == 0 ? SPACE_BOX : c->kind == 1 ? SPACE_DISCRETE : SPACE_MULTI_DISCRETE;
+    c->space.dim = c->A;
+    c->space.n = c->kind == 0 ? 0 : c->K;
+    c->space.masked = c->masked;
+    const double *nv = ref_sec(f, "nvec", 0);
+    for (size_t j = 0; j < ref_count(f, "nvec"); j++) c->space.nvec[j] = (int)nv[j];
+    for (int a = 0; a < c->A; a++) {
+        c->space.low[a] = -1.0f;
+        c->space.high[a] = 1.0f;
+    }
+
+    PpoConfig *cfg = &c->cfg;
+    ppo_config_default(cfg);
+    cfg->n_pi = (int)ref_count(f, "pi_arch");
+    cfg->n_vf = (int)ref_count(f, "vf_arch");
+    const double *pa = ref_sec(f, "pi_arch", 0), *va = ref_sec(f, "vf_arch", 0);
+    for (int l = 0; l < cfg->n_pi; l++) cfg->pi_arch[l] = (int)pa[l];
+    for (int l = 0; l < cfg->n_vf; l++) cfg->vf_arch[l] = (int)va[l];
+    cfg->activation = MLP_TANH;
+    const double *co = ref_sec(f, "coefs", 5);
+    cfg->ent_coef = co[0];
+    cfg->vf_coef = co[1];
+    cfg->clip_range = co[2];
+    cfg->clip_range_vf = co[3];
+    cfg->normalize_advantage = (int)co[4];
+    cfg->n_steps = c->R; /* n_steps * n_envs >= R with one env */
+    cfg->batch_size = c->B;
+
+    c->P = ref_count(f, "params");
+    c->params = to_floats(ref_sec(f, "params", 0), c->P);
+    size_t R = (size_t)c->R;
+    c->obs = to_floats(ref_sec(f, "obs", R * (size_t)c->O), R * (size_t)c->O);
+    c->act = to_floats(ref_sec(f, "act", R * (size_t)c->A), R * (size_t)c->A);
+    if (c->masked) {
+        const double *m = ref_sec(f, "mask", R * (size_t)c->K);
+        c->mask = sb_calloc(R * (size_t)c->K, 1);
+        for (size_t i = 0; i < R * (size_t)c->K; i++) c->mask[i] = (unsigned char)m[i];
+    }
+    c->old_logp = to_floats(ref_sec(f, "old_logp", R), R);
+    c->adv = to_floats(ref_sec(f, "adv", R), R);
+    c->ret = to_floats(ref_sec(f, "ret", R), R);
+    c->old_val = to_floats(ref_sec(f, "old_val", R), R);
+    memcpy(c->loss, ref_sec(f, "loss", 6), sizeof c->loss);
+    c->grad = (double *)ref_sec(f, "grad", c->P);
+}
+
+static void case_free(RefCase *c) {
+    free(c->params);
+    free(c->obs);
+    free(c->act);
+    free(c->mask);
+    free(c->old_logp);
+    free(c->adv);
+    free(c->ret);
+    free(c->old_val);
+    for (int s = 0; s < c->f.n; s++) free(c->f.vals[s]);
+}
+
+/* An agent of the case's shapes holding the case's parameters and buffer rows. The layout
+ * [pi | vf | log_std], each net W (out, in) then b per layer, is what the generator wrote;
+ * it is checked here rather than assumed. */
+static Ppo *case_agent(const RefCase *c) {
+    char err[256];
+    Ppo *p = ppo_create(&c->cfg, c->O, &c->space, 1, 1, err, sizeof err);
+    cr_assert(p, "%s: ppo_create: %s", c->name, err);
+    size_t n;
+    float *params = ppo_params(p, &n);
+    cr_assert_eq(n, c->P, "%s: %zu parameters, reference has %zu", c->name, n, c->P);
+    const Mlp *nets[2] = {ppo_pi_net(p), ppo_vf_net(p)};
+    size_t off = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t base = off;
+        for (int l = 0; l < nets[k]->n_layers; l++) {
+            cr_assert_eq(base + nets[k]->w_off[l], off);
+            off += (size_t)nets[k]->sizes[l] * (size_t)nets[k]->sizes[l + 1];
+            cr_assert_eq(base + nets[k]->b_off[l], off);
+            off += (size_t)nets[k]->sizes[l + 1];
+        }
+    }
+    cr_assert_eq(ppo_vf_params(p) - params, (ptrdiff_t)nets[0]->n_params);
+    if (c->kind == 0) cr_assert_eq(ppo_log_std(p) - params, (ptrdiff_t)off);
+    memcpy(params, c->params, c->P * sizeof(float));
+    ppo_debug_load_batch(p, c->obs, c->act, c->mask, c->old_logp, c->adv, c->ret, c->old_val, c->R);
+    return p;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Against PyTorch                                                                           */
+
+/* Tolerances. Loss terms: 1e-5 relative. Gradient: the whole vector to 1e-5 relative in the
+ * 2-norm, ||g - g_torch|| <= 1e-5 ||g_torch||, and every entry to 1e-4 relative with an absolute
+ * floor of 1e-3 of the case's largest entry, |g_i - t_i| <= 1e-4 max(|t_i|, 1e-3 max|t|).
+ * Why not 1e-5 per entry: the networks run in float32 and a tanh unit near saturation turns
+ * the float32 error of y into a much larger relative error of tanh' = 1 - y^2 (y = 0.99 gives
+ * 1 - y^2 = 0.02, fifty-fold). PyTorch's own float32 run of the same loss on the same data
+ * differs from this float64 reference by up to 1.3e-4 per entry (the generator prints it);
+ * ours by up to 5.3e-5. The loss terms, accumulated in double, meet 1e-5 easily. */
+static const double TERM_TOL = 1e-5, NORM_TOL = 1e-5, ENTRY_TOL = 1e-4, FLOOR = 1e-3;
+
+static void check_case_against_torch(const char *name) {
+    RefCase c;
+    case_load(&c, name);
+    Ppo *p = case_agent(&c);
+    float *g = sb_calloc(c.P, sizeof(float));
+    PpoLoss L = ppo_debug_loss(p, c.idx, c.B, c.cfg.clip_range, c.cfg.clip_range_vf, g);
+
+    const char *tn[6] = {"policy", "value", "entropy", "approx_kl", "clip_fraction", "total"};
+    double got[6] = {L.pg, L.vf, L.ent, L.kl, L.clipfrac, L.loss}, worst_term = 0;
+    for (int k = 0; k < 6; k++) {
+        double e = fabs(got[k] - c.loss[k]) / fmax(fabs(c.loss[k]), 1e-3);
+        worst_term = fmax(worst_term, e);
+        cr_expect(e <= TERM_TOL, "%s: %s loss %.9g, torch %.9g (rel %.2e)", name, tn[k], got[k], c.loss[k], e);
+    }
+    cr_expect(c.loss[4] > 0 && c.loss[4] < 1, "%s: the case must exercise clipping", name);
+
+    double scale = 0;
+    for (size_t i = 0; i < c.P; i++) scale = fmax(scale, fabs(c.grad[i]));
+    double worst = 0, d2 = 0, t2 = 0;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < c.P; i++) {
+        double d = g[i] - c.grad[i], e = fabs(d) / fmax(fabs(c.grad[i]), FLOOR * scale);
+        d2 += d * d;
+        t2 += c.grad[i] * c.grad[i];
+        if (e > worst) {
+            worst = e;
+            worst_i = i;
+        }
+        cr_expect(e <= ENTRY_TOL, "%s: dLoss/dparam[%zu] = %.9g, torch %.9g (rel %.2e)", name, i, g[i],
+                  c.grad[i], e);
+    }
+    double norm_err = sqrt(d2 / t2);
+    cr_expect(norm_err <= NORM_TOL, "%s: ||g - g_torch|| / ||g_torch|| = %.2e", name, norm_err);
+    cr_log_info("%-24s loss terms max rel %.2e; gradient (P %zu) norm rel %.2e, max entry rel %.2e at %zu",
+                name, worst_term, c.P, norm_err, worst, worst_i);
+    free(g);
+    ppo_free(p);
+    case_free(&c);
+}
+
+Test(ppo_vs_torch, box_gaussian) { check_case_against_torch("box_gauss"); }
+Test(ppo_vs_torch, box_gaussian_value_clipping) { check_case_against_torch("box_gauss_clipvf"); }
+Test(ppo_vs_torch, box_gaussian_raw_advantages) { check_case_against_torch("box_gauss_raw_adv"); }
+Test(ppo_vs_torch, discrete) { check_case_against_torch("discrete"); }
+Test(ppo_vs_torch, discrete_masked) { check_case_against_torch("discrete_masked"); }
+Test(ppo_vs_torch, discrete_masked_value_clipping) { check_case_against_torch("discrete_masked_clipvf"); }
+Test(ppo_vs_torch, multidiscrete_value_clipping) { check_case_against_torch("multidiscrete"); }
+Test(ppo_vs_torch, multidiscrete_masked) { check_case_against_torch("multidiscrete_masked"); }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Central finite differences of the full loss                                               */
+
+/* Loss of the case's minibatch with parameter i set to v (then restored). */
+static double loss_at(Ppo *p, const RefCase *c, float *params, size_t i, float v) {
+    float keep = params[i];
+    params[i] = v;
+    PpoLoss L = ppo_debug_loss(p, c->idx, c->B, c->cfg.clip_range, c->cfg.clip_range_vf, NULL);
+    params[i] = keep;
+    return L.loss;
+}
+
+/* Central difference with one Richardson step: D(h) = (L(p + h) - L(p - h)) / 2h, and
+ * (4 D(h/2) - D(h)) / 3, whose truncation error is O(h^4). Why: the loss is accumulated in
+ * double but the networks run in float32, so a loss evaluation carries rounding noise of
+ * ~1e-7 relative; measured on these cases a plain central difference is noise-limited below
+ * h ~ 4e-3 and truncation-limited above it, with a best error of ~3e-3 relative; Richardson
+ * at h = 1e-2 reaches 1.5e-3. Tolerance: 4e-3 relative, with a floor of 2e-2 of the largest
+ * gradient entry (noise / h is an absolute error, so tiny entries are compared absolutely).
+ * A wrong term of the loss (a missing entropy or value-clipping branch, a wrong sign, a
+ * factor) moves entries by far more. Each step is the difference of the two float32
+ * parameter values actually used, not the nominal h. The generator left every clip decision
+ * at least 0.02 from its boundary, and these steps move ratios and values by less, so no
+ * branch of the clipped objective flips between the two sides. */
+static double central_difference(Ppo *p, const RefCase *c, float *params, size_t i, double h) {
+    float hi = (float)(params[i] + h), lo = (float)(params[i] - h);
+    return (loss_at(p, c, params, i, hi) - loss_at(p, c, params, i, lo)) / ((double)hi - (double)lo);
+}
+
+static void check_case_fd(const char *name) {
+    RefCase c;
+    case_load(&c, name);
+    Ppo *p = case_agent(&c);
+    size_t P;
+    float *params = ppo_params(p, &P);
+    float *g = sb_calloc(P, sizeof(float));
+    ppo_debug_loss(p, c.idx, c.B, c.cfg.clip_range, c.cfg.clip_range_vf, g);
+    double scale = 0;
+    for (size_t i = 0; i < P; i++) scale = fmax(scale, fabs(g[i]));
+    const double h = 1e-2;
+    double worst = 0;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < P; i++) {
+        double fd = (4.0 * central_difference(p, &c, params, i, h / 2) - central_difference(p, &c, params, i, h)) / 3.0;
+        double e = fabs(fd - g[i]) / fmax(fabs(fd), 2e-2 * scale);
+        if (e > worst) {
+            worst = e;
+            worst_i = i;
+        }
+        cr_expect(e <= 4e-3, "%s: dLoss/dparam[%zu] = %.8g, central difference %.8g (rel %.2e)", name, i, g[i],
+                  fd, e);
+    }
+    cr_log_info("%-24s finite differences (P %zu, h %.0e, Richardson): max rel %.2e at %zu", name, P, h, worst,
+                worst_i);
+    free(g);
+    ppo_free(p);
+    case_free(&c);
+}
+
+Test(ppo_fd, box_gaussian_full_loss) { check_case_fd("box_gauss"); }
+Test(ppo_fd, box_gaussian_value_clipping_full_loss) { check_case_fd("box_gauss_clipvf"); }
+Test(ppo_fd, discrete_masked_full_loss) { check_case_fd("discrete_masked"); }
+Test(ppo_fd, discrete_masked_value_clipping_full_loss) { check_case_fd("discrete_masked_clipvf"); }
+Test(ppo_fd, multidiscrete_full_loss) { check_case_fd("multidiscrete"); }
+Test(ppo_fd, multidiscrete_masked_full_loss) { check_case_fd("multidiscrete_masked"); }
