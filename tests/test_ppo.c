@@ -330,3 +330,320 @@ Test(ppo_fd, discrete_masked_full_loss) { check_case_fd("discrete_masked"); }
 Test(ppo_fd, discrete_masked_value_clipping_full_loss) { check_case_fd("discrete_masked_clipvf"); }
 Test(ppo_fd, multidiscrete_full_loss) { check_case_fd("multidiscrete"); }
 Test(ppo_fd, multidiscrete_masked_full_loss) { check_case_fd("multidiscrete_masked"); }
+
+/* ---------------------------------------------------------------------------------------- */
+/* A deterministic environment: Tick                                                        */
+
+/* Obs (1) = steps into the episode; reward of the k-th step (k = 0, 1, ...) is k + 1; the
+ * episode ends after `len` steps, by termination or (truncate) by a time limit. The action
+ * (Box (1) in [-0.5, 0.5]) changes nothing but is recorded as the env received it. */
+enum { TICK_LOG = 64 };
+typedef struct {
+    int t, len, truncate;
+    int n_seen;
+    float seen[TICK_LOG];
+} Tick;
+
+static void tick_reset(void *e, float *obs, unsigned char *mask) {
+    (void)mask;
+    Tick *k = e;
+    k->t = 0;
+    obs[0] = 0.0f;
+}
+
+static void tick_step(void *e, const float *action, float *obs, unsigned char *mask, float *reward, int *term,
+                      int *trunc) {
+    (void)mask;
+    Tick *k = e;
+    if (k->n_seen < TICK_LOG) k->seen[k->n_seen++] = action[0];
+    *reward = (float)(k->t + 1);
+    k->t++;
+    obs[0] = (float)k->t;
+    int end = k->t == k->len;
+    *term = end && !k->truncate;
+    *trunc = end && k->truncate;
+}
+
+static void tick_seed(void *e, uint64_t seed, uint64_t stream) {
+    (void)seed;
+    (void)stream;
+    memset(e, 0, sizeof(Tick));
+}
+
+static const EnvClass TICK = {
+    .name = "Tick",
+    .obs_dim = 1,
+    .space = {.kind = SPACE_BOX, .dim = 1, .low = {-0.5f}, .high = {0.5f}},
+    .reset = tick_reset,
+    .step = tick_step,
+    .size = sizeof(Tick),
+    .seed = tick_seed,
+};
+
+/* Env 0 terminates after 3 steps, env 1 is truncated after 4. */
+static void tick_pair(Tick t[2], void *envs[2], VecEnv *v) {
+    memset(t, 0, 2 * sizeof(Tick));
+    t[0].len = 3;
+    t[1].len = 4;
+    t[1].truncate = 1;
+    envs[0] = &t[0];
+    envs[1] = &t[1];
+    vecenv_init(v, &TICK, envs, 2);
+}
+
+enum { TICK_T = 7, TICK_N = 2 };
+
+/* One rollout of TICK_T steps on the Tick pair with learning_rate 0 (Adam then moves nothing),
+ * V(s) = 0.5 everywhere (value net zero but for its output bias) and mean action 0 with
+ * log_std 0 (policy net zero): the buffer stays in the agent for ppo_debug_loss to read. */
+static Ppo *tick_agent_after_one_rollout(Tick t[2], VecEnv *v) {
+    static void *envs[2];
+    tick_pair(t, envs, v);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.learning_rate = 0.0;
+    c.n_steps = TICK_T;
+    c.batch_size = TICK_T * TICK_N;
+    c.n_epochs = 1;
+    c.gamma = 0.9;
+    c.gae_lambda = 0.8;
+    c.normalize_advantage = 0;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 4;
+    char err[256];
+    Ppo *p = ppo_create(&c, 1, &TICK.space, TICK_N, 7, err, sizeof err);
+    cr_assert(p, "%s", err);
+    size_t n;
+    float *params = ppo_params(p, &n);
+    memset(params, 0, n * sizeof(float));
+    const Mlp *vf = ppo_vf_net(p);
+    ppo_vf_params(p)[vf->b_off[vf->n_layers - 1]] = 0.5f;
+    cr_assert_eq(ppo_learn(p, v, TICK_T * TICK_N, NULL, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        float want = (ppo_vf_params(p) + vf->b_off[vf->n_layers - 1] == params + i) ? 0.5f : 0.0f;
+        cr_assert_eq(params[i], want, "learning rate 0 moved parameter %zu", i);
+    }
+    return p;
+}
+
+/* What ppo_debug_loss reveals about buffer row r when both nets are constant: a minibatch of
+ * the row twice (no advantage normalisation), so
+ *   policy loss = -adv * ratio, ratio = 1 (same parameters as at collection);
+ *   dLoss/d(value output bias) = vf_coef * -2 (ret - 0.5)   -> ret;
+ *   dLoss/d(policy output bias) = -adv * ratio * (x - 0) / 1  -> the stored action x. */
+typedef struct {
+    double adv, ret, act, kl;
+} RowView;
+
+static RowView tick_row(Ppo *p, int r) {
+    size_t n;
+    ppo_params(p, &n);
+    float *g = sb_calloc(n, sizeof(float));
+    int idx[2] = {r, r};
+    const PpoConfig *c = ppo_config(p);
+    PpoLoss L = ppo_debug_loss(p, idx, 2, c->clip_range, 0.0, g);
+    const Mlp *pi = ppo_pi_net(p), *vf = ppo_vf_net(p);
+    size_t vf_b = (size_t)(ppo_vf_params(p) - ppo_pi_params(p)) + vf->b_off[vf->n_layers - 1];
+    size_t pi_b = pi->b_off[pi->n_layers - 1];
+    RowView rv = {.adv = -L.pg, .ret = 0.5 - g[vf_b] / (2.0 * c->vf_coef), .act = g[pi_b] / L.pg, .kl = L.kl};
+    free(g);
+    return rv;
+}
+
+Test(ppo_gae, advantages_and_returns_match_hand_calculation) {
+    /* gamma 0.9, lambda 0.8 (gamma lambda = 0.72), V = 0.5, rewards k + 1 for the k-th step.
+     * delta_t = r_t + gamma V(s_t+1) (1 - done_t) - V(s_t); A_t = delta_t + 0.72 (1 - done_t) A_t+1,
+     * with V(s_T) = 0.5 after the last step (the rollout does not end an episode there).
+     * Env 0, episodes of 3 steps ending by termination (no bootstrap):
+     *   rewards 1 2 3 | 1 2 3 | 1;  deltas 0.95 1.95 2.5 | 0.95 1.95 2.5 | 0.95
+     *   A_6 = 0.95;  A_5 = 2.5;  A_4 = 1.95 + 0.72 * 2.5 = 3.75;  A_3 = 0.95 + 0.72 * 3.75 = 3.65
+     *   and A_2, A_1, A_0 = 2.5, 3.75, 3.65.
+     * Env 1, an episode truncated after 4 steps: the last reward is bootstrapped with
+     * gamma V(terminal obs) = 0.45 and the episode still ends there (SB3 collect_rollouts):
+     *   rewards 1 2 3 4.45 | 1 2 3;  deltas 0.95 1.95 2.95 3.95 | 0.95 1.95 2.95
+     *   A_6 = 2.95;  A_5 = 1.95 + 0.72 * 2.95 = 4.074;  A_4 = 0.95 + 0.72 * 4.074 = 3.88328
+     *   A_3 = 3.95;  A_2 = 2.95 + 0.72 * 3.95 = 5.794;  A_1 = 1.95 + 0.72 * 5.794 = 6.12168
+     *   A_0 = 0.95 + 0.72 * 6.12168 = 5.3576096
+     * Returns are A + V = A + 0.5. Buffer row of (t, env n) is t * 2 + n. */
+    const double adv[TICK_T][TICK_N] = {{3.65, 5.3576096}, {3.75, 6.12168}, {2.5, 5.794}, {3.65, 3.95},
+                                        {3.75, 3.88328},   {2.5, 4.074},    {0.95, 2.95}};
+    Tick t[2];
+    VecEnv v;
+    Ppo *p = tick_agent_after_one_rollout(t, &v);
+    for (int s = 0; s < TICK_T; s++)
+        for (int e = 0; e < TICK_N; e++) {
+            RowView rv = tick_row(p, s * TICK_N + e);
+            cr_expect(fabs(rv.adv - adv[s][e]) < 1e-5, "t %d env %d: advantage %.7f, hand %.7f", s, e, rv.adv,
+                      adv[s][e]);
+            cr_expect(fabs(rv.ret - (adv[s][e] + 0.5)) < 1e-5, "t %d env %d: return %.7f, hand %.7f", s, e, rv.ret,
+                      adv[s][e] + 0.5);
+        }
+    ppo_free(p);
+    vecenv_free(&v);
+}
+
+Test(ppo_rollout, box_action_is_stored_unclipped_and_applied_clipped) {
+    /* Mean 0, std 1 against bounds [-0.5, 0.5]: most samples fall outside. The stored action
+     * is read back through the policy gradient (see tick_row); ratio 1 (approx_kl 0) shows the
+     * stored log-prob belongs to the stored, unclipped action. */
+    Tick t[2];
+    VecEnv v;
+    Ppo *p = tick_agent_after_one_rollout(t, &v);
+    int outside = 0;
+    for (int s = 0; s < TICK_T; s++)
+        for (int e = 0; e < TICK_N; e++) {
+            RowView rv = tick_row(p, s * TICK_N + e);
+            double clipped = fmin(fmax(rv.act, -0.5), 0.5);
+            outside += fabs(rv.act) > 0.5 + 1e-3;
+            cr_assert_eq(t[e].n_seen, TICK_T);
+            cr_expect(fabs(t[e].seen[s] - clipped) < 1e-5, "t %d env %d: env got %.7f, stored sample %.7f", s, e,
+                      t[e].seen[s], rv.act);
+            cr_expect(rv.kl < 1e-9, "t %d env %d: approx_kl %.3g, the log-prob is not the stored action's", s, e,
+                      rv.kl);
+        }
+    cr_log_info("Box samples outside [-0.5, 0.5]: %d of %d (stored unclipped)", outside, TICK_T * TICK_N);
+    cr_expect(outside >= 3, "only %d samples beyond the bounds: the test does not exercise clipping", outside);
+    ppo_free(p);
+    vecenv_free(&v);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* learn(N) semantics, persistence, reproducibility (CartPole-v1, small nets)               */
+
+enum { MAX_CALLS = 16 };
+typedef struct {
+    int calls;
+    PpoStats s[MAX_CALLS];
+} Calls;
+
+static int record_call(const PpoStats *s, void *user) {
+    Calls *c = user;
+    if (c->calls < MAX_CALLS) c->s[c->calls] = *s;
+    c->calls++;
+    return 0;
+}
+
+typedef struct {
+    const EnvClass *cls;
+    void **envs;
+    VecEnv v;
+    Ppo *p;
+} Run;
+
+static void run_open(Run *r, int n_steps, uint64_t seed) {
+    r->cls = envs_find("CartPole-v1");
+    cr_assert(r->cls);
+    r->envs = envs_create(r->cls, 1, seed);
+    vecenv_init(&r->v, r->cls, r->envs, 1);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.n_steps = n_steps;
+    c.batch_size = 400;
+    c.n_epochs = 2;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 8;
+    char err[256];
+    r->p = ppo_create(&c, r->cls->obs_dim, &r->cls->space, 1, seed, err, sizeof err);
+    cr_assert(r->p, "%s", err);
+}
+
+static void run_close(Run *r) {
+    ppo_free(r->p);
+    vecenv_free(&r->v);
+    envs_destroy(r->envs, 1);
+}
+
+static float *params_copy(Ppo *p, size_t *n) {
+    float *src = ppo_params(p, n);
+    float *o = sb_malloc(*n * sizeof(float));
+    memcpy(o, src, *n * sizeof(float));
+    return o;
+}
+
+Test(ppo_learn, whole_rollouts_until_total_timesteps_is_reached) {
+    /* SB3's learn(total_timesteps): rollouts of n_steps * n_envs until num_timesteps >=
+     * total_timesteps, each followed by one update: 2000 -> 2 rollouts (2400 steps); 1200 -> 1. */
+    Run r;
+    run_open(&r, 1200, 3);
+    Calls a = {0}, b = {0};
+    cr_assert_eq(ppo_learn(r.p, &r.v, 2000, record_call, &a), 0);
+    cr_expect_eq(a.calls, 2, "learn(2000) with n_steps 1200: %d updates", a.calls);
+    cr_expect_eq(a.s[0].timesteps, 1200);
+    cr_expect_eq(a.s[1].timesteps, 2400);
+    cr_expect_eq(a.s[1].iteration, 2);
+    cr_expect_eq(ppo_total_steps(r.p), 2400);
+    cr_assert_eq(ppo_learn(r.p, &r.v, 1200, record_call, &b), 0);
+    cr_expect_eq(b.calls, 1, "learn(1200) with n_steps 1200: %d updates", b.calls);
+    cr_expect_eq(b.s[0].timesteps, 1200, "num_timesteps restarts with each call");
+    cr_expect_eq(b.s[0].total_timesteps, 3600, "the agent's step count runs across calls");
+    cr_expect_eq(b.s[0].n_updates, a.s[1].n_updates + 2, "n_updates (epochs) accumulates across calls");
+    run_close(&r);
+}
+
+static int stop_at_once(const PpoStats *s, void *user) {
+    (void)s;
+    (void)user;
+    return 1;
+}
+
+Test(ppo_learn, callback_returning_nonzero_stops_after_that_update) {
+    Run r;
+    run_open(&r, 1200, 3);
+    cr_expect_eq(ppo_learn(r.p, &r.v, 10000, stop_at_once, NULL), 1);
+    cr_expect_eq(ppo_total_steps(r.p), 1200);
+    run_close(&r);
+}
+
+Test(ppo_learn, networks_persist_across_calls) {
+    /* Two identical agents both learn(1200); one then has its parameters halved. If learn
+     * re-initialised the networks, their second learn(1200) would end equal (same Rng states,
+     * same envs); it persists, so they differ. And a fresh agent's single learn(1200) differs
+     * from learn(1200); learn(1200). */
+    Run x, z, y;
+    run_open(&x, 1200, 5);
+    run_open(&z, 1200, 5);
+    run_open(&y, 1200, 5);
+    ppo_learn(x.p, &x.v, 1200, NULL, NULL);
+    ppo_learn(z.p, &z.v, 1200, NULL, NULL);
+    size_t n;
+    float *px = ppo_params(x.p, &n), *pz = ppo_params(z.p, &n);
+    cr_assert_eq(memcmp(px, pz, n * sizeof(float)), 0, "identical agents diverged after one call");
+    for (size_t i = 0; i < n; i++) pz[i] *= 0.5f;
+    ppo_learn(x.p, &x.v, 1200, NULL, NULL);
+    ppo_learn(z.p, &z.v, 1200, NULL, NULL);
+    cr_expect_neq(memcmp(px, pz, n * sizeof(float)), 0, "the second call ignored the parameters it started from");
+    ppo_learn(y.p, &y.v, 1200, NULL, NULL);
+    cr_expect_neq(memcmp(px, ppo_params(y.p, &n), n * sizeof(float)), 0);
+    run_close(&x);
+    run_close(&z);
+    run_close(&y);
+}
+
+/* Everything in PpoStats but the wall-clock fields. */
+static int stats_equal(const PpoStats *a, const PpoStats *b) {
+    PpoStats x = *a, y = *b;
+    x.rollout_s = y.rollout_s = x.update_s = y.update_s = x.fps = y.fps = 0;
+    return memcmp(&x, &y, sizeof x) == 0;
+}
+
+Test(ppo_learn, same_seed_is_bitwise_reproducible_and_seeds_differ) {
+    float *par[3];
+    Calls calls[3];
+    size_t n = 0;
+    const uint64_t seeds[3] = {11, 11, 12};
+    for (int k = 0; k < 3; k++) {
+        Run r;
+        run_open(&r, 600, seeds[k]);
+        memset(&calls[k], 0, sizeof calls[k]);
+        ppo_learn(r.p, &r.v, 1800, record_call, &calls[k]);
+        par[k] = params_copy(r.p, &n);
+        run_close(&r);
+    }
+    cr_expect_eq(memcmp(par[0], par[1], n * sizeof(float)), 0, "same seed, different parameters");
+    cr_assert_eq(calls[0].calls, 3);
+    cr_assert_eq(calls[1].calls, 3);
+    for (int i = 0; i < 3; i++)
+        cr_expect(stats_equal(&calls[0].s[i], &calls[1].s[i]), "same seed, different stats at update %d", i + 1);
+    cr_expect_neq(memcmp(par[0], par[2], n * sizeof(float)), 0, "seeds 11 and 12 gave identical parameters");
+    for (int k = 0; k < 3; k++) free(par[k]);
+}
