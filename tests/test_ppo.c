@@ -647,3 +647,37 @@ Test(ppo_learn, same_seed_is_bitwise_reproducible_and_seeds_differ) {
     cr_expect_neq(memcmp(par[0], par[2], n * sizeof(float)), 0, "seeds 11 and 12 gave identical parameters");
     for (int k = 0; k < 3; k++) free(par[k]);
 }
+
+Test(ppo_learn, linear_schedule_continues_across_calls_without_reset_num_timesteps) {
+    /* SB3's _setup_learn: with reset_num_timesteps=False, total_timesteps += num_timesteps and
+     * num_timesteps carries on, so progress_remaining = 1 - num_timesteps / total_timesteps runs
+     * over both calls. n_steps 100, learning_rate lin_1e-3:
+     *   learn(200): after 100 steps 1 - 100/200 = 0.5 -> 5e-4; after 200: 0.
+     *   learn(200) again (total 400): after 300 steps 1 - 300/400 = 0.25 -> 2.5e-4; after 400: 0.
+     * With reset_num_timesteps=True each call starts over: 5e-4, 0 again. */
+    for (int reset = 0; reset < 2; reset++) {
+        Run r;
+        run_open(&r, 100, 4);
+        PpoConfig c = *ppo_config(r.p);
+        ppo_free(r.p);
+        c.learning_rate = 1e-3;
+        c.lr_linear = 1;
+        c.batch_size = 50;
+        c.reset_num_timesteps = reset;
+        char err[256];
+        r.p = ppo_create(&c, r.cls->obs_dim, &r.cls->space, 1, 4, err, sizeof err);
+        cr_assert(r.p, "%s", err);
+        Calls a = {0}, b = {0};
+        ppo_learn(r.p, &r.v, 200, record_call, &a);
+        ppo_learn(r.p, &r.v, 200, record_call, &b);
+        cr_assert_eq(a.calls, 2);
+        cr_assert_eq(b.calls, 2);
+        const double want_b0 = reset ? 5e-4 : 2.5e-4;
+        cr_expect(fabs(a.s[0].learning_rate - 5e-4) < 1e-12, "reset %d: first call lr %g", reset, a.s[0].learning_rate);
+        cr_expect(fabs(a.s[1].learning_rate) < 1e-12);
+        cr_expect(fabs(b.s[0].learning_rate - want_b0) < 1e-12, "reset %d: second call's first lr %g, SB3 %g", reset,
+                  b.s[0].learning_rate, want_b0);
+        cr_expect(fabs(b.s[1].learning_rate) < 1e-12);
+        run_close(&r);
+    }
+}
