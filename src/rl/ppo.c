@@ -92,6 +92,7 @@ struct Ppo {
     float *mb_lp;          /* (B, K) */
 
     long total_steps;      /* env steps over all learn calls */
+    long sb3_num_timesteps; /* SB3's self.num_timesteps: zeroed by reset_num_timesteps only */
     long n_updates;
 };
 
@@ -560,14 +561,19 @@ int ppo_learn(Ppo *p, VecEnv *env, long total_timesteps, PpoCallback cb, void *u
         memset(p->last_start, 1, (size_t)p->N);
         p->have_last = 1;
     }
+    /* SB3's _setup_learn: without reset_num_timesteps the counter carries on and the call's
+     * total is added to it, so schedules run over all such calls instead of restarting. */
+    if (p->cfg.reset_num_timesteps) p->sb3_num_timesteps = 0;
+    const long sb3_total = total_timesteps + p->sb3_num_timesteps;
     double t0 = sb_now();
     int iteration = 0;
     while (num_timesteps < total_timesteps) {
         double ta = sb_now();
         collect_rollout(p, env, &num_timesteps);
+        p->sb3_num_timesteps += (long)p->T * p->N;
         double tb = sb_now();
         iteration++;
-        double progress = 1.0 - (double)num_timesteps / (double)total_timesteps;
+        double progress = 1.0 - (double)p->sb3_num_timesteps / (double)sb3_total;
         PpoStats st;
         memset(&st, 0, sizeof st);
         update(p, progress, &st);
