@@ -165,6 +165,65 @@ NN_INLINE void gemm_row(const Gemm *g, int m, const float **a, size_t *sa, float
 /* Start of column block j of N (N >= 8): the last block ends at N. */
 NN_INLINE int gemm_col(int j, int N) { return j * NN_W + NN_W <= N ? j * NN_W : N - NN_W; }
 
+/* Rows a[0..3] (strides sa) times column block n of Bm into c[j] + n. */
+NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm *g, int n, float *const c[4]) {
+    NnV8 acc0 = {0};
+    if (g->init) NN_LD(acc0, g->init + n);
+    NnV8 acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    const float *bp = g->Bm + n, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
+    for (int k = 0; k < g->K; k++) {
+        NnV8 bv;
+        NN_LD(bv, bp);
+        acc0 += *p0 * bv;
+        acc1 += *p1 * bv;
+        acc2 += *p2 * bv;
+        acc3 += *p3 * bv;
+        bp += g->ldb;
+        p0 += sa[0];
+        p1 += sa[1];
+        p2 += sa[2];
+        p3 += sa[3];
+    }
+    NN_ST(c[3] + n, acc3);
+    NN_ST(c[2] + n, acc2);
+    NN_ST(c[1] + n, acc1);
+    NN_ST(c[0] + n, acc0);
+}
+
+/* Rows a[0..3] (one common stride s) times column blocks n0 and n1 of Bm. */
+NN_INLINE void tile_4x2(const float *const a[4], size_t s, const Gemm *g, int n0, int n1, float *const c[4]) {
+    NnV8 x0 = {0}, y0 = {0};
+    if (g->init) {
+        NN_LD(x0, g->init + n0);
+        NN_LD(y0, g->init + n1);
+    }
+    NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0;
+    const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
+    size_t off = 0;
+    for (int k = 0; k < g->K; k++, off += s, bp += g->ldb) {
+        NnV8 u, v;
+        NN_LD(u, bp + n0);
+        NN_LD(v, bp + n1);
+        float a0 = p0[off], a1 = p1[off], a2 = p2[off], a3 = p3[off];
+        x0 += a0 * u;
+        y0 += a0 * v;
+        x1 += a1 * u;
+        y1 += a1 * v;
+        x2 += a2 * u;
+        y2 += a2 * v;
+        x3 += a3 * u;
+        y3 += a3 * v;
+    }
+    NN_ST(c[3] + n1, y3);
+    NN_ST(c[3] + n0, x3);
+    NN_ST(c[2] + n1, y2);
+    NN_ST(c[2] + n0, x2);
+    NN_ST(c[1] + n1, y1);
+    NN_ST(c[1] + n0, x1);
+    NN_ST(c[0] + n1, y0);
+    NN_ST(c[0] + n0, x0);
+}
+
 NN_INLINE void gemm_small(const Gemm *g) {
     const int rows = g->M + (g->extra_a != NULL), N = g->N, K = g->K;
     const NnV8 zero = {0};
@@ -185,36 +244,19 @@ NN_INLINE void gemm_small(const Gemm *g) {
     }
     const int nblk = (N + NN_W - 1) / NN_W;
     if (rows >= 4) {
-        /* Four rows per pass, one column block; a short last group repeats its last row. */
+        /* Four rows per pass, two column blocks at a time (eight independent add chains), then
+         * a last odd block alone; a short last group of rows repeats its last row. */
         for (int m = 0; m < rows; m += 4) {
             const float *a[4];
             size_t sa[4];
             float *c[4];
             for (int j = 0; j < 4; j++) gemm_row(g, m + j < rows ? m + j : rows - 1, &a[j], &sa[j], &c[j]);
-            for (int jb = 0; jb < nblk; jb++) {
-                int n = gemm_col(jb, N);
-                NnV8 acc0 = zero;
-                if (g->init) NN_LD(acc0, g->init + n);
-                NnV8 acc1 = acc0, acc2 = acc0, acc3 = acc0;
-                const float *bp = g->Bm + n, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
-                for (int k = 0; k < K; k++) {
-                    NnV8 bv;
-                    NN_LD(bv, bp);
-                    acc0 += *p0 * bv;
-                    acc1 += *p1 * bv;
-                    acc2 += *p2 * bv;
-                    acc3 += *p3 * bv;
-                    bp += g->ldb;
-                    p0 += sa[0];
-                    p1 += sa[1];
-                    p2 += sa[2];
-                    p3 += sa[3];
-                }
-                NN_ST(c[3] + n, acc3);
-                NN_ST(c[2] + n, acc2);
-                NN_ST(c[1] + n, acc1);
-                NN_ST(c[0] + n, acc0);
-            }
+            int uniform = sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3];
+            int jb = 0;
+            for (; jb + 2 <= nblk; jb += 2)
+                if (uniform) tile_4x2(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
+                else tile_4x1(a, sa, g, gemm_col(jb, N), c), tile_4x1(a, sa, g, gemm_col(jb + 1, N), c);
+            if (jb < nblk) tile_4x1(a, sa, g, gemm_col(jb, N), c);
         }
     } else {
         /* Few rows (a weight gradient with one or two outputs): one row per pass, four column
@@ -260,15 +302,18 @@ NN_INLINE void gemm_small(const Gemm *g) {
 
 /* w . x over n floats: eight lanes, then a fixed reduction tree, then the remainder in order. */
 NN_INLINE float dot(const float *w, const float *x, int n) {
-    NnV8 acc = {0};
     int i = 0;
-    for (; i + NN_W <= n; i += NN_W) {
-        NnV8 a, b;
-        NN_LD(a, w + i);
-        NN_LD(b, x + i);
-        acc += a * b;
+    float s = 0.0f; /* what the tree gives for no full block */
+    if (n >= NN_W) {
+        NnV8 acc = {0};
+        for (; i + NN_W <= n; i += NN_W) {
+            NnV8 a, b;
+            NN_LD(a, w + i);
+            NN_LD(b, x + i);
+            acc += a * b;
+        }
+        s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     }
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     for (; i < n; i++) s += w[i] * x[i];
     return s;
 }
