@@ -24,7 +24,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 OPT ?= -O2
-CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
+CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -fno-math-errno -g -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
 ifeq ($(NATIVE),1)
 CFLAGS += -march=native
 endif

@@ -4,65 +4,12 @@
  * This is a [13/6] odd/even rational approximation on [-7.9053, 7.9053] (the coefficients
  * are the ones Eigen uses for its fast float tanh); beyond that float tanh is +-1 to half an
  * ulp. Measured against double tanh over [-12, 12] (tests/test_nn.c): under 4e-7 relative.
- * Four lanes at a time in GCC vector extensions: the scalar loop does not vectorise at -O2
- * because its clamps compile to branches, so lanes are selected with bit masks instead;
- * 16-byte vectors keep the ABI the same with and without -march=native. NaN propagates. */
+ * The kernel itself is nn_tanh_block in simd.h, shared with mlp.c, which applies it to a
+ * layer's output right after computing it; the scalar loop would not vectorise at -O2
+ * because its clamps compile to branches, so lanes are selected with bit masks. Eight lanes
+ * at a time, one AVX2 register or two SSE ones (the same bits, see simd.h). NaN propagates. */
 #include "nn/act.h"
 
-static inline float tanh1(float x) {
-    const float clamp = 7.90531110763549805f;
-    float xc = x < -clamp ? -clamp : (x > clamp ? clamp : x);
-    float x2 = xc * xc;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * xc;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    /* Tiny arguments: tanh(x) = x to float precision, and p/q would lose the last bits. */
-    float r = p / q;
-    return (xc > -0.0004f && xc < 0.0004f) ? xc : r;
-}
+#include "nn/simd.h"
 
-/* The same in GCC vector extensions, four lanes at a time (one SSE register on baseline x86-64;
- * 16-byte vectors keep the ABI the same with and without AVX): the scalar loop does not vectorise at -O2 because its
- * clamps compile to branches. Lanes are selected with bit masks instead. */
-typedef float NnV4f __attribute__((vector_size(16)));
-typedef int NnV4i __attribute__((vector_size(16)));
-
-static inline NnV4f nn_v4_select(NnV4i m, NnV4f a, NnV4f b) {
-    union { NnV4f f; NnV4i i; } ua = {a}, ub = {b}, r;
-    r.i = (m & ua.i) | (~m & ub.i);
-    return r.f;
-}
-
-void nn_tanh(float *y, size_t n) {
-    const NnV4f hi = (NnV4f){0} + 7.90531110763549805f, lo = -hi, tiny = (NnV4f){0} + 0.0004f;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        NnV4f x;
-        __builtin_memcpy(&x, y + i, sizeof x);
-        NnV4f xc = nn_v4_select(x > hi, hi, nn_v4_select(x < lo, lo, x));
-        NnV4f x2 = xc * xc;
-        NnV4f p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-        p = p * x2 + -8.60467152213735e-11f;
-        p = p * x2 + 5.12229709037114e-08f;
-        p = p * x2 + 1.48572235717979e-05f;
-        p = p * x2 + 6.37261928875436e-04f;
-        p = p * x2 + 4.89352455891786e-03f;
-        p = p * xc;
-        NnV4f q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-        q = q * x2 + 2.26843463243900e-03f;
-        q = q * x2 + 4.89352518554385e-03f;
-        NnV4f r = nn_v4_select((xc > -tiny) & (xc < tiny), xc, p / q);
-        __builtin_memcpy(y + i, &r, sizeof r);
-    }
-    for (; i < n; i++) y[i] = tanh1(y[i]);
-}
-
+NN_DISPATCH void nn_tanh(float *y, size_t n) { nn_tanh_block(y, n); }
