@@ -652,7 +652,10 @@ static int read_zip(Npz *z, const unsigned char *buf, size_t len, const char *la
         if (ZIP_CENTRAL_LEN + nl + xl + cl > cd_end - p)
             return sb_err(err, errlen, "%s: central directory entry %u runs past its end", label, i);
         char name[NPZ_MAX_NAME];
-        if (nl == 0 || nl >= sizeof name || memchr(c + ZIP_CENTRAL_LEN, 0, nl))
+        int binary = 0; /* control bytes would reach the terminal through our messages */
+        for (size_t k = 0; k < nl && nl < sizeof name; k++)
+            binary |= c[ZIP_CENTRAL_LEN + k] < 0x20 || c[ZIP_CENTRAL_LEN + k] == 0x7f;
+        if (nl == 0 || nl >= sizeof name || binary)
             return sb_err(err, errlen, "%s: entry %u has an empty, overlong or binary name", label, i);
         memcpy(name, c + ZIP_CENTRAL_LEN, nl);
         name[nl] = 0;
