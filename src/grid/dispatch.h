@@ -23,6 +23,7 @@ typedef enum {
     DISPATCH_OPTIMAL = 1,
     DISPATCH_INFEASIBLE = 2,
     DISPATCH_MAX_ITER = 3,
+    DISPATCH_NUMERICAL = 4, /* singular working set or too many binding lines (max_binding) */
 } DispatchStatus;
 
 typedef struct {
@@ -31,9 +32,11 @@ typedef struct {
     int max_iter;      /* active-set iterations */
     double tol;        /* feasibility / optimality tolerance (scaled) */
     int warm_start;    /* reuse the last active set */
+    int max_binding;   /* capacity of the working set of binding lines (workspace ~ (2k)^2) */
 } DispatchSettings;
 
-void dispatch_settings_default(DispatchSettings *s); /* voll 5000, slack ref, 1000, 1e-9, on */
+/* voll 5000, slack: the reference bus, max_iter 100000, tol 1e-9, warm start on, max_binding 256 */
+void dispatch_settings_default(DispatchSettings *s);
 /* 0, or -1 with "field: what is wrong" in err. */
 int dispatch_settings_validate(const DispatchSettings *s, char *err, size_t n);
 
@@ -67,8 +70,17 @@ int dispatch_setup(DispatchSolver **out, const GridNetwork *g, const DispatchSet
                    size_t n);
 /* New bus loads pd (N) in MW (shunts are added internally as in the network). */
 void dispatch_update_load(DispatchSolver *s, const double *pd);
-/* New generator bounds (G); e.g. solar availability each step. */
+/* New generator bounds (G); e.g. solar availability each step. Entries of out-of-service
+ * units are ignored; pmin > pmax is clamped to pmin = pmax. */
 void dispatch_update_gen_bounds(DispatchSolver *s, const double *pmin, const double *pmax);
+/* New polynomial costs (G) c2 (>= 0, clamped), c1, c0. The active set is kept as a warm start. */
+void dispatch_update_costs(DispatchSolver *s, const double *c2, const double *c1, const double *c0);
+/* Drop the warm start: the next solve starts cold (for benchmarks and tests). */
+void dispatch_reset(DispatchSolver *s);
+/* Number of buses/generators/branches the solver was set up with (file order). */
+int dispatch_n_bus(const DispatchSolver *s);
+int dispatch_n_gen(const DispatchSolver *s);
+int dispatch_n_branch(const DispatchSolver *s);
 /* Solve; allocates nothing. Returns the status (also in info). */
 DispatchStatus dispatch_solve(DispatchSolver *s);
 const DispatchResult *dispatch_result(const DispatchSolver *s);
