@@ -224,6 +224,51 @@ NN_INLINE void tile_4x2(const float *const a[4], size_t s, const Gemm *g, int n0
     NN_ST(c[0] + n0, x0);
 }
 
+/* Rows a[0..3] (one common stride s) times column blocks n0, n1 and n2 of Bm: twelve chains. */
+NN_INLINE void tile_4x3(const float *const a[4], size_t s, const Gemm *g, int n0, int n1, int n2,
+                        float *const c[4]) {
+    NnV8 x0 = {0}, y0 = {0}, z0 = {0};
+    if (g->init) {
+        NN_LD(x0, g->init + n0);
+        NN_LD(y0, g->init + n1);
+        NN_LD(z0, g->init + n2);
+    }
+    NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0, z1 = z0, z2 = z0, z3 = z0;
+    const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
+    size_t off = 0;
+    for (int k = 0; k < g->K; k++, off += s, bp += g->ldb) {
+        NnV8 u, v, w;
+        NN_LD(u, bp + n0);
+        NN_LD(v, bp + n1);
+        NN_LD(w, bp + n2);
+        float a0 = p0[off], a1 = p1[off], a2 = p2[off], a3 = p3[off];
+        x0 += a0 * u;
+        y0 += a0 * v;
+        z0 += a0 * w;
+        x1 += a1 * u;
+        y1 += a1 * v;
+        z1 += a1 * w;
+        x2 += a2 * u;
+        y2 += a2 * v;
+        z2 += a2 * w;
+        x3 += a3 * u;
+        y3 += a3 * v;
+        z3 += a3 * w;
+    }
+    NN_ST(c[3] + n2, z3);
+    NN_ST(c[3] + n1, y3);
+    NN_ST(c[3] + n0, x3);
+    NN_ST(c[2] + n2, z2);
+    NN_ST(c[2] + n1, y2);
+    NN_ST(c[2] + n0, x2);
+    NN_ST(c[1] + n2, z1);
+    NN_ST(c[1] + n1, y1);
+    NN_ST(c[1] + n0, x1);
+    NN_ST(c[0] + n2, z0);
+    NN_ST(c[0] + n1, y0);
+    NN_ST(c[0] + n0, x0);
+}
+
 NN_INLINE void gemm_small(const Gemm *g) {
     const int rows = g->M + (g->extra_a != NULL), N = g->N, K = g->K;
     const NnV8 zero = {0};
@@ -244,8 +289,8 @@ NN_INLINE void gemm_small(const Gemm *g) {
     }
     const int nblk = (N + NN_W - 1) / NN_W;
     if (rows >= 4) {
-        /* Four rows per pass, two column blocks at a time (eight independent add chains), then
-         * a last odd block alone; a short last group of rows repeats its last row. */
+        /* Four rows per pass, two or three column blocks at a time (eight or twelve independent
+         * add chains); a short last group of rows repeats its last row. */
         for (int m = 0; m < rows; m += 4) {
             const float *a[4];
             size_t sa[4];
@@ -253,9 +298,14 @@ NN_INLINE void gemm_small(const Gemm *g) {
             for (int j = 0; j < 4; j++) gemm_row(g, m + j < rows ? m + j : rows - 1, &a[j], &sa[j], &c[j]);
             int uniform = sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3];
             int jb = 0;
-            for (; jb + 2 <= nblk; jb += 2)
-                if (uniform) tile_4x2(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
-                else tile_4x1(a, sa, g, gemm_col(jb, N), c), tile_4x1(a, sa, g, gemm_col(jb + 1, N), c);
+            if (!uniform) {
+                for (; jb < nblk; jb++) tile_4x1(a, sa, g, gemm_col(jb, N), c);
+                continue;
+            }
+            /* Blocks in threes while that leaves no single one (3, 3+2, 3+3, 2+2, ...). */
+            for (; nblk - jb >= 3 && nblk - jb != 4; jb += 3)
+                tile_4x3(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), gemm_col(jb + 2, N), c);
+            for (; nblk - jb >= 2; jb += 2) tile_4x2(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
             if (jb < nblk) tile_4x1(a, sa, g, gemm_col(jb, N), c);
         }
     } else {
@@ -474,8 +524,73 @@ NN_DISPATCH void mlp_backward(const Mlp *m, const float *params, const float *x,
     }
 }
 
+/* out[o0..o0+8) = b + W[o0..o0+8) . x for a layer with ni >= 8: eight dot products side by side
+ * (the last partial block of x overlaps the one before it, its repeated lanes masked to zero),
+ * then one transpose-and-add tree turns the eight accumulators into the eight sums. Each
+ * output is summed as lanes l = i % 8 first, then ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)). */
+NN_INLINE void dot8(const float *W, int ni, const float *x, const float *b, int o0, float *out) {
+    const NnV8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    const NnV8 zero = {0};
+    NnV8 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) acc[j] = zero;
+    int i = 0;
+    for (; i + NN_W <= ni; i += NN_W) {
+        NnV8 xv;
+        NN_LD(xv, x + i);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            NnV8 w;
+            NN_LD(w, W + (size_t)(o0 + j) * ni + i);
+            acc[j] += w * xv;
+        }
+    }
+    if (i < ni) {
+        int t = ni - NN_W;                      /* last block, overlapping */
+        NnV8i keep = lane >= (NN_W - (ni - i)); /* lanes not summed yet */
+        NnV8 xv;
+        NN_LD(xv, x + t);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            NnV8 w;
+            NN_LD(w, W + (size_t)(o0 + j) * ni + t);
+            acc[j] += NN_SELECT(keep, w * xv, zero);
+        }
+    }
+    const NnV8i ev = {0, 8, 2, 10, 4, 12, 6, 14}, od = {1, 9, 3, 11, 5, 13, 7, 15};
+    const NnV8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const NnV8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    NnV8 p01 = __builtin_shuffle(acc[0], acc[1], ev) + __builtin_shuffle(acc[0], acc[1], od);
+    NnV8 p23 = __builtin_shuffle(acc[2], acc[3], ev) + __builtin_shuffle(acc[2], acc[3], od);
+    NnV8 p45 = __builtin_shuffle(acc[4], acc[5], ev) + __builtin_shuffle(acc[4], acc[5], od);
+    NnV8 p67 = __builtin_shuffle(acc[6], acc[7], ev) + __builtin_shuffle(acc[6], acc[7], od);
+    NnV8 q03 = __builtin_shuffle(p01, p23, lo2) + __builtin_shuffle(p01, p23, hi2);
+    NnV8 q47 = __builtin_shuffle(p45, p67, lo2) + __builtin_shuffle(p45, p67, hi2);
+    NnV8 r = __builtin_shuffle(q03, q47, lo4) + __builtin_shuffle(q03, q47, hi4);
+    NnV8 bv;
+    NN_LD(bv, b + o0);
+    r = bv + r;
+    NN_ST(out + o0, r);
+}
+
+/* out[o0..o0+8) = b + sum_i x[i] W[o0..o0+8)[i], i = 0, 1, ... in order, for a layer with few
+ * inputs (ni < 8): the columns of W gathered eight rows at a time. */
+NN_INLINE void axpy8(const float *W, int ni, const float *x, const float *b, int o0, float *out) {
+    NnV8 acc;
+    NN_LD(acc, b + o0);
+    const float *w = W + (size_t)o0 * ni;
+    for (int i = 0; i < ni; i++) {
+        NnV8 col = {w[i], w[ni + i], w[2 * ni + i], w[3 * ni + i], w[4 * ni + i], w[5 * ni + i], w[6 * ni + i],
+                    w[7 * ni + i]};
+        acc += x[i] * col;
+    }
+    NN_ST(out + o0, acc);
+}
+
 /* work holds mlp_work_size(m, 1) floats, a batch of one: mlp_output(m, work, 1) is the row.
- * A dot product per output: no transposed copy of W for a single row. */
+ * Eight outputs at a time where there are eight (the last group overlapping, recomputed to
+ * the same bits): dot products against rows of W, or axpys over its gathered columns when the
+ * input is narrow; a narrow output (a head) one dot product per unit. */
 NN_DISPATCH void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
     const float *in = x;
     float *out = work;
@@ -483,7 +598,15 @@ NN_DISPATCH void mlp_forward1(const Mlp *m, const float *params, const float *x,
         int ni = m->sizes[l], no = m->sizes[l + 1];
         const float *W = params + m->w_off[l];
         const float *b = params + m->b_off[l];
-        for (int o = 0; o < no; o++) out[o] = b[o] + dot(W + (size_t)o * ni, in, ni);
+        if (no >= NN_W) {
+            for (int o = 0; o < no; o += NN_W) {
+                int o0 = o + NN_W <= no ? o : no - NN_W;
+                if (ni >= NN_W) dot8(W, ni, in, b, o0, out);
+                else axpy8(W, ni, in, b, o0, out);
+            }
+        } else {
+            for (int o = 0; o < no; o++) out[o] = b[o] + dot(W + (size_t)o * ni, in, ni);
+        }
         if (l < m->n_layers - 1) activate(m->act, out, (size_t)no);
         in = out;
         out += no;
