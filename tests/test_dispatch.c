@@ -614,7 +614,8 @@ Test(dispatch, random_instances_satisfy_optimality_certificates) {
      *  - flows equal an angle solve of the dispatch and respect the ratings;
      *  - each LMP lies between the left and right derivatives of the optimal cost in that
      *    bus' load (the cost is convex in the load, the LMP a subgradient);
-     *  - warm solves along a load walk reach the cold optimum. */
+     *  - warm solves along a load walk reach the cold optimum;
+     *  - with the slack off, the same optimum whenever the slack was not used. */
     Rng r;
     rng_seed(&r, 99, 0);
     int reps = tu_asan() ? 25 : 200, congested = 0, shed = 0, solves = 0;
@@ -627,7 +628,7 @@ Test(dispatch, random_instances_satisfy_optimality_certificates) {
             grid_network_free(&g);
             continue;
         }
-        DispatchSolver *s = setup(&g, 1000), *cold = setup(&g, 1000);
+        DispatchSolver *s = setup(&g, 1000), *cold = setup(&g, 1000), *strict = setup(&g, 0);
         double pd[8], flow[16];
         for (int step = 0; step < 6; step++) {
             for (int i = 0; i < N; i++) pd[i] = g.pd[i] * rng_uniform_range(&r, 0.5, 1.5);
@@ -648,6 +649,15 @@ Test(dispatch, random_instances_satisfy_optimality_certificates) {
             congested += nb > 0;
             shed += sl > 0;
             solves++;
+            /* without slack: the same optimum when the slack was not needed, else a status */
+            dispatch_update_load(strict, pd);
+            DispatchStatus st = dispatch_solve(strict);
+            if (sl == 0) {
+                cr_expect_eq(st, DISPATCH_OPTIMAL, "rep %d step %d: slack off gives %s", rep, step, dispatch_status_str(st));
+                cr_expect_leq(fabs(dispatch_info(strict)->objective - obj), 1e-9 * fmax(1, fabs(obj)));
+            } else {
+                cr_expect(st == DISPATCH_OPTIMAL || st == DISPATCH_INFEASIBLE, "rep %d: %s", rep, dispatch_status_str(st));
+            }
             double lmp[8];
             memcpy(lmp, res->lmp, sizeof(double) * (size_t)N);
             for (int k = 0; k < G; k++) {
@@ -688,6 +698,7 @@ Test(dispatch, random_instances_satisfy_optimality_certificates) {
         }
         dispatch_cleanup(s);
         dispatch_cleanup(cold);
+        dispatch_cleanup(strict);
         grid_network_free(&g);
     }
     /* the instances must exercise congestion and slack, not only the easy case */
