@@ -20,7 +20,12 @@
  *     [S  A_WZ; A_WZ' 0] [y; x_Z] = [r + A_WP H_P^-1 c_P; c_Z],   S = A_WP H_P^-1 A_WP'.
  * Feasible start: every bus' slack takes the bus' mismatch (so flows are those of a known
  * feasible point) and is marked TEMP: "phase 0" moves all TEMPs to zero at once towards the
- * subproblem solution; if that is blocked the TEMPs are frozen and released one by one. */
+ * subproblem solution; if that is blocked the TEMPs are frozen and released one by one.
+ * Rounding guards (found by the random-instance tests): direction components at rounding
+ * level neither block nor cross bounds; phase 0 only adds constraints that keep the working
+ * set independent over the free variables (Gram-Cholesky test); a constraint whose addition
+ * makes the subproblem singular is taken back; "optimal" needs residuals <= 1e-6; a warm
+ * start that exceeds its iteration budget or fails gives way to one cold start. */
 #include "grid/dispatch.h"
 
 #include <math.h>
