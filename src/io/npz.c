@@ -721,19 +721,44 @@ int npz_read(Npz *z, const char *path, char *err, size_t errlen) {
     return rc;
 }
 
-int npz_get_f64(const Npz *z, const char *name, const size_t *shape, int ndim, double *out,
-                const char *label, char *err, size_t errlen) {
+/* The member if it has shape[0..ndim), else NULL with a message. */
+static const NpzMember *find_shaped(const Npz *z, const char *name, const size_t *shape, int ndim,
+                                    const char *label, char *err, size_t errlen) {
     const NpzMember *m = npz_find(z, name);
-    if (!m) return sb_err(err, errlen, "%s: missing member %s.npy", label, name);
-    if (m->dtype == NPY_RAW) return sb_err(err, errlen, "%s: member %s is not an array", label, name);
+    if (!m) {
+        sb_err(err, errlen, "%s: missing member %s.npy", label, name);
+        return NULL;
+    }
+    if (m->dtype == NPY_RAW) {
+        sb_err(err, errlen, "%s: member %s is not an array", label, name);
+        return NULL;
+    }
     int same = m->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = m->shape[d] == shape[d];
     if (!same) {
         char a[256], b[256];
-        return sb_err(err, errlen, "%s: member %s.npy: shape %s does not match the expected %s",
-                      label, name, npy_shape_str(m->shape, m->ndim, a, sizeof a),
-                      npy_shape_str(shape, ndim, b, sizeof b));
+        sb_err(err, errlen, "%s: member %s.npy: shape %s does not match the expected %s", label, name,
+               npy_shape_str(m->shape, m->ndim, a, sizeof a), npy_shape_str(shape, ndim, b, sizeof b));
+        return NULL;
     }
+    return m;
+}
+
+int npz_get_exact(const Npz *z, const char *name, NpyDtype dt, const size_t *shape, int ndim,
+                  void *out, const char *label, char *err, size_t errlen) {
+    const NpzMember *m = find_shaped(z, name, shape, ndim, label, err, errlen);
+    if (!m) return -1;
+    if (m->dtype != dt)
+        return sb_err(err, errlen, "%s: member %s.npy: dtype %s, expected %s", label, name,
+                      npy_descr(m->dtype), npy_descr(dt));
+    if (m->count) memcpy(out, m->data, m->count * npy_itemsize(dt));
+    return 0;
+}
+
+int npz_get_f64(const Npz *z, const char *name, const size_t *shape, int ndim, double *out,
+                const char *label, char *err, size_t errlen) {
+    const NpzMember *m = find_shaped(z, name, shape, ndim, label, err, errlen);
+    if (!m) return -1;
     for (size_t i = 0; i < m->count; i++) {
         const unsigned char *p = (const unsigned char *)m->data + i * npy_itemsize(m->dtype);
         switch (m->dtype) {
