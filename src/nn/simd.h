@@ -29,7 +29,7 @@ typedef int NnV8i __attribute__((vector_size(32)));
 #define NN_INLINE static inline __attribute__((always_inline))
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SB_NO_DISPATCH)
-#define NN_DISPATCH __attribute__((target_clones("avx2", "default")))
+#define NN_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN_DISPATCH
 #endif
