@@ -190,8 +190,9 @@ NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm 
     NN_ST(c[0] + n, acc0);
 }
 
-/* Rows a[0..3] (one common stride s) times column blocks n0 and n1 of Bm. */
-NN_INLINE void tile_4x2(const float *const a[4], size_t s, const Gemm *g, int n0, int n1, float *const c[4]) {
+/* Rows a[0..3] (strides sa) times column blocks n0 and n1 of Bm. */
+NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm *g, int n0, int n1,
+                        float *const c[4]) {
     NnV8 x0 = {0}, y0 = {0};
     if (g->init) {
         NN_LD(x0, g->init + n0);
@@ -199,12 +200,11 @@ NN_INLINE void tile_4x2(const float *const a[4], size_t s, const Gemm *g, int n0
     }
     NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0;
     const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
-    size_t off = 0;
-    for (int k = 0; k < g->K; k++, off += s, bp += g->ldb) {
+    for (int k = 0; k < g->K; k++, bp += g->ldb, p0 += sa[0], p1 += sa[1], p2 += sa[2], p3 += sa[3]) {
         NnV8 u, v;
         NN_LD(u, bp + n0);
         NN_LD(v, bp + n1);
-        float a0 = p0[off], a1 = p1[off], a2 = p2[off], a3 = p3[off];
+        float a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
         x0 += a0 * u;
         y0 += a0 * v;
         x1 += a1 * u;
@@ -224,8 +224,8 @@ NN_INLINE void tile_4x2(const float *const a[4], size_t s, const Gemm *g, int n0
     NN_ST(c[0] + n0, x0);
 }
 
-/* Rows a[0..3] (one common stride s) times column blocks n0, n1 and n2 of Bm: twelve chains. */
-NN_INLINE void tile_4x3(const float *const a[4], size_t s, const Gemm *g, int n0, int n1, int n2,
+/* Rows a[0..3] (strides sa) times column blocks n0, n1 and n2 of Bm: twelve chains. */
+NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm *g, int n0, int n1, int n2,
                         float *const c[4]) {
     NnV8 x0 = {0}, y0 = {0}, z0 = {0};
     if (g->init) {
@@ -235,13 +235,12 @@ NN_INLINE void tile_4x3(const float *const a[4], size_t s, const Gemm *g, int n0
     }
     NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0, z1 = z0, z2 = z0, z3 = z0;
     const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
-    size_t off = 0;
-    for (int k = 0; k < g->K; k++, off += s, bp += g->ldb) {
+    for (int k = 0; k < g->K; k++, bp += g->ldb, p0 += sa[0], p1 += sa[1], p2 += sa[2], p3 += sa[3]) {
         NnV8 u, v, w;
         NN_LD(u, bp + n0);
         NN_LD(v, bp + n1);
         NN_LD(w, bp + n2);
-        float a0 = p0[off], a1 = p1[off], a2 = p2[off], a3 = p3[off];
+        float a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
         x0 += a0 * u;
         y0 += a0 * v;
         z0 += a0 * w;
@@ -296,16 +295,11 @@ NN_INLINE void gemm_small(const Gemm *g) {
             size_t sa[4];
             float *c[4];
             for (int j = 0; j < 4; j++) gemm_row(g, m + j < rows ? m + j : rows - 1, &a[j], &sa[j], &c[j]);
-            int uniform = sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3];
             int jb = 0;
-            if (!uniform) {
-                for (; jb < nblk; jb++) tile_4x1(a, sa, g, gemm_col(jb, N), c);
-                continue;
-            }
             /* Blocks in threes while that leaves no single one (3, 3+2, 3+3, 2+2, ...). */
             for (; nblk - jb >= 3 && nblk - jb != 4; jb += 3)
-                tile_4x3(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), gemm_col(jb + 2, N), c);
-            for (; nblk - jb >= 2; jb += 2) tile_4x2(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
+                tile_4x3(a, sa, g, gemm_col(jb, N), gemm_col(jb + 1, N), gemm_col(jb + 2, N), c);
+            for (; nblk - jb >= 2; jb += 2) tile_4x2(a, sa, g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
             if (jb < nblk) tile_4x1(a, sa, g, gemm_col(jb, N), c);
         }
     } else {

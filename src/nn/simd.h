@@ -29,7 +29,7 @@ typedef int NnV8i __attribute__((vector_size(32)));
 #define NN_INLINE static inline __attribute__((always_inline))
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SB_NO_DISPATCH)
-#define NN_DISPATCH __attribute__((target_clones("avx2", "default")))
+#define NN_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN_DISPATCH
 #endif
@@ -37,41 +37,45 @@ typedef int NnV8i __attribute__((vector_size(32)));
 /* Lane-wise select: m ? a : b, m all-ones or all-zeros per lane. */
 #define NN_SELECT(m, a, b) ((NnV8)(((m) & (NnV8i)(a)) | (~(m) & (NnV8i)(b))))
 
-/* y[i] = tanh(y[i]) for i < n, in place: the rational approximation of act.c (see there for
- * its accuracy), eight lanes at a time, the last partial block through a zero-padded copy so
- * every element sees the same lane-wise operations. */
+/* r = tanh(x) lane-wise: the rational approximation of act.c (see there for its accuracy). A
+ * macro, not a function, so that no NnV8 crosses a call (see the rules above). */
+#define NN_TANH8(r, x)                                                                          \
+    do {                                                                                        \
+        const NnV8 hi_ = (NnV8){0} + 7.90531110763549805f, lo_ = -hi_;                           \
+        const NnV8 tiny_ = (NnV8){0} + 0.0004f;                                                 \
+        NnV8 xc_ = NN_SELECT((x) > hi_, hi_, NN_SELECT((x) < lo_, lo_, (x)));                     \
+        NnV8 x2_ = xc_ * xc_;                                                                   \
+        NnV8 p_ = x2_ * -2.76076847742355e-16f + 2.00018790482477e-13f;                         \
+        p_ = p_ * x2_ + -8.60467152213735e-11f;                                                 \
+        p_ = p_ * x2_ + 5.12229709037114e-08f;                                                  \
+        p_ = p_ * x2_ + 1.48572235717979e-05f;                                                  \
+        p_ = p_ * x2_ + 6.37261928875436e-04f;                                                  \
+        p_ = p_ * x2_ + 4.89352455891786e-03f;                                                  \
+        p_ = p_ * xc_;                                                                          \
+        NnV8 q_ = x2_ * 1.19825839466702e-06f + 1.18534705686654e-04f;                          \
+        q_ = q_ * x2_ + 2.26843463243900e-03f;                                                  \
+        q_ = q_ * x2_ + 4.89352518554385e-03f;                                                  \
+        (r) = NN_SELECT((xc_ > -tiny_) & (xc_ < tiny_), xc_, p_ / q_);                           \
+    } while (0)
+
+/* y[i] = tanh(y[i]) for i < n, in place, eight lanes at a time; a last partial block goes
+ * through a zero-padded copy, so every element sees the same lane-wise operations. */
 NN_INLINE void nn_tanh_block(float *y, size_t n) {
-    const float clamp = 7.90531110763549805f, tiny = 0.0004f;
-    for (size_t i = 0; i < n; i += NN_W) {
-        size_t w = n - i < NN_W ? n - i : NN_W;
+    size_t i = 0;
+    for (; i + NN_W <= n; i += NN_W) {
+        NnV8 x, r;
+        NN_LD(x, y + i);
+        NN_TANH8(r, x);
+        NN_ST(y + i, r);
+    }
+    if (i < n) {
         float pad[NN_W] = {0};
-        float *src = y + i;
-        if (w < NN_W) {
-            __builtin_memcpy(pad, src, w * sizeof(float));
-            src = pad;
-        }
-        NnV8 x;
-        NN_LD(x, src);
-        NnV8 hi = (NnV8){0} + clamp, lo = -hi;
-        NnV8 xc = NN_SELECT(x > hi, hi, NN_SELECT(x < lo, lo, x));
-        NnV8 x2 = xc * xc;
-        NnV8 p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-        p = p * x2 + -8.60467152213735e-11f;
-        p = p * x2 + 5.12229709037114e-08f;
-        p = p * x2 + 1.48572235717979e-05f;
-        p = p * x2 + 6.37261928875436e-04f;
-        p = p * x2 + 4.89352455891786e-03f;
-        p = p * xc;
-        NnV8 q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-        q = q * x2 + 2.26843463243900e-03f;
-        q = q * x2 + 4.89352518554385e-03f;
-        NnV8 r = NN_SELECT((xc > -tiny) & (xc < tiny), xc, p / q);
-        if (w < NN_W) {
-            NN_ST(pad, r);
-            __builtin_memcpy(y + i, pad, w * sizeof(float));
-        } else {
-            NN_ST(y + i, r);
-        }
+        __builtin_memcpy(pad, y + i, (n - i) * sizeof(float));
+        NnV8 x, r;
+        NN_LD(x, pad);
+        NN_TANH8(r, x);
+        NN_ST(pad, r);
+        __builtin_memcpy(y + i, pad, (n - i) * sizeof(float));
     }
 }
 
