@@ -90,6 +90,7 @@ void tab_settings_default(TabSettings *s) {
     s->tol = 1e-10;
     s->max_iter = 100000;
     s->net = 0;
+    tab_ppo_settings_default(&s->ppo);
 }
 
 int tab_settings_validate(const TabSettings *s, char *err, size_t errlen) {
