@@ -717,6 +717,26 @@ Test(tabular, bad_files_are_reported_with_positions) {
     }
 }
 
+Test(tabular, example_games_load) {
+    /* Every file in configs/games/, with the method each one names. */
+    static const struct {
+        const char *path;
+        TabMethod method;
+    } files[] = {{"configs/games/commitment.yaml", TAB_EXACT},
+                 {"configs/games/two_state.yaml", TAB_EXACT},
+                 {"configs/games/two_state_softmax.yaml", TAB_SOFTMAX},
+                 {"configs/games/two_state_ppo.yaml", TAB_PPO}};
+    char err[512];
+    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
+        TabGame g;
+        TabSettings set;
+        cr_assert_eq(tab_load_file(files[i].path, &g, &set, err, sizeof err), 0, "%s", err);
+        cr_expect_eq(set.method, files[i].method, "%s", files[i].path);
+        cr_expect_eq(tab_settings_validate(&set, err, sizeof err), 0, "%s", err);
+        tab_game_free(&g);
+    }
+}
+
 /* ---- the command ---- */
 
 Test(tabular, solve_command_prints_the_json_contract) {

@@ -102,7 +102,7 @@ int tab_settings_validate(const TabSettings *s, char *err, size_t errlen) {
     if (!(s->tol >= 0) || !isfinite(s->tol)) return sb_err(err, errlen, "solver.tol: must be >= 0, got %g", s->tol);
     if (s->max_iter < 1) return sb_err(err, errlen, "solver.max_iter: must be >= 1, got %ld", s->max_iter);
     if (s->net < 0) return sb_err(err, errlen, "solver.net: must be >= 0, got %d", s->net);
-    return 0;
+    return tab_ppo_settings_validate(&s->ppo, err, errlen);
 }
 
 static const char *const METHOD_NAMES[] = {"exact", "softmax", "ppo"};

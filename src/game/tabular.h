@@ -64,6 +64,7 @@ int tab_game_validate(const TabGame *g, char *err, size_t errlen);
 void tab_game_random(TabGame *g, int S, int L, int F, double gamma_leader, double gamma_follower,
                      Rng *rng);
 
+/* Settings of the ppo method (YAML: solver.ppo); defaults from tab_ppo_settings_default. */
 typedef struct {
     PpoConfig leader, follower; /* SB3 hyperparameters; gamma is the game's, not these */
     int rounds;                 /* follower phase + leader phase, repeated */
@@ -73,7 +74,7 @@ typedef struct {
     int n_envs;                 /* environments per agent */
     int fresh_leader;           /* 1: new leader networks every phase */
     int fresh_follower;         /* 1: new follower networks every phase */
-    int follower_pair;          /* 1: the follower also sees one-hot(s, aL) (default; see above) */
+    int follower_pair;          /* 1: the follower also sees one-hot(s, aL) (see tab_solve_ppo) */
     uint64_t seed;
 } TabPpoSettings;
 
