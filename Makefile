@@ -24,7 +24,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 OPT ?= -O2
-CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
+CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -fno-math-errno -g -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
 ifeq ($(NATIVE),1)
 CFLAGS += -march=native
 endif
@@ -118,3 +118,18 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Fuzzing the policy-file loaders with libFuzzer (clang only; not part of `test`: CI has gcc).
+# New inputs go to build/fuzz/corpus; crashers to build/fuzz/crash-*. Copy the interesting
+# ones into tests/fuzz/corpus, which tests/test_npz.c replays on every `make test`.
+FUZZ_TIME ?= 120
+FUZZ_CC ?= clang
+FUZZ_SRC := $(filter src/io/% src/util/%,$(LIB_SRC))
+.PHONY: fuzz
+fuzz:
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -fsanitize=fuzzer,address,undefined \
+	  -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+	  -o build/fuzz/fuzz_npz tests/fuzz/fuzz_npz.c $(FUZZ_SRC) -lz -lm
+	build/fuzz/fuzz_npz -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
+	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus

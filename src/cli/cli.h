@@ -10,6 +10,10 @@ int cmd_solve(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
+/* `train` on a tariff-game document (src/cli/train_game.c). */
+#include "config/yamltree.h"
+int train_game(const YtDoc *doc, const char *out, int seeds, int jobs, int quiet);
+
 /* True for "-h" or "--help". */
 int cli_is_help(const char *arg);
 

@@ -10,7 +10,16 @@
  * Lifecycle: dispatch_setup is the only function that allocates. dispatch_update_* and
  * dispatch_solve reuse the workspace and warm-start from the previous active set.
  * "Infeasible" (slack off and not enough capacity, or line limits that cannot hold) is a
- * status in DispatchInfo, never a crash. dispatch_cleanup is safe on a half-built solver. */
+ * status in DispatchInfo, never a crash. dispatch_cleanup is safe on a half-built solver.
+ *
+ * The solver (dispatch.c) is a primal active-set method on the reduced (PTDF) problem:
+ * exact for quadratic and linear costs alike (a zero-curvature step goes to the next
+ * blocking constraint, like a simplex pivot), warm-started so that a market step usually
+ * costs one small dense solve plus one pass over the flows. Only rated in-service branches
+ * (rate > 0) are constraints; unrated ones only get their flows computed. Without slack
+ * (voll <= 0) the bus slacks stay in the model at a prohibitive internal price, and using
+ * them at the optimum is reported as DISPATCH_INFEASIBLE (the result arrays then hold that
+ * elastic solution, not a dispatch). Under infeasibility, objective and LMPs are meaningless. */
 #ifndef SB_DISPATCH_H
 #define SB_DISPATCH_H
 
@@ -23,17 +32,21 @@ typedef enum {
     DISPATCH_OPTIMAL = 1,
     DISPATCH_INFEASIBLE = 2,
     DISPATCH_MAX_ITER = 3,
+    DISPATCH_NUMERICAL = 4, /* singular working set or too many binding lines (max_binding) */
 } DispatchStatus;
 
 typedef struct {
     double voll;       /* $/MWh price of unserved and spilled energy; <= 0 turns slack off */
-    int slack_bus;     /* internal index of the PTDF slack bus; -1: the reference bus */
+    int slack_bus;     /* internal index of the PTDF slack bus; -1: the (first) reference bus.
+                        * LMPs do not depend on it; lambda does (it is the slack bus' LMP). */
     int max_iter;      /* active-set iterations */
     double tol;        /* feasibility / optimality tolerance (scaled) */
     int warm_start;    /* reuse the last active set */
+    int max_binding;   /* capacity of the working set of binding lines (workspace ~ (2k)^2) */
 } DispatchSettings;
 
-void dispatch_settings_default(DispatchSettings *s); /* voll 5000, slack ref, 1000, 1e-9, on */
+/* voll 5000, slack: the reference bus, max_iter 100000, tol 1e-9, warm start on, max_binding 256 */
+void dispatch_settings_default(DispatchSettings *s);
 /* 0, or -1 with "field: what is wrong" in err. */
 int dispatch_settings_validate(const DispatchSettings *s, char *err, size_t n);
 
@@ -41,9 +54,9 @@ typedef struct {
     DispatchStatus status;
     int iterations;
     double objective;      /* $/h (or $ per step), including c0 of in-service units and slack cost */
-    double prim_res;       /* scaled KKT residuals of the returned point */
-    double dual_res;
-    double compl_res;
+    double prim_res;       /* KKT residuals of the returned point: primal in MW / max(1, load) */
+    double dual_res;       /* stationarity and signs in $/MWh / max(1, largest marginal cost) */
+    double compl_res;      /* complementarity in $/h / (both scales) */
     double solve_time_s;
 } DispatchInfo;
 
@@ -67,8 +80,17 @@ int dispatch_setup(DispatchSolver **out, const GridNetwork *g, const DispatchSet
                    size_t n);
 /* New bus loads pd (N) in MW (shunts are added internally as in the network). */
 void dispatch_update_load(DispatchSolver *s, const double *pd);
-/* New generator bounds (G); e.g. solar availability each step. */
+/* New generator bounds (G); e.g. solar availability each step. Entries of out-of-service
+ * units are ignored; pmin > pmax is clamped to pmin = pmax. */
 void dispatch_update_gen_bounds(DispatchSolver *s, const double *pmin, const double *pmax);
+/* New polynomial costs (G) c2 (>= 0, clamped), c1, c0. The active set is kept as a warm start. */
+void dispatch_update_costs(DispatchSolver *s, const double *c2, const double *c1, const double *c0);
+/* Drop the warm start: the next solve starts cold (for benchmarks and tests). */
+void dispatch_reset(DispatchSolver *s);
+/* Number of buses/generators/branches the solver was set up with (file order). */
+int dispatch_n_bus(const DispatchSolver *s);
+int dispatch_n_gen(const DispatchSolver *s);
+int dispatch_n_branch(const DispatchSolver *s);
 /* Solve; allocates nothing. Returns the status (also in info). */
 DispatchStatus dispatch_solve(DispatchSolver *s);
 const DispatchResult *dispatch_result(const DispatchSolver *s);

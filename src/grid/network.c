@@ -66,3 +66,65 @@ int grid_bus_index(const GridNetwork *g, int bus_id) {
         if (g->bus_id[i] == bus_id) return i;
     return -1;
 }
+
+/* Breadth-first search over in-service branches from bus 0; returns the number reached.
+ * queue/seen are (N) scratch. */
+static int count_connected(const GridNetwork *g, int start, int *queue, unsigned char *seen) {
+    int head = 0, tail = 0, count = 0;
+    queue[tail++] = start;
+    seen[start] = 1;
+    while (head < tail) {
+        int b = queue[head++];
+        count++;
+        for (int l = 0; l < g->n_branch; l++) {
+            if (!g->br_on[l]) continue;
+            int o = g->f[l] == b ? g->t[l] : g->t[l] == b ? g->f[l] : -1;
+            if (o >= 0 && !seen[o]) {
+                seen[o] = 1;
+                queue[tail++] = o;
+            }
+        }
+    }
+    return count;
+}
+
+int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
+    if (g->n_bus < 1) return sb_err(err, n, "no buses");
+    if (!(g->base_mva > 0)) return sb_err(err, n, "baseMVA must be positive");
+    int ref = -1;
+    for (int i = 0; i < g->n_bus; i++)
+        if (g->bus_type[i] == BUS_REF) {
+            ref = i;
+            break;
+        }
+    if (ref < 0) return sb_err(err, n, "no reference bus (type 3)");
+    for (int k = 0; k < g->n_gen; k++) {
+        if (g->gen_bus[k] < 0 || g->gen_bus[k] >= g->n_bus)
+            return sb_err(err, n, "generator %d: bad bus index", k + 1);
+        if (g->gen_on[k] && g->pmin[k] > g->pmax[k])
+            return sb_err(err, n, "generator %d: Pmin %g > Pmax %g", k + 1, g->pmin[k],
+                          g->pmax[k]);
+        if (g->gen_on[k] && g->c2[k] < 0)
+            return sb_err(err, n, "generator %d: negative quadratic cost (non-convex)", k + 1);
+    }
+    for (int l = 0; l < g->n_branch; l++) {
+        if (g->f[l] < 0 || g->f[l] >= g->n_bus || g->t[l] < 0 || g->t[l] >= g->n_bus)
+            return sb_err(err, n, "branch %d: bad bus index", l + 1);
+        if (g->rate[l] < 0) return sb_err(err, n, "branch %d: negative rating", l + 1);
+        if (!g->br_on[l]) continue;
+        if (g->x[l] == 0.0) return sb_err(err, n, "branch %d: zero reactance", l + 1);
+        if (g->f[l] == g->t[l]) return sb_err(err, n, "branch %d: from and to bus are the same", l + 1);
+    }
+    int *queue = sb_malloc((size_t)g->n_bus * sizeof *queue);
+    unsigned char *seen = sb_calloc((size_t)g->n_bus, 1);
+    int reached = count_connected(g, ref, queue, seen);
+    int first = -1;
+    for (int i = 0; i < g->n_bus && first < 0; i++)
+        if (!seen[i]) first = i;
+    free(queue);
+    free(seen);
+    if (reached < g->n_bus)
+        return sb_err(err, n, "disconnected network: bus %d is not connected to the reference bus %d",
+                      g->bus_id[first], g->bus_id[ref]);
+    return 0;
+}

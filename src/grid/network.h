@@ -32,7 +32,7 @@ typedef struct {
 
     int n_branch;        /* M */
     int *f, *t;          /* (M) internal from/to bus index */
-    double *x;           /* (M) series reactance, p.u. (never 0 for an in-service branch) */
+    double *x;           /* (M) series reactance, p.u. (never 0 for an in-service branch; may be < 0) */
     double *tap;         /* (M) off-nominal tap ratio; 0 means 1 (MATPOWER's convention) */
     double *shift;       /* (M) phase shift, degrees */
     double *rate;        /* (M) MW rating (RATE_A); 0 means unlimited */
@@ -44,8 +44,9 @@ void grid_network_alloc(GridNetwork *g, int n_bus, int n_gen, int n_branch);
 void grid_network_free(GridNetwork *g);
 /* Internal index of an external bus number, or -1. */
 int grid_bus_index(const GridNetwork *g, int bus_id);
-/* Structural checks shared by every reader: one reference bus, positive x on in-service
- * branches, a connected in-service network, Pmin <= Pmax. 0, or -1 with err. */
+/* Structural checks shared by every reader: a reference bus, nonzero x on in-service
+ * branches (negative x, series capacitors, is allowed), non-negative ratings, a connected
+ * in-service network, Pmin <= Pmax, c2 >= 0. 0, or -1 with err (no file name: callers add it). */
 int grid_network_validate(const GridNetwork *g, char *err, size_t n);
 
 #endif

@@ -10,13 +10,12 @@
  * at these widths (tens of units) the BLAS call overhead dominates the arithmetic. */
 #include "nn/mlp.h"
 
-#include "nn/fasttanh.h"
-
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/simd.h"
 #include "util/common.h"
 
 int mlp_init(Mlp *m, int n_in, const int *hidden, int n_hidden, int n_out, MlpAct act) {
@@ -113,33 +112,385 @@ void mlp_init_orthogonal(const Mlp *m, float *params, float hidden_gain, float o
     }
 }
 
-static void activate(MlpAct act, float *y, size_t n) {
-    if (act == MLP_TANH) {
-        nn_tanhf_array(y, n);
+/* ---- Small layers ---------------------------------------------------------------------
+ *
+ * A layer whose widths are both <= MLP_SMALL_DIM, on a batch of at most MLP_SMALL_ROWS rows,
+ * skips cblas_sgemm: at these sizes (PPO's [64, 64] nets and smaller, minibatches of 64-256)
+ * OpenBLAS spent more time packing operands and scaling C by beta than multiplying (its copy
+ * and beta routines were a third of its profile). Wider layers or larger batches keep the
+ * BLAS path, whose blocking pays off there.
+ *
+ * Every product below has one shape, C (M, N) = init + A (M, K) . Bm (K, N) with each C[m][n]
+ * summed over k = 0, 1, ..., K-1 in that order (from init, or from zero). Vectors run along N,
+ * eight columns at a time; when N is not a multiple of eight the last block overlaps the one
+ * before it, and the overlapping columns are computed twice with the same operations, i.e.
+ * to the same bits. Four rows share each load of Bm and give four independent add chains.
+ * So an element's value depends only on its operands and K, never on the vector width or on
+ * which rows were blocked together. */
+#define MLP_SMALL_DIM 64
+#define MLP_SMALL_ROWS 256
+
+static int small_layer(int B, int ni, int no) {
+    return B <= MLP_SMALL_ROWS && ni <= MLP_SMALL_DIM && no <= MLP_SMALL_DIM;
+}
+
+/* C (M, N) = init + A . Bm, plus optionally one extra row M (a row of A given apart, e.g. a row
+ * of ones so that the same pass also sums the columns of Bm into extra_c). */
+typedef struct {
+    int M, N, K;
+    const float *A; /* a(m, k) = A[m * sam + k * sak] */
+    size_t sam, sak;
+    const float *extra_a; /* a(M, k) = extra_a[k * extra_sa], written to extra_c (N); NULL: none */
+    size_t extra_sa;
+    float *extra_c;
+    const float *Bm; /* (K, N), rows ldb apart */
+    size_t ldb;
+    const float *init; /* (N), or NULL for zero */
+    float *C;          /* (M, N), rows ldc apart */
+    size_t ldc;
+} Gemm;
+
+NN_INLINE void gemm_row(const Gemm *g, int m, const float **a, size_t *sa, float **c) {
+    if (m >= g->M) {
+        *a = g->extra_a;
+        *sa = g->extra_sa;
+        *c = g->extra_c;
     } else {
-        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        *a = g->A + (size_t)m * g->sam;
+        *sa = g->sak;
+        *c = g->C + (size_t)m * g->ldc;
     }
 }
 
-void mlp_forward(const Mlp *m, const float *params, const float *x, int B, float *work) {
+/* Start of column block j of N (N >= 8): the last block ends at N. */
+NN_INLINE int gemm_col(int j, int N) { return j * NN_W + NN_W <= N ? j * NN_W : N - NN_W; }
+
+/* Rows a[0..3] (strides sa) times column block n of Bm into c[j] + n. */
+NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm *g, int n, float *const c[4]) {
+    NnV8 acc0 = {0};
+    if (g->init) NN_LD(acc0, g->init + n);
+    NnV8 acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    const float *bp = g->Bm + n, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
+    for (int k = 0; k < g->K; k++) {
+        NnV8 bv;
+        NN_LD(bv, bp);
+        acc0 += *p0 * bv;
+        acc1 += *p1 * bv;
+        acc2 += *p2 * bv;
+        acc3 += *p3 * bv;
+        bp += g->ldb;
+        p0 += sa[0];
+        p1 += sa[1];
+        p2 += sa[2];
+        p3 += sa[3];
+    }
+    NN_ST(c[3] + n, acc3);
+    NN_ST(c[2] + n, acc2);
+    NN_ST(c[1] + n, acc1);
+    NN_ST(c[0] + n, acc0);
+}
+
+/* Rows a[0..3] (one common stride s) times column blocks n0 and n1 of Bm. */
+NN_INLINE void tile_4x2(const float *const a[4], size_t s, const Gemm *g, int n0, int n1, float *const c[4]) {
+    NnV8 x0 = {0}, y0 = {0};
+    if (g->init) {
+        NN_LD(x0, g->init + n0);
+        NN_LD(y0, g->init + n1);
+    }
+    NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0;
+    const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
+    size_t off = 0;
+    for (int k = 0; k < g->K; k++, off += s, bp += g->ldb) {
+        NnV8 u, v;
+        NN_LD(u, bp + n0);
+        NN_LD(v, bp + n1);
+        float a0 = p0[off], a1 = p1[off], a2 = p2[off], a3 = p3[off];
+        x0 += a0 * u;
+        y0 += a0 * v;
+        x1 += a1 * u;
+        y1 += a1 * v;
+        x2 += a2 * u;
+        y2 += a2 * v;
+        x3 += a3 * u;
+        y3 += a3 * v;
+    }
+    NN_ST(c[3] + n1, y3);
+    NN_ST(c[3] + n0, x3);
+    NN_ST(c[2] + n1, y2);
+    NN_ST(c[2] + n0, x2);
+    NN_ST(c[1] + n1, y1);
+    NN_ST(c[1] + n0, x1);
+    NN_ST(c[0] + n1, y0);
+    NN_ST(c[0] + n0, x0);
+}
+
+/* Rows a[0..3] (one common stride s) times column blocks n0, n1 and n2 of Bm: twelve chains. */
+NN_INLINE void tile_4x3(const float *const a[4], size_t s, const Gemm *g, int n0, int n1, int n2,
+                        float *const c[4]) {
+    NnV8 x0 = {0}, y0 = {0}, z0 = {0};
+    if (g->init) {
+        NN_LD(x0, g->init + n0);
+        NN_LD(y0, g->init + n1);
+        NN_LD(z0, g->init + n2);
+    }
+    NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0, z1 = z0, z2 = z0, z3 = z0;
+    const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
+    size_t off = 0;
+    for (int k = 0; k < g->K; k++, off += s, bp += g->ldb) {
+        NnV8 u, v, w;
+        NN_LD(u, bp + n0);
+        NN_LD(v, bp + n1);
+        NN_LD(w, bp + n2);
+        float a0 = p0[off], a1 = p1[off], a2 = p2[off], a3 = p3[off];
+        x0 += a0 * u;
+        y0 += a0 * v;
+        z0 += a0 * w;
+        x1 += a1 * u;
+        y1 += a1 * v;
+        z1 += a1 * w;
+        x2 += a2 * u;
+        y2 += a2 * v;
+        z2 += a2 * w;
+        x3 += a3 * u;
+        y3 += a3 * v;
+        z3 += a3 * w;
+    }
+    NN_ST(c[3] + n2, z3);
+    NN_ST(c[3] + n1, y3);
+    NN_ST(c[3] + n0, x3);
+    NN_ST(c[2] + n2, z2);
+    NN_ST(c[2] + n1, y2);
+    NN_ST(c[2] + n0, x2);
+    NN_ST(c[1] + n2, z1);
+    NN_ST(c[1] + n1, y1);
+    NN_ST(c[1] + n0, x1);
+    NN_ST(c[0] + n2, z0);
+    NN_ST(c[0] + n1, y0);
+    NN_ST(c[0] + n0, x0);
+}
+
+NN_INLINE void gemm_small(const Gemm *g) {
+    const int rows = g->M + (g->extra_a != NULL), N = g->N, K = g->K;
+    const NnV8 zero = {0};
+    if (N < NN_W) {
+        /* Too narrow for a vector: scalar, in the same order. */
+        for (int m = 0; m < rows; m++) {
+            const float *a;
+            size_t sa;
+            float *c;
+            gemm_row(g, m, &a, &sa, &c);
+            for (int n = 0; n < N; n++) {
+                float s = g->init ? g->init[n] : 0.0f;
+                for (int k = 0; k < K; k++) s += a[(size_t)k * sa] * g->Bm[(size_t)k * g->ldb + (size_t)n];
+                c[n] = s;
+            }
+        }
+        return;
+    }
+    const int nblk = (N + NN_W - 1) / NN_W;
+    if (rows >= 4) {
+        /* Four rows per pass, two or three column blocks at a time (eight or twelve independent
+         * add chains); a short last group of rows repeats its last row. */
+        for (int m = 0; m < rows; m += 4) {
+            const float *a[4];
+            size_t sa[4];
+            float *c[4];
+            for (int j = 0; j < 4; j++) gemm_row(g, m + j < rows ? m + j : rows - 1, &a[j], &sa[j], &c[j]);
+            int uniform = sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3];
+            int jb = 0;
+            if (!uniform) {
+                for (; jb < nblk; jb++) tile_4x1(a, sa, g, gemm_col(jb, N), c);
+                continue;
+            }
+            /* Blocks in threes while that leaves no single one (3, 3+2, 3+3, 2+2, ...). */
+            for (; nblk - jb >= 3 && nblk - jb != 4; jb += 3)
+                tile_4x3(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), gemm_col(jb + 2, N), c);
+            for (; nblk - jb >= 2; jb += 2) tile_4x2(a, sa[0], g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
+            if (jb < nblk) tile_4x1(a, sa, g, gemm_col(jb, N), c);
+        }
+    } else {
+        /* Few rows (a weight gradient with one or two outputs): one row per pass, four column
+         * blocks; a short last group repeats its last block. */
+        for (int m = 0; m < rows; m++) {
+            const float *a;
+            size_t sa;
+            float *c;
+            gemm_row(g, m, &a, &sa, &c);
+            for (int jb = 0; jb < nblk; jb += 4) {
+                int n0 = gemm_col(jb, N), n1 = gemm_col(SB_MIN(jb + 1, nblk - 1), N),
+                    n2 = gemm_col(SB_MIN(jb + 2, nblk - 1), N), n3 = gemm_col(SB_MIN(jb + 3, nblk - 1), N);
+                NnV8 acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+                if (g->init) {
+                    NN_LD(acc0, g->init + n0);
+                    NN_LD(acc1, g->init + n1);
+                    NN_LD(acc2, g->init + n2);
+                    NN_LD(acc3, g->init + n3);
+                }
+                const float *bp = g->Bm, *p = a;
+                for (int k = 0; k < K; k++) {
+                    NnV8 b0, b1, b2, b3;
+                    NN_LD(b0, bp + n0);
+                    NN_LD(b1, bp + n1);
+                    NN_LD(b2, bp + n2);
+                    NN_LD(b3, bp + n3);
+                    float av = *p;
+                    acc0 += av * b0;
+                    acc1 += av * b1;
+                    acc2 += av * b2;
+                    acc3 += av * b3;
+                    bp += g->ldb;
+                    p += sa;
+                }
+                NN_ST(c + n3, acc3);
+                NN_ST(c + n2, acc2);
+                NN_ST(c + n1, acc1);
+                NN_ST(c + n0, acc0);
+            }
+        }
+    }
+}
+
+/* w . x over n floats: eight lanes, then a fixed reduction tree, then the remainder in order. */
+NN_INLINE float dot(const float *w, const float *x, int n) {
+    int i = 0;
+    float s = 0.0f; /* what the tree gives for no full block */
+    if (n >= NN_W) {
+        NnV8 acc = {0};
+        for (; i + NN_W <= n; i += NN_W) {
+            NnV8 a, b;
+            NN_LD(a, w + i);
+            NN_LD(b, x + i);
+            acc += a * b;
+        }
+        s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    }
+    for (; i < n; i++) s += w[i] * x[i];
+    return s;
+}
+
+/* Y (B, O) = b + X (B, I) . W^T. Wide outputs: rows of Y are axpys over W^T (I, O), transposed
+ * here (I*O copies against B*I*O multiply-adds); narrow outputs (a head of one or a few
+ * units): a dot product per element. */
+NN_INLINE void forward_small(int B, int ni, int no, const float *X, const float *W, const float *b, float *Y) {
+    if (no < NN_W) {
+        for (int r = 0; r < B; r++)
+            for (int o = 0; o < no; o++)
+                Y[(size_t)r * no + o] = b[o] + dot(W + (size_t)o * ni, X + (size_t)r * ni, ni);
+        return;
+    }
+    float wt[MLP_SMALL_DIM * MLP_SMALL_DIM]; /* (I, O) */
+    for (int o = 0; o < no; o++)
+        for (int i = 0; i < ni; i++) wt[(size_t)i * no + o] = W[(size_t)o * ni + i];
+    Gemm g = {.M = B, .N = no, .K = ni, .A = X, .sam = (size_t)ni, .sak = 1, .Bm = wt, .ldb = (size_t)no,
+              .init = b, .C = Y, .ldc = (size_t)no};
+    gemm_small(&g);
+}
+
+/* dW (O, I) += dY^T X and db (O) += column sums of dY, each over the B rows in order from
+ * zero and then added; dX (B, I) = dY W if dX is not NULL. */
+NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float *W, const float *dY,
+                              float *dW, float *db, float *dX) {
+    static const float one = 1.0f;
+    float t[(MLP_SMALL_DIM + 1) * MLP_SMALL_DIM]; /* dW^T (I, O) with db as row I, or dW (O, I) */
+    if (no >= NN_W && no >= ni) {
+        /* Vectors along O: row i of dW^T is sum_r X[r][i] dY[r], the bias the same with X = 1. */
+        Gemm g = {.M = ni, .N = no, .K = B, .A = X, .sam = 1, .sak = (size_t)ni, .extra_a = &one,
+                  .extra_sa = 0, .extra_c = t + (size_t)ni * no, .Bm = dY, .ldb = (size_t)no,
+                  .C = t, .ldc = (size_t)no};
+        gemm_small(&g);
+        for (int o = 0; o < no; o++) {
+            float *w = dW + (size_t)o * ni;
+            for (int i = 0; i < ni; i++) w[i] += t[(size_t)i * no + o];
+        }
+        for (int o = 0; o < no; o++) db[o] += t[(size_t)ni * no + o];
+    } else {
+        /* Vectors along I: row o of dW is sum_r dY[r][o] X[r]; the bias apart. */
+        Gemm g = {.M = no, .N = ni, .K = B, .A = dY, .sam = 1, .sak = (size_t)no, .Bm = X,
+                  .ldb = (size_t)ni, .C = t, .ldc = (size_t)ni};
+        gemm_small(&g);
+        size_t nw = (size_t)no * ni;
+        for (size_t e = 0; e < nw; e++) dW[e] += t[e];
+        Gemm gb = {.M = 1, .N = no, .K = B, .A = &one, .sam = 0, .sak = 0, .Bm = dY, .ldb = (size_t)no,
+                   .C = t, .ldc = (size_t)no};
+        gemm_small(&gb);
+        for (int o = 0; o < no; o++) db[o] += t[o];
+    }
+    if (dX) {
+        Gemm g = {.M = B, .N = ni, .K = no, .A = dY, .sam = (size_t)no, .sak = 1, .Bm = W, .ldb = (size_t)ni,
+                  .C = dX, .ldc = (size_t)ni};
+        gemm_small(&g);
+    }
+}
+
+/* ---- Activations ---------------------------------------------------------------------- */
+
+NN_INLINE void activate(MlpAct act, float *y, size_t n) {
+    if (act == MLP_TANH) {
+        nn_tanh_block(y, n);
+        return;
+    }
+    const NnV8 zero = {0};
+    size_t i = 0;
+    for (; i + NN_W <= n; i += NN_W) {
+        NnV8 v;
+        NN_LD(v, y + i);
+        v = NN_SELECT(v < zero, zero, v); /* NaN passes, as torch */
+        NN_ST(y + i, v);
+    }
+    for (; i < n; i++) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+}
+
+/* dX (n) = dL/d(post-activation) becomes dL/d(pre-activation), from the stored output y:
+ * tanh' = 1 - y^2, relu' = [y > 0]. */
+NN_INLINE void activate_backward(MlpAct act, const float *y, float *dX, size_t n) {
+    size_t i = 0;
+    const NnV8 zero = {0};
+    if (act == MLP_TANH) {
+        for (; i + NN_W <= n; i += NN_W) {
+            NnV8 v, d;
+            NN_LD(v, y + i);
+            NN_LD(d, dX + i);
+            d *= 1.0f - v * v;
+            NN_ST(dX + i, d);
+        }
+        for (; i < n; i++) dX[i] *= 1.0f - y[i] * y[i];
+    } else {
+        for (; i + NN_W <= n; i += NN_W) {
+            NnV8 v, d;
+            NN_LD(v, y + i);
+            NN_LD(d, dX + i);
+            d = NN_SELECT(v > zero, d, zero);
+            NN_ST(dX + i, d);
+        }
+        for (; i < n; i++) dX[i] = y[i] > 0.0f ? dX[i] : 0.0f;
+    }
+}
+
+/* ---- Passes ---------------------------------------------------------------------------- */
+
+NN_DISPATCH void mlp_forward(const Mlp *m, const float *params, const float *x, int B, float *work) {
     const float *in = x; /* (B, I) */
     float *out = work;   /* (B, O) */
     for (int l = 0; l < m->n_layers; l++) {
         int ni = m->sizes[l], no = m->sizes[l + 1];
         const float *W = params + m->w_off[l]; /* (O, I) */
         const float *b = params + m->b_off[l]; /* (O) */
-        for (int r = 0; r < B; r++) memcpy(out + (size_t)r * no, b, (size_t)no * sizeof(float));
-        /* Y (B,O) += X (B,I) . W^T (I,O) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, no, ni, 1.0f, in, ni, W, ni, 1.0f,
-                    out, no);
+        if (small_layer(B, ni, no)) {
+            forward_small(B, ni, no, in, W, b, out);
+        } else {
+            for (int r = 0; r < B; r++) memcpy(out + (size_t)r * no, b, (size_t)no * sizeof(float));
+            /* Y (B,O) += X (B,I) . W^T (I,O) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, no, ni, 1.0f, in, ni, W, ni, 1.0f,
+                        out, no);
+        }
         if (l < m->n_layers - 1) activate(m->act, out, (size_t)B * (size_t)no);
         in = out;
         out += (size_t)B * (size_t)no;
     }
 }
 
-void mlp_backward(const Mlp *m, const float *params, const float *x, int B, const float *work,
-                  const float *dout, float *grads, float *dx, float *scratch) {
+NN_DISPATCH void mlp_backward(const Mlp *m, const float *params, const float *x, int B, const float *work,
+                              const float *dout, float *grads, float *dx, float *scratch) {
     /* The last layer is linear, so its pre-activation delta is dout itself. */
     const float *dY = dout; /* (B, O) of the current layer */
     for (int l = m->n_layers - 1; l >= 0; l--) {
@@ -148,56 +499,114 @@ void mlp_backward(const Mlp *m, const float *params, const float *x, int B, cons
         float *dW = grads + m->w_off[l];
         float *db = grads + m->b_off[l];
         const float *X = l == 0 ? x : work + work_off(m, l - 1, B); /* (B, I) */
-        /* dW (O,I) += dY^T (O,B) . X (B,I) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, ni, B, 1.0f, dY, no, X, ni, 1.0f,
-                    dW, ni);
-        /* db (O) += sum_rows dY */
-        for (int r = 0; r < B; r++) {
-            const float *row = dY + (size_t)r * no;
-            for (int o = 0; o < no; o++) db[o] += row[o];
-        }
-        if (l == 0) {
-            /* dx (B,I) = dY (B,O) . W (O,I) */
-            if (dx)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, ni, no, 1.0f, dY, no, W, ni,
-                            0.0f, dx, ni);
-            break;
-        }
-        /* dX (B,I) = dY (B,O) . W (O,I), the post-activation gradient of layer l-1 */
-        float *dX = scratch + work_off(m, l - 1, B);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, ni, no, 1.0f, dY, no, W, ni, 0.0f,
-                    dX, ni);
-        /* Through the activation, from its stored output y: tanh' = 1 - y^2, relu' = [y > 0]. */
-        size_t n = (size_t)B * (size_t)ni;
-        if (m->act == MLP_TANH) {
-            for (size_t i = 0; i < n; i++) dX[i] *= 1.0f - X[i] * X[i];
+        /* dX (B, I): dx for the first layer (optional), else the post-activation gradient of
+         * layer l-1. */
+        float *dX = l == 0 ? dx : scratch + work_off(m, l - 1, B);
+        if (small_layer(B, ni, no)) {
+            backward_small(B, ni, no, X, W, dY, dW, db, dX);
         } else {
-            for (size_t i = 0; i < n; i++) dX[i] = X[i] > 0.0f ? dX[i] : 0.0f;
+            /* dW (O,I) += dY^T (O,B) . X (B,I) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, ni, B, 1.0f, dY, no, X, ni, 1.0f,
+                        dW, ni);
+            /* db (O) += sum_rows dY */
+            for (int r = 0; r < B; r++) {
+                const float *row = dY + (size_t)r * no;
+                for (int o = 0; o < no; o++) db[o] += row[o];
+            }
+            /* dX (B,I) = dY (B,O) . W (O,I) */
+            if (dX)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, ni, no, 1.0f, dY, no, W, ni, 0.0f,
+                            dX, ni);
         }
+        if (l == 0) break;
+        activate_backward(m->act, X, dX, (size_t)B * (size_t)ni);
         dY = dX;
     }
 }
 
-/* w . x over n floats with eight independent partial sums: a float reduction may not be
- * reordered by the compiler without -ffast-math, but eight explicit lanes vectorise. */
-static inline float dot(const float *w, const float *x, int n) {
-    float acc[8] = {0};
+/* out[o0..o0+8) = b + W[o0..o0+8) . x for a layer with ni >= 8: eight dot products side by side
+ * (the last partial block of x overlaps the one before it, its repeated lanes masked to zero),
+ * then one transpose-and-add tree turns the eight accumulators into the eight sums. Each
+ * output is summed as lanes l = i % 8 first, then ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)). */
+NN_INLINE void dot8(const float *W, int ni, const float *x, const float *b, int o0, float *out) {
+    const NnV8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    const NnV8 zero = {0};
+    NnV8 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) acc[j] = zero;
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += w[i + k] * x[i + k];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) s += w[i] * x[i];
-    return s;
+    for (; i + NN_W <= ni; i += NN_W) {
+        NnV8 xv;
+        NN_LD(xv, x + i);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            NnV8 w;
+            NN_LD(w, W + (size_t)(o0 + j) * ni + i);
+            acc[j] += w * xv;
+        }
+    }
+    if (i < ni) {
+        int t = ni - NN_W;                      /* last block, overlapping */
+        NnV8i keep = lane >= (NN_W - (ni - i)); /* lanes not summed yet */
+        NnV8 xv;
+        NN_LD(xv, x + t);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            NnV8 w;
+            NN_LD(w, W + (size_t)(o0 + j) * ni + t);
+            acc[j] += NN_SELECT(keep, w * xv, zero);
+        }
+    }
+    const NnV8i ev = {0, 8, 2, 10, 4, 12, 6, 14}, od = {1, 9, 3, 11, 5, 13, 7, 15};
+    const NnV8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const NnV8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    NnV8 p01 = __builtin_shuffle(acc[0], acc[1], ev) + __builtin_shuffle(acc[0], acc[1], od);
+    NnV8 p23 = __builtin_shuffle(acc[2], acc[3], ev) + __builtin_shuffle(acc[2], acc[3], od);
+    NnV8 p45 = __builtin_shuffle(acc[4], acc[5], ev) + __builtin_shuffle(acc[4], acc[5], od);
+    NnV8 p67 = __builtin_shuffle(acc[6], acc[7], ev) + __builtin_shuffle(acc[6], acc[7], od);
+    NnV8 q03 = __builtin_shuffle(p01, p23, lo2) + __builtin_shuffle(p01, p23, hi2);
+    NnV8 q47 = __builtin_shuffle(p45, p67, lo2) + __builtin_shuffle(p45, p67, hi2);
+    NnV8 r = __builtin_shuffle(q03, q47, lo4) + __builtin_shuffle(q03, q47, hi4);
+    NnV8 bv;
+    NN_LD(bv, b + o0);
+    r = bv + r;
+    NN_ST(out + o0, r);
 }
 
-void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
+/* out[o0..o0+8) = b + sum_i x[i] W[o0..o0+8)[i], i = 0, 1, ... in order, for a layer with few
+ * inputs (ni < 8): the columns of W gathered eight rows at a time. */
+NN_INLINE void axpy8(const float *W, int ni, const float *x, const float *b, int o0, float *out) {
+    NnV8 acc;
+    NN_LD(acc, b + o0);
+    const float *w = W + (size_t)o0 * ni;
+    for (int i = 0; i < ni; i++) {
+        NnV8 col = {w[i], w[ni + i], w[2 * ni + i], w[3 * ni + i], w[4 * ni + i], w[5 * ni + i], w[6 * ni + i],
+                    w[7 * ni + i]};
+        acc += x[i] * col;
+    }
+    NN_ST(out + o0, acc);
+}
+
+/* work holds mlp_work_size(m, 1) floats, a batch of one: mlp_output(m, work, 1) is the row.
+ * Eight outputs at a time where there are eight (the last group overlapping, recomputed to
+ * the same bits): dot products against rows of W, or axpys over its gathered columns when the
+ * input is narrow; a narrow output (a head) one dot product per unit. */
+NN_DISPATCH void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
     const float *in = x;
     float *out = work;
     for (int l = 0; l < m->n_layers; l++) {
         int ni = m->sizes[l], no = m->sizes[l + 1];
         const float *W = params + m->w_off[l];
         const float *b = params + m->b_off[l];
-        for (int o = 0; o < no; o++) out[o] = b[o] + dot(W + (size_t)o * ni, in, ni);
+        if (no >= NN_W) {
+            for (int o = 0; o < no; o += NN_W) {
+                int o0 = o + NN_W <= no ? o : no - NN_W;
+                if (ni >= NN_W) dot8(W, ni, in, b, o0, out);
+                else axpy8(W, ni, in, b, o0, out);
+            }
+        } else {
+            for (int o = 0; o < no; o++) out[o] = b[o] + dot(W + (size_t)o * ni, in, ni);
+        }
         if (l < m->n_layers - 1) activate(m->act, out, (size_t)no);
         in = out;
         out += no;

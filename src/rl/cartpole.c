@@ -1,7 +1,8 @@
 /* cartpole.c: CartPole-v1 dynamics (explicit Euler, tau = 0.02 s), after Gymnasium 0.29.1.
  *
  * The arithmetic follows Gymnasium's expression order operation by operation in double, so
- * a trajectory from the same state and actions matches Python's to the last bit. */
+ * a trajectory from the same state and actions matches Python's to the last bit (checked
+ * over 30 steps against the Gymnasium expressions run in Python). */
 #include "rl/cartpole.h"
 
 #include <math.h>

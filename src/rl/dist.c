@@ -1,6 +1,8 @@
 /* dist.c: log-probabilities, entropies, samples and gradients of SB3's distributions. */
 #include "rl/dist.h"
 
+#include "util/common.h"
+
 #include <math.h>
 
 #define LOG_SQRT_2PI 0.91893853320467274178
@@ -36,25 +38,43 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
     }
 }
 
+/* ---- categorical ----
+ * A 201-way masked softmax per sample dominated the tariff game when written with double
+ * exp and fmax calls; float expf (glibc's is table-driven, ~0.5 ns) and plain compares keep
+ * it a small part of an update. PyTorch's log_softmax works in float32 too. */
+
+#define CAT_MAX 1024
+
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp) {
-    double mx = -INFINITY;
+    SB_ASSERT(K >= 1 && K <= CAT_MAX);
+    float mx = -INFINITY;
     for (int k = 0; k < K; k++)
-        if (!mask || mask[k]) mx = fmax(mx, logits[k]);
+        if ((!mask || mask[k]) && logits[k] > mx) mx = logits[k];
+    float z[CAT_MAX], e[CAT_MAX];
     double sum = 0;
-    for (int k = 0; k < K; k++)
-        if (!mask || mask[k]) sum += exp((double)logits[k] - mx);
-    double lse = mx + log(sum);
+    for (int k = 0; k < K; k++) {
+        int valid = !mask || mask[k];
+        z[k] = valid ? logits[k] - mx : 0.0f;
+        e[k] = valid ? expf(z[k]) : 0.0f;
+        sum += e[k];
+    }
+    float lse = (float)log(sum);
+    double inv_sum = 1.0 / sum;
     double H = 0;
     for (int k = 0; k < K; k++) {
         if (mask && !mask[k]) {
             lp[k] = -INFINITY;
             continue;
         }
-        double l = (double)logits[k] - lse;
-        lp[k] = (float)l;
-        H -= exp(l) * l;
+        lp[k] = z[k] - lse;
+        H -= e[k] * inv_sum * lp[k];
     }
     return H;
+}
+
+void dist_cat_probs(const float *lp, int K, float *p) {
+    SB_ASSERT(K >= 1 && K <= CAT_MAX);
+    for (int k = 0; k < K; k++) p[k] = lp[k] == -INFINITY ? 0.0f : expf(lp[k]);
 }
 
 int dist_cat_sample(const float *lp, int K, Rng *rng) {
@@ -83,9 +103,11 @@ int dist_cat_mode(const float *lp, int K) {
 void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent,
                        float *d_logits) {
     /* dlogp_a/dz_k = 1[k = a] - p_k;  dH/dz_k = -p_k (lp_k + H); invalid actions: p_k = 0. */
+    float p[CAT_MAX];
+    dist_cat_probs(lp, K, p);
     for (int k = 0; k < K; k++) {
         if (lp[k] == -INFINITY) continue;
-        double pk = exp((double)lp[k]);
+        double pk = p[k];
         double d = g_logp * ((k == a) - pk) - g_ent * pk * ((double)lp[k] + H);
         d_logits[k] += (float)d;
     }

@@ -22,6 +22,8 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 /* lp (K) = log-softmax over the valid logits; invalid entries set to -INFINITY.
  * Returns the entropy over the valid actions. mask may be NULL (all valid). */
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp);
+/* p (K) = exp(lp) (0 where lp is -INFINITY). K <= 1024. */
+void dist_cat_probs(const float *lp, int K, float *p);
 int dist_cat_sample(const float *lp, int K, Rng *rng);
 int dist_cat_mode(const float *lp, int K);
 /* d_logits (K) += dLoss/dlogits given the action a, lp, entropy H. */

@@ -1,7 +1,9 @@
 /* pendulum.c: Pendulum-v1 dynamics (semi-implicit Euler, dt = 0.05 s), after Gymnasium 0.29.1.
  *
  * Gymnasium's arithmetic runs in float64 with the float32 action value (NumPy 1.x promotes
- * a float32 scalar to float64 against Python floats); the order of operations is kept. */
+ * a float32 scalar to float64 against Python floats); the order of operations is kept, so
+ * a trajectory matches Gymnasium's bitwise when NumPy's sin is the C library's (NumPy's
+ * AVX-512 sin can differ in the last bit, as it does between machines). */
 #include "rl/pendulum.h"
 
 #include <math.h>

@@ -8,6 +8,7 @@
 #include "nn/adam.h"
 #include "rl/dist.h"
 #include "rl/normalize.h"
+#include "rl/ppo_impl.h"
 #include "rl/ppo_internal.h"
 #include "util/common.h"
 
@@ -54,46 +55,7 @@ int ppo_config_validate(const PpoConfig *c, char *err, size_t n) {
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* The agent. Parameters: [pi net | vf net | log_std (Box only)] in one buffer.         */
-
-struct Ppo {
-    PpoConfig cfg;
-    ActionSpace space;
-    int O, A, K, N; /* obs, action floats, head width (A for Box), envs */
-    int T;          /* n_steps */
-    Mlp pi, vf;
-    size_t n_params, pi_off, vf_off, ls_off;
-    float *params, *grads, *m, *v; /* (n_params) each */
-    Adam adam;
-    Rng rng;
-    VecNorm norm;
-
-    /* rollout buffer, index t * N + n */
-    float *b_obs;          /* (T*N, O) normalised observations */
-    float *b_act;          /* (T*N, A) unclipped actions (indices for discrete) */
-    unsigned char *b_mask; /* (T*N, K) or NULL */
-    float *b_rew, *b_start, *b_val, *b_logp, *b_adv, *b_ret; /* (T*N) */
-    float *last_obs;       /* (N, O) normalised */
-    unsigned char *last_start; /* (N) */
-    float *raw_rew, *norm_tmp; /* (N), (N, O) */
-    int have_last;
-
-    /* acting workspace (N rows) */
-    float *a_piw, *a_vfw;  /* mlp work for N rows */
-    float *a_lp;           /* (N, K) */
-    float *a_act;          /* (N, A) */
-
-    /* minibatch workspace (B rows) */
-    int *perm;             /* (T*N) */
-    float *mb_obs;         /* (B, O) */
-    float *piw, *pis, *vfw, *vfs; /* work and scratch */
-    float *d_head;         /* (B, K) */
-    float *d_val;          /* (B, 1) */
-    float *mb_lp;          /* (B, K) */
-
-    long total_steps;      /* env steps over all learn calls */
-    long n_updates;
-};
+/* The agent (struct Ppo in ppo_impl.h).                                                */
 
 static int head_width(const ActionSpace *s) { return s->kind == SPACE_BOX ? s->dim : s->n; }
 
@@ -307,7 +269,7 @@ void ppo_action_probs(Ppo *p, const float *obs, const unsigned char *mask, int B
         forward_rows(p, x, 1, p->a_piw, p->a_vfw, &head, &val);
         const unsigned char *mk = mask ? mask + (size_t)i * (size_t)p->K : NULL;
         row_dist(p, head, mk, p->a_lp);
-        for (int k = 0; k < p->K; k++) probs[(size_t)i * (size_t)p->K + (size_t)k] = expf(p->a_lp[k]);
+        dist_cat_probs(p->a_lp, p->K, probs + (size_t)i * (size_t)p->K);
     }
 }
 
@@ -553,21 +515,34 @@ static void update(Ppo *p, double progress_remaining, PpoStats *out) {
 int ppo_learn(Ppo *p, VecEnv *env, long total_timesteps, PpoCallback cb, void *user) {
     SB_ASSERT(env->n == p->N && env->cls->obs_dim == p->O);
     long num_timesteps = 0;
-    if (p->cfg.reset_num_timesteps || !p->have_last) {
+    int iteration = 0, resumed = 0;
+    if (p->resume_pending) {
+        /* A restored checkpoint: continue its call; env and observations are restored. */
+        num_timesteps = p->call_steps;
+        iteration = p->call_iteration;
+        p->resume_pending = 0;
+        resumed = 1;
+    } else if (p->cfg.reset_num_timesteps || !p->have_last) {
         vecenv_reset(env);
         vecnorm_reset(&p->norm);
         vecnorm_obs(&p->norm, env->obs, p->last_obs, 1);
         memset(p->last_start, 1, (size_t)p->N);
         p->have_last = 1;
     }
+    /* SB3's _setup_learn: without reset_num_timesteps the counter carries on and the call's
+     * total is added to it, so schedules run over all such calls instead of restarting. */
+    if (p->cfg.reset_num_timesteps && !resumed) p->sb3_num_timesteps = 0;
+    /* The counter at the call's start (a resumed call has already counted num_timesteps). */
+    const long sb3_total = total_timesteps + p->sb3_num_timesteps - num_timesteps;
     double t0 = sb_now();
-    int iteration = 0;
+    long t0_steps = num_timesteps;
     while (num_timesteps < total_timesteps) {
         double ta = sb_now();
         collect_rollout(p, env, &num_timesteps);
+        p->sb3_num_timesteps += (long)p->T * p->N;
         double tb = sb_now();
         iteration++;
-        double progress = 1.0 - (double)num_timesteps / (double)total_timesteps;
+        double progress = 1.0 - (double)p->sb3_num_timesteps / (double)sb3_total;
         PpoStats st;
         memset(&st, 0, sizeof st);
         update(p, progress, &st);
@@ -580,9 +555,13 @@ int ppo_learn(Ppo *p, VecEnv *env, long total_timesteps, PpoCallback cb, void *u
         st.ep_len_mean = vecenv_mean_length(env);
         st.rollout_s = tb - ta;
         st.update_s = tc - tb;
-        st.fps = num_timesteps / fmax(tc - t0, 1e-9);
+        st.fps = (double)(num_timesteps - t0_steps) / fmax(tc - t0, 1e-9);
+        p->call_steps = num_timesteps;
+        p->call_iteration = iteration;
         if (cb && cb(&st, user)) return 1;
     }
+    p->call_steps = 0;
+    p->call_iteration = 0;
     return 0;
 }
 

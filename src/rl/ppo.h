@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/npz.h"
+#include "io/pspec.h"
 #include "nn/mlp.h"
 #include "rl/env.h"
 #include "util/rng.h"
@@ -105,5 +107,20 @@ float *ppo_pi_params(Ppo *p);           /* into the agent's single buffer */
 float *ppo_vf_params(Ppo *p);
 float *ppo_log_std(Ppo *p);             /* (A) or NULL */
 long ppo_total_steps(const Ppo *p);     /* env steps over all learn calls */
+
+/* ---- checkpoints (implemented in ppo_io.c) ----
+ * ppo_save adds everything agent `name` needs to continue bitwise to an npz: the tensors of
+ * the export contract (NAME.pi.l.weight/bias, NAME.vf.l.weight/bias, NAME.log_std,
+ * NAME.obs_mean/obs_var when normalising), plus NAME.adam.* (moments, step), NAME.rng,
+ * NAME.norm.* (running statistics, discounted returns) and NAME.learn.* (the state of a learn
+ * call in progress: its step count and iteration, the last observations and episode starts).
+ * ppo_restore reads them back into an agent created with the same config and shapes, with
+ * messages "LABEL: member X: what is wrong". A learn call interrupted after an update and
+ * restored continues exactly where it stopped when ppo_learn is called again with the same
+ * total_timesteps. ppo_pspec describes the agent for meta.json (io/pspec.h). */
+int ppo_save(Ppo *p, Npz *z, const char *name, char *err, size_t n);
+int ppo_restore(Ppo *p, const Npz *z, const char *name, const char *label, char *err, size_t n);
+/* mask_rule: "none" or how the env masks actions (e.g. "soc_range"). */
+void ppo_pspec(const Ppo *p, const char *name, const char *mask_rule, Pspec *out);
 
 #endif

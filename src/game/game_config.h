@@ -1,0 +1,139 @@
+/* game_config.h: every number of the tariff game (SPEC sections 1-7) as one plain struct,
+ * its defaults (configs/paper.yaml says the same, with citations), the YAML reader and the
+ * cross-field validator.
+ *
+ * Keys (top level of the file; see configs/paper.yaml for the full commented example):
+ *   seed, seeds, days, steps_per_day, step_hours, leader_period_days, report_days,
+ *   schedule: single_loop | nested, mf_tol, mf_days, mf_max_iters, tol, max_leader_iters,
+ *   grid (path), voll, storage (bool), learning (bool), train_steps (sets both roles'),
+ *   households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}, ...},
+ *   shapes: {consumer: [S], prosumer: [S], solar: [S]}, demand_scale_kwh, efficiency,
+ *   noise: per_household | clt | per_bus, train_noise: (same), noise_triangular: {low, mode, high},
+ *   solar: {generators: [names in the grid file], capacity_mwh: [U]},
+ *   aggregator: {action_levels, action: discrete | gaussian, play: mean | mode | sample,
+ *                train_steps, episode_days, belief_step, belief_clip, reward_scale: auto | $,
+ *                mask_tol, initial_soc, ppo: {SB3 keys, see ppo_config.h}},
+ *   utility: {learn, alpha_bounds: [lo, hi], fixed_charge_bounds: [lo, hi],
+ *             sell_above_buy: clip | swap, train_steps, episode_periods, kappa,
+ *             fixed_cost_per_day, obs_lmp_scale, ppo: {...}}.
+ *
+ * [R] values introduced here (beyond those in grid/households.h, grid/fleet.h, grid/market.h):
+ *   - seed: 0, the base seed; seed s of `seeds` runs with seed + s;
+ *   - report_days: 3, the window of the reported IMV and EEIs (the last days of the run) [P][A];
+ *   - train_noise: clt, the noise of the training environments, which simulate ~1000x more
+ *     steps than the real market (the real market keeps the SPEC's exact per_household);
+ *   - storage: false gives every fleet capacity 0 (the aggregators have nothing to control);
+ *     learning: false runs no PPO phase at all (the tariff stays the baseline, the fleets idle
+ *     at a = 0); utility.learn: false keeps the baseline tariff while the followers learn;
+ *   - aggregator.initial_soc: 0.5, the fleets' SoC when the real market starts (training
+ *     episodes reset to U(0, 1) [A]);
+ *   - aggregator.belief_clip: 3 (SPEC 4), aggregator.reward_scale: auto (market.h);
+ *   - nested schedule: mf_tol 1e-3 ($/MWh, L1 over the S beliefs), mf_days 3, mf_max_iters 20,
+ *     tol 1e-3 (leader policy change), max_leader_iters 20;
+ *   - utility.obs_lmp_scale 100 $/MWh, utility.sell_above_buy clip (market.h). */
+#ifndef SB_GAME_CONFIG_H
+#define SB_GAME_CONFIG_H
+
+#include <stddef.h>
+
+#include "config/yamltree.h"
+#include "grid/households.h"
+#include "grid/market.h"
+#include "rl/ppo.h"
+#include "util/json.h"
+
+#define GAME_PATH_MAX 512
+#define GAME_NAME_MAX 32
+
+typedef enum { GAME_SINGLE_LOOP = 0, GAME_NESTED = 1 } GameSchedule;
+typedef enum { AGG_DISCRETE = 0, AGG_GAUSSIAN = 1 } AggAction;
+typedef enum { AGG_PLAY_MEAN = 0, AGG_PLAY_MODE = 1, AGG_PLAY_SAMPLE = 2 } AggPlay;
+
+typedef struct {
+    int action_levels;      /* K: 201 levels of step 0.01 in [-1, 1] [A] */
+    AggAction action;       /* discrete (masked) [A] or gaussian clipped to the mask */
+    AggPlay play;           /* real-market action: expected level under the masked policy [A] */
+    long train_steps;       /* env steps per PPO phase, before every real step: 2000 [P] */
+    int episode_days;       /* training episode, days: 3 [A] */
+    double belief_step;     /* 0.9 [A] */
+    double belief_clip;     /* normalised belief clipped to +-3 */
+    double reward_scale;    /* $ per unit reward; 0: auto (market_reward_scale_auto) */
+    double mask_tol;        /* fleet_mask tolerance, 1e-9 */
+    double initial_soc;     /* real market's starting SoC, fraction */
+    PpoConfig ppo;          /* Table 4, nets [18, 36] */
+} AggregatorConfig;
+
+typedef struct {
+    int learn;                  /* 0: the baseline tariff throughout */
+    TariffBounds bounds;        /* alpha in [-0.10, 0.10] $/kWh, fixed charges [0, 5] $/household/day */
+    long train_steps;           /* leader steps per PPO phase: 2000 [P] */
+    int episode_periods;        /* leader steps per training episode: 10 */
+    double kappa;               /* weight of the relative revenue shortfall: 10 */
+    double fixed_cost_per_day;  /* $ per day the utility must recover: 10,800 */
+    double obs_lmp_scale;       /* $/MWh dividing the mean LMP in the observation */
+    PpoConfig ppo;              /* Table 4, nets [24, 36] */
+} UtilityConfig;
+
+typedef struct {
+    char source[GAME_PATH_MAX];         /* file it was read from ("" for defaults) */
+    long seed;                          /* base seed */
+    int seeds;                          /* independent runs: 5 [P] */
+    int days;                           /* simulated days per run: 100 [P] */
+    int steps_per_day;                  /* S: 8 [P] */
+    double step_hours;                  /* 3 [P] */
+    int leader_period_days;             /* the leader acts every 3 days [P] */
+    int report_days;                    /* final window of the reported metrics: 3 */
+    GameSchedule schedule;
+    double mf_tol;                      /* nested: L1 change of the beliefs, $/MWh */
+    int mf_days;                        /* nested: days simulated per mean-field iteration */
+    int mf_max_iters;
+    double tol;                         /* nested: leader policy change to stop */
+    int max_leader_iters;
+    char grid[GAME_PATH_MAX];           /* grid YAML (or MATPOWER .m) path */
+    double voll;                        /* $/MWh of unserved / spilled energy: 5000 [A] */
+    int storage;                        /* 0: no batteries (the no-storage baseline) */
+    int learning;                       /* 0: no PPO at all */
+
+    HhParams hh;                        /* populations, shapes, scale, efficiency, noise, solar */
+    char bus_name[HH_MAX_BUS][GAME_NAME_MAX];       /* (B) keys of `households` */
+    char solar_gen[HH_MAX_SOLAR][GAME_NAME_MAX];    /* (U) generator names in the grid file */
+    HhNoise noise;                      /* real market: per_household [P] */
+    HhNoise train_noise;                /* training environments: clt */
+    int shape_len[3];                   /* lengths read for consumer, prosumer, solar (validate) */
+
+    AggregatorConfig aggregator;
+    UtilityConfig utility;
+} GameConfig;
+
+/* The paper's run (SPEC; the same numbers as configs/paper.yaml). */
+void game_config_default(GameConfig *c);
+
+/* Fill c (already holding defaults) from the whole document: every key above, ranges checked
+ * with "file:line:col: key: what is wrong", unknown keys rejected (yt_check_unused over the
+ * document), then game_config_validate (its messages prefixed with the file name).
+ * 0, or -1 with err. */
+int game_config_from_yaml(const YtDoc *d, GameConfig *c, char *err, size_t n);
+/* default + load file + from_yaml. */
+int game_config_load(const char *path, GameConfig *c, char *err, size_t n);
+
+/* Cross-field checks: households (hh_params_validate), shapes of length steps_per_day,
+ * alpha and fixed-charge bounds ordered, an odd number of action levels (0 must be a level),
+ * leader_period_days <= days (the last period may be partial), report_days <= days, one capacity per solar
+ * generator, PPO configs valid. 0, or -1 with "key: what is wrong". */
+int game_config_validate(const GameConfig *c, char *err, size_t n);
+
+/* The resolved config as one JSON object under `key` (NULL at the top level), with the YAML
+ * key names, for a run directory's record (reasons: reproduce a run; see what a default was). */
+void game_config_json(const GameConfig *c, Json *j, const char *key);
+
+/* Fleet capacity of bus b in kWh: prosumers * storage_kwh, or 0 when storage is off. */
+double game_fleet_capacity_kwh(const GameConfig *c, int b);
+/* Steps in a leader period (S * leader_period_days) and in a run (S * days). */
+int game_period_steps(const GameConfig *c);
+long game_total_steps(const GameConfig *c);
+
+const char *game_schedule_str(GameSchedule s);
+const char *agg_action_str(AggAction a);
+const char *agg_play_str(AggPlay p);
+
+#endif

@@ -1,0 +1,350 @@
+/* runner.c: seeds in parallel processes, live progress, and the aggregate over seeds. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include "game/runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "game/game.h"
+#include "util/common.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+
+/* One seed's slot in memory shared with its child process. */
+typedef struct {
+    GameProgress progress;
+    GameResult result;
+    int status;          /* 0 running/ok, 1 stopped, 2 failed */
+    char err[512];
+} SeedSlot;
+
+static volatile sig_atomic_t g_stop;
+static volatile int *g_child_stop;
+static void on_signal(int sig) {
+    g_stop = sig;
+    if (g_child_stop) *g_child_stop = 1;
+}
+
+static void seed_dir(char *out, size_t cap, const char *dir, int s) {
+    char name[32];
+    snprintf(name, sizeof name, "seed-%d", s);
+    path_join(out, cap, dir, name);
+}
+
+static void run_child(const GameConfig *cfg, const char *dir, int s, SeedSlot *slot) {
+    static volatile int stop;
+    g_child_stop = &stop;
+    char sd[4096];
+    seed_dir(sd, sizeof sd, dir, s);
+    int rc = game_run(cfg, cfg->seed + s, sd, &slot->progress, &stop, &slot->result, slot->err, sizeof slot->err);
+    slot->status = rc == 0 ? 0 : rc == 1 ? 1 : 2;
+    slot->progress.done = 1;
+    slot->progress.failed = rc < 0;
+    _exit(rc == 0 ? 0 : rc == 1 ? 1 : 2);
+}
+
+static void draw_progress(const SeedSlot *slots, int seeds, double t0, int active) {
+    if (!active) return;
+    double done = 0, total = 0, imv = 0;
+    int running = 0, finished = 0;
+    for (int s = 0; s < seeds; s++) {
+        total += slots[s].progress.days > 0 ? slots[s].progress.days : 1;
+        done += slots[s].progress.done ? slots[s].progress.days : slots[s].progress.day;
+        finished += slots[s].progress.done;
+        if (!slots[s].progress.done && slots[s].progress.day > 0) {
+            running++;
+            imv += slots[s].progress.imv;
+        }
+    }
+    double el = sb_now() - t0, eta = done > 0 ? el * (total - done) / done : NAN;
+    fprintf(stderr, "\r\033[Kseeds %d/%d done, %d running; days %.0f/%.0f; %.0f s elapsed, ETA %s%.0f s; IMV %.2f $/MWh",
+            finished, seeds, running, done, total, el, isfinite(eta) ? "" : "~", isfinite(eta) ? eta : 0.0,
+            running ? imv / running : 0.0);
+    fflush(stderr);
+}
+
+/* ---- aggregation of CSVs: key columns copied, numeric columns -> mean and std ---- */
+
+typedef struct {
+    char **lines;
+    size_t n, cap;
+} Lines;
+
+static int read_lines(const char *path, Lines *L, char *err, size_t n) {
+    unsigned char *buf;
+    size_t len;
+    if (read_file(path, &buf, &len, err, n)) return -1;
+    memset(L, 0, sizeof *L);
+    char *save = NULL;
+    for (char *ln = strtok_r((char *)buf, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        if (L->n == L->cap) {
+            L->cap = L->cap ? 2 * L->cap : 256;
+            L->lines = sb_realloc(L->lines, L->cap * sizeof *L->lines);
+        }
+        L->lines[L->n++] = sb_strdup(ln);
+    }
+    free(buf);
+    return 0;
+}
+
+static void free_lines(Lines *L) {
+    for (size_t i = 0; i < L->n; i++) free(L->lines[i]);
+    free(L->lines);
+}
+
+static int split(char *line, char **fields, int cap) {
+    int k = 0;
+    char *save = NULL;
+    for (char *f = strtok_r(line, ",", &save); f && k < cap; f = strtok_r(NULL, ",", &save)) fields[k++] = f;
+    return k;
+}
+
+static int aggregate_csv(const char *dir, int seeds, const char *name, int key_cols, char *err, size_t n) {
+    enum { MAXC = 64 };
+    Lines *L = sb_calloc((size_t)seeds, sizeof *L);
+    int rc = -1;
+    char path[4096];
+    for (int s = 0; s < seeds; s++) {
+        char sd[4096];
+        seed_dir(sd, sizeof sd, dir, s);
+        path_join(path, sizeof path, sd, name);
+        if (read_lines(path, &L[s], err, n)) goto done;
+        if (L[s].n != L[0].n) {
+            sb_err(err, n, "%s: %zu rows, seed 0 has %zu", path, L[s].n, L[0].n);
+            goto done;
+        }
+    }
+    path_join(path, sizeof path, dir, name);
+    AtomicFile a;
+    if (atomic_open(&a, path, err, n)) goto done;
+    for (size_t r = 0; r < L[0].n; r++) {
+        char *f[MAXC];
+        char *row0 = sb_strdup(L[0].lines[r]);
+        int nc = split(row0, f, MAXC);
+        if (r == 0) {
+            for (int c = 0; c < nc; c++) {
+                if (c < key_cols) fprintf(a.f, "%s%s", c ? "," : "", f[c]);
+                else fprintf(a.f, ",%s_mean,%s_std", f[c], f[c]);
+            }
+            fputc('\n', a.f);
+            free(row0);
+            continue;
+        }
+        double sum[MAXC] = {0}, sum2[MAXC] = {0};
+        for (int s = 0; s < seeds; s++) {
+            char *g[MAXC];
+            char *row = sb_strdup(L[s].lines[r]);
+            int k = split(row, g, MAXC);
+            for (int c = key_cols; c < k && c < nc; c++) {
+                double v = strtod(g[c], NULL);
+                sum[c] += v;
+                sum2[c] += v * v;
+            }
+            free(row);
+        }
+        for (int c = 0; c < nc; c++) {
+            if (c < key_cols) {
+                fprintf(a.f, "%s%s", c ? "," : "", f[c]);
+            } else {
+                double m = sum[c] / seeds, var = fmax(sum2[c] / seeds - m * m, 0);
+                fprintf(a.f, ",%.9g,%.9g", m, sqrt(var));
+            }
+        }
+        fputc('\n', a.f);
+        free(row0);
+    }
+    rc = atomic_commit(&a, err, n);
+done:
+    for (int s = 0; s < seeds; s++) free_lines(&L[s]);
+    free(L);
+    return rc;
+}
+
+/* ---- summary over seeds ---- */
+
+typedef double (*Metric)(const GameResult *r);
+#define METRIC(fn, expr) \
+    static double fn(const GameResult *r) { return (expr); }
+METRIC(m_imv_rl, r->imv_rl)
+METRIC(m_imv_ns, r->imv_no_storage)
+METRIC(m_gap_base, r->eei_gap_baseline)
+METRIC(m_gap_learn, r->eei_gap_learned)
+METRIC(m_fc, r->final_tariff.fixed_consumer)
+METRIC(m_ab, r->final_tariff.alpha_buy)
+METRIC(m_as, r->final_tariff.alpha_sell)
+METRIC(m_sf, r->shortfall)
+METRIC(m_slack, (double)r->slack_steps)
+METRIC(m_wall, r->wall_s)
+METRIC(m_tsps, r->train_steps_per_s)
+METRIC(m_fs, r->follower_s)
+METRIC(m_ls, r->leader_s)
+METRIC(m_ds, r->dispatch_s)
+
+static void emit_stat(Json *j, const char *key, const SeedSlot *slots, int seeds, Metric f) {
+    double s1 = 0, s2 = 0;
+    for (int s = 0; s < seeds; s++) {
+        double v = f(&slots[s].result);
+        s1 += v;
+        s2 += v * v;
+    }
+    double m = s1 / seeds;
+    json_obj_begin(j, key);
+    json_num(j, "mean", m);
+    json_num(j, "std", sqrt(fmax(s2 / seeds - m * m, 0)));
+    json_arr_begin(j, "seeds");
+    for (int s = 0; s < seeds; s++) json_num(j, NULL, f(&slots[s].result));
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+static void emit_fixed(Json *j, const char *key, const SeedSlot *slots, int seeds, int b) {
+    double s1 = 0, s2 = 0;
+    for (int s = 0; s < seeds; s++) {
+        double v = slots[s].result.final_tariff.fixed_prosumer[b];
+        s1 += v;
+        s2 += v * v;
+    }
+    double m = s1 / seeds;
+    json_obj_begin(j, key);
+    json_num(j, "mean", m);
+    json_num(j, "std", sqrt(fmax(s2 / seeds - m * m, 0)));
+    json_arr_begin(j, "seeds");
+    for (int s = 0; s < seeds; s++) json_num(j, NULL, slots[s].result.final_tariff.fixed_prosumer[b]);
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+static int write_summary(const GameConfig *cfg, const char *dir, const SeedSlot *slots, int seeds, double wall,
+                         char *err, size_t n) {
+    char path[4096];
+    path_join(path, sizeof path, dir, "summary.json");
+    AtomicFile a;
+    if (atomic_open(&a, path, err, n)) return -1;
+    Json j;
+    json_init(&j, a.f, 2);
+    json_obj_begin(&j, NULL);
+    json_obj_begin(&j, "imv_last3d");
+    emit_stat(&j, "rl", slots, seeds, m_imv_rl);
+    emit_stat(&j, "no_storage", slots, seeds, m_imv_ns);
+    json_obj_end(&j);
+    json_obj_begin(&j, "eei_gap");
+    emit_stat(&j, "baseline_tariff", slots, seeds, m_gap_base);
+    emit_stat(&j, "learned", slots, seeds, m_gap_learn);
+    json_obj_end(&j);
+    json_obj_begin(&j, "fixed_charges");
+    for (int b = 0; b < cfg->hh.n_bus; b++) emit_fixed(&j, cfg->bus_name[b], slots, seeds, b);
+    emit_stat(&j, "consumers", slots, seeds, m_fc);
+    json_obj_end(&j);
+    emit_stat(&j, "alpha_buy", slots, seeds, m_ab);
+    emit_stat(&j, "alpha_sell", slots, seeds, m_as);
+    emit_stat(&j, "revenue_shortfall", slots, seeds, m_sf);
+    emit_stat(&j, "slack_steps", slots, seeds, m_slack);
+    emit_stat(&j, "seed_wall_s", slots, seeds, m_wall);
+    emit_stat(&j, "train_steps_per_s", slots, seeds, m_tsps);
+    json_obj_begin(&j, "time_s");
+    emit_stat(&j, "follower_training", slots, seeds, m_fs);
+    emit_stat(&j, "leader_training", slots, seeds, m_ls);
+    emit_stat(&j, "dispatch", slots, seeds, m_ds);
+    json_obj_end(&j);
+    json_num(&j, "wall_s", wall);
+    json_arr_begin(&j, "seeds");
+    for (int s = 0; s < seeds; s++) json_int(&j, NULL, cfg->seed + s);
+    json_arr_end(&j);
+    json_str(&j, "version", SB_VERSION);
+    game_config_json(cfg, &j, "config");
+    json_obj_end(&j);
+    json_end(&j);
+    return atomic_commit(&a, err, n);
+}
+
+int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, char *err, size_t n) {
+    int seeds = o->seeds > 0 ? o->seeds : 1;
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    if (mkdir_p(dir, err, n)) return -1;
+    SeedSlot *slots = mmap(NULL, (size_t)seeds * sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                           -1, 0);
+    if (slots == MAP_FAILED) return sb_err(err, n, "mmap: %s", strerror(errno));
+    memset(slots, 0, (size_t)seeds * sizeof *slots);
+    pid_t *pid = sb_calloc((size_t)seeds, sizeof *pid);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int tty = !o->quiet && isatty(STDERR_FILENO);
+    double t0 = sb_now();
+    int next = 0, running = 0, failed = 0, stopped = 0;
+    while (next < seeds || running > 0) {
+        while (running < jobs && next < seeds && !g_stop) {
+            fflush(NULL);
+            pid_t p = fork();
+            if (p < 0) {
+                failed++;
+                snprintf(slots[next].err, sizeof slots[next].err, "fork: %s", strerror(errno));
+                next++;
+                continue;
+            }
+            if (p == 0) run_child(cfg, dir, next, &slots[next]);
+            pid[next++] = p;
+            running++;
+        }
+        if (g_stop && next < seeds) {
+            for (int s = next; s < seeds; s++) slots[s].status = 1;
+            stopped += seeds - next;
+            next = seeds;
+        }
+        int st;
+        pid_t w = waitpid(-1, &st, WNOHANG);
+        if (w > 0) {
+            running--;
+            for (int s = 0; s < seeds; s++)
+                if (pid[s] == w) {
+                    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+                    if (code == 1) stopped++;
+                    else if (code != 0) {
+                        failed++;
+                        if (!slots[s].err[0]) snprintf(slots[s].err, sizeof slots[s].err, "seed %d crashed", s);
+                    }
+                }
+            continue;
+        }
+        draw_progress(slots, seeds, t0, tty);
+        nanosleep(&(struct timespec){0, 200000000L}, NULL);
+    }
+    if (tty) fputc('\n', stderr);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    double wall = sb_now() - t0;
+    int rc = 0;
+    for (int s = 0; s < seeds; s++)
+        if (slots[s].status == 2 || (slots[s].err[0] && slots[s].status != 1)) {
+            rc = sb_err(err, n, "seed %d: %s", s, slots[s].err);
+            break;
+        }
+    if (!rc && (stopped || g_stop)) rc = 1;
+    if (!rc) {
+        if (aggregate_csv(dir, seeds, "steps.csv", 3, err, n) || aggregate_csv(dir, seeds, "periods.csv", 2, err, n) ||
+            aggregate_csv(dir, seeds, "days.csv", 1, err, n) || aggregate_csv(dir, seeds, "hourly.csv", 1, err, n) ||
+            write_summary(cfg, dir, slots, seeds, wall, err, n))
+            rc = -1;
+    }
+    if (!rc && o->figures) {
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "command -v gnuplot >/dev/null 2>&1 && tools/figures.sh '%s' >/dev/null 2>&1", dir);
+        if (system(cmd) != 0 && !o->quiet)
+            fprintf(stderr, "note: figures skipped (gnuplot or tools/figures.sh not available); make figures RUN=%s\n",
+                    dir);
+    }
+    munmap(slots, (size_t)seeds * sizeof *slots);
+    free(pid);
+    return rc;
+}

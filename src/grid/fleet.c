@@ -1,0 +1,60 @@
+/* fleet.c: action levels, masks, the masked policy's expected level, and the battery step. */
+#include "grid/fleet.h"
+
+#include <math.h>
+
+#include "util/common.h"
+
+double fleet_level_value(int k, int levels) {
+    SB_ASSERT(levels >= 2);
+    return -1.0 + 2.0 * k / (levels - 1);
+}
+
+int fleet_level_index(double a, int levels) {
+    long k = lround((a + 1.0) * 0.5 * (levels - 1));
+    return (int)(k < 0 ? 0 : k > levels - 1 ? levels - 1 : k);
+}
+
+int fleet_mask(double soc, int levels, double tol, unsigned char *mask) {
+    int valid = 0;
+    for (int k = 0; k < levels; k++) {
+        double a = fleet_level_value(k, levels);
+        mask[k] = (a >= -soc - tol && a <= 1.0 - soc + tol);
+        valid += mask[k];
+    }
+    return valid;
+}
+
+double fleet_clip_action(double a, double soc) {
+    double lo = -soc, hi = 1.0 - soc;
+    return a < lo ? lo : a > hi ? hi : a;
+}
+
+double fleet_expected_level(const float *probs, const unsigned char *mask, int levels, double soc) {
+    double sp = 0, sa = 0;
+    for (int k = 0; k < levels; k++) {
+        if (!mask[k]) continue;
+        sp += probs[k];
+        sa += probs[k] * fleet_level_value(k, levels);
+    }
+    if (!(sp > 0)) return 0.0;
+    return fleet_clip_action(sa / sp, soc);
+}
+
+int fleet_mode_level(const float *probs, const unsigned char *mask, int levels) {
+    int best = -1;
+    for (int k = 0; k < levels; k++)
+        if (mask[k] && (best < 0 || probs[k] > probs[best])) best = k;
+    return best;
+}
+
+void fleet_step(double soc, double a, double capacity_kwh, double eff, double net_demand_kwh, FleetStep *out) {
+    a = fleet_clip_action(a, soc);
+    double moved = fabs(a) * capacity_kwh; /* kWh into or out of the batteries */
+    out->charge_kwh = a > 0 ? moved : 0.0;
+    out->discharge_kwh = a < 0 ? moved : 0.0;
+    out->grid_kwh = net_demand_kwh + out->charge_kwh / eff - eff * out->discharge_kwh;
+    out->loss_kwh = out->charge_kwh * (1.0 / eff - 1.0) + out->discharge_kwh * (1.0 - eff);
+    double s = soc + a;
+    out->soc_next = s < 0 ? 0.0 : s > 1 ? 1.0 : s;
+}

@@ -1,0 +1,78 @@
+/* simd.h: eight-float vectors and runtime CPU dispatch for the nn kernels (internal to src/nn).
+ *
+ * The kernels are written once with GCC vector extensions on eight floats (NnV8) and compiled
+ * twice through NN_DISPATCH: an AVX2 clone (one ymm register per NnV8) and a baseline x86-64
+ * clone (two xmm registers per NnV8); the loader picks one per CPU. Both clones do the same
+ * lane-wise IEEE operations in the same order, and -std=c11 keeps -ffp-contract=off (no
+ * fused multiply-add), so they produce the same bits: results depend on seed, config and
+ * thread count, never on the CPU's vector width.
+ *
+ * Rules that keep that promise: never reassociate a sum across lanes differently per clone
+ * (every reduction has a fixed shape written out in the source), and never pass an NnV8 by
+ * value to a function that is not inlined (its calling convention differs between the clones,
+ * which GCC flags with -Wpsabi). Helpers take pointers and are always inlined into the
+ * dispatched function, so they compile for its target. */
+#ifndef SB_NN_SIMD_H
+#define SB_NN_SIMD_H
+
+#include <stddef.h>
+
+typedef float NnV8 __attribute__((vector_size(32)));
+typedef int NnV8i __attribute__((vector_size(32)));
+
+#define NN_W 8 /* lanes of NnV8 */
+
+/* Unaligned loads and stores through memcpy: GCC emits one vector move. */
+#define NN_LD(v, p) __builtin_memcpy(&(v), (p), sizeof(NnV8))
+#define NN_ST(p, v) __builtin_memcpy((p), &(v), sizeof(NnV8))
+
+#define NN_INLINE static inline __attribute__((always_inline))
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SB_NO_DISPATCH)
+#define NN_DISPATCH __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_DISPATCH
+#endif
+
+/* Lane-wise select: m ? a : b, m all-ones or all-zeros per lane. */
+#define NN_SELECT(m, a, b) ((NnV8)(((m) & (NnV8i)(a)) | (~(m) & (NnV8i)(b))))
+
+/* y[i] = tanh(y[i]) for i < n, in place: the rational approximation of act.c (see there for
+ * its accuracy), eight lanes at a time, the last partial block through a zero-padded copy so
+ * every element sees the same lane-wise operations. */
+NN_INLINE void nn_tanh_block(float *y, size_t n) {
+    const float clamp = 7.90531110763549805f, tiny = 0.0004f;
+    for (size_t i = 0; i < n; i += NN_W) {
+        size_t w = n - i < NN_W ? n - i : NN_W;
+        float pad[NN_W] = {0};
+        float *src = y + i;
+        if (w < NN_W) {
+            __builtin_memcpy(pad, src, w * sizeof(float));
+            src = pad;
+        }
+        NnV8 x;
+        NN_LD(x, src);
+        NnV8 hi = (NnV8){0} + clamp, lo = -hi;
+        NnV8 xc = NN_SELECT(x > hi, hi, NN_SELECT(x < lo, lo, x));
+        NnV8 x2 = xc * xc;
+        NnV8 p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+        p = p * x2 + -8.60467152213735e-11f;
+        p = p * x2 + 5.12229709037114e-08f;
+        p = p * x2 + 1.48572235717979e-05f;
+        p = p * x2 + 6.37261928875436e-04f;
+        p = p * x2 + 4.89352455891786e-03f;
+        p = p * xc;
+        NnV8 q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+        q = q * x2 + 2.26843463243900e-03f;
+        q = q * x2 + 4.89352518554385e-03f;
+        NnV8 r = NN_SELECT((xc > -tiny) & (xc < tiny), xc, p / q);
+        if (w < NN_W) {
+            NN_ST(pad, r);
+            __builtin_memcpy(y + i, pad, w * sizeof(float));
+        } else {
+            NN_ST(y + i, r);
+        }
+    }
+}
+
+#endif

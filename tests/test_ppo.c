@@ -1,0 +1,683 @@
+/* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, against
+ * central finite differences of its own loss, GAE against a hand calculation, learn(N)
+ * semantics, reproducibility, and the Box action that is stored unclipped but applied clipped.
+ *
+ * Legend: R rows in the rollout buffer, B minibatch rows, O obs size, A action floats,
+ * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters.
+ *
+ * The reference files tests/data/ppo/<case>.txt come from tools/gen_ppo_reference.py (PyTorch,
+ * float64 on float32 parameters and data; SB3 2.3.2's PPO.train() loss for one minibatch, the
+ * formulas cited in the script). They are committed, so this test does not need torch. */
+#include <criterion/criterion.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl/env.h"
+#include "rl/envs.h"
+#include "rl/ppo.h"
+#include "rl/ppo_internal.h"
+#include "testutil.h"
+#include "util/common.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reference files                                                                           */
+
+enum { MAX_SECS = 24 };
+
+typedef struct {
+    char names[MAX_SECS][32];
+    double *vals[MAX_SECS]; /* (counts[s]) */
+    size_t counts[MAX_SECS];
+    int n;
+} RefFile;
+
+typedef struct {
+    const char *name;
+    int kind, A, K, masked, O, R, B;
+    PpoConfig cfg;
+    ActionSpace space;
+    int idx[64];                 /* (B) */
+    size_t P;
+    float *params;               /* (P) */
+    float *obs, *act;            /* (R, O), (R, A) */
+    unsigned char *mask;         /* (R, K) or NULL */
+    float *old_logp, *adv, *ret, *old_val; /* (R) */
+    double loss[6];              /* pg, vf, ent, kl, clipfrac, loss */
+    double *grad;                /* (P) */
+    RefFile f;
+} RefCase;
+
+static void ref_read(RefFile *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    FILE *fp = fopen(path, "r");
+    cr_assert(fp, "%s: cannot open (tests run from the repository root)", path);
+    int c;
+    while ((c = fgetc(fp)) == '#')
+        while ((c = fgetc(fp)) != '\n' && c != EOF) {
+        }
+    ungetc(c, fp);
+    char name[32];
+    size_t count;
+    while (fscanf(fp, "%31s %zu", name, &count) == 2) {
+        cr_assert(f->n < MAX_SECS, "%s: too many sections", path);
+        snprintf(f->names[f->n], sizeof f->names[f->n], "%s", name);
+        f->counts[f->n] = count;
+        f->vals[f->n] = sb_calloc(count ? count : 1, sizeof(double));
+        for (size_t i = 0; i < count; i++)
+            cr_assert(fscanf(fp, "%lf", &f->vals[f->n][i]) == 1, "%s: section %s short", path, name);
+        f->n++;
+    }
+    fclose(fp);
+}
+
+static const double *ref_sec(const RefFile *f, const char *name, size_t want) {
+    for (int s = 0; s < f->n; s++)
+        if (!strcmp(f->names[s], name)) {
+            cr_assert(want == 0 || f->counts[s] == want, "section %s: %zu values, expected %zu", name,
+                      f->counts[s], want);
+            return f->vals[s];
+        }
+    cr_assert_fail("section %s missing", name);
+    return NULL;
+}
+
+static size_t ref_count(const RefFile *f, const char *name) {
+    for (int s = 0; s < f->n; s++)
+        if (!strcmp(f->names[s], name)) return f->counts[s];
+    return 0;
+}
+
+static float *to_floats(const double *v, size_t n) {
+    float *o = sb_calloc(n ? n : 1, sizeof(float));
+    for (size_t i = 0; i < n; i++) o[i] = (float)v[i];
+    return o;
+}
+
+static void case_load(RefCase *c, const char *name) {
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/ppo/%s.txt", name);
+    ref_read(&c->f, path);
+    const RefFile *f = &c->f;
+    const double *sp = ref_sec(f, "space", 4);
+    c->kind = (int)sp[0];
+    c->A = (int)sp[1];
+    c->K = (int)sp[2];
+    c->masked = (int)sp[3];
+    c->O = (int)ref_sec(f, "obs_dim", 1)[0];
+    c->R = (int)ref_sec(f, "rows", 1)[0];
+    c->B = (int)ref_count(f, "idx");
+    cr_assert(c->B >= 2 && c->B <= 64 && c->B <= c->R);
+    const double *idx = ref_sec(f, "idx", 0);
+    for (int b = 0; b < c->B; b++) c->idx[b] = (int)idx[b];
+
+    memset(&c->space, 0, sizeof c->space);
+    c->space.kind = c->kind == 0 ? SPACE_BOX : c->kind == 1 ? SPACE_DISCRETE : SPACE_MULTI_DISCRETE;
+    c->space.dim = c->A;
+    c->space.n = c->kind == 0 ? 0 : c->K;
+    c->space.masked = c->masked;
+    const double *nv = ref_sec(f, "nvec", 0);
+    for (size_t j = 0; j < ref_count(f, "nvec"); j++) c->space.nvec[j] = (int)nv[j];
+    for (int a = 0; a < c->A; a++) {
+        c->space.low[a] = -1.0f;
+        c->space.high[a] = 1.0f;
+    }
+
+    PpoConfig *cfg = &c->cfg;
+    ppo_config_default(cfg);
+    cfg->n_pi = (int)ref_count(f, "pi_arch");
+    cfg->n_vf = (int)ref_count(f, "vf_arch");
+    const double *pa = ref_sec(f, "pi_arch", 0), *va = ref_sec(f, "vf_arch", 0);
+    for (int l = 0; l < cfg->n_pi; l++) cfg->pi_arch[l] = (int)pa[l];
+    for (int l = 0; l < cfg->n_vf; l++) cfg->vf_arch[l] = (int)va[l];
+    cfg->activation = MLP_TANH;
+    const double *co = ref_sec(f, "coefs", 5);
+    cfg->ent_coef = co[0];
+    cfg->vf_coef = co[1];
+    cfg->clip_range = co[2];
+    cfg->clip_range_vf = co[3];
+    cfg->normalize_advantage = (int)co[4];
+    cfg->n_steps = c->R; /* n_steps * n_envs >= R with one env */
+    cfg->batch_size = c->B;
+
+    c->P = ref_count(f, "params");
+    c->params = to_floats(ref_sec(f, "params", 0), c->P);
+    size_t R = (size_t)c->R;
+    c->obs = to_floats(ref_sec(f, "obs", R * (size_t)c->O), R * (size_t)c->O);
+    c->act = to_floats(ref_sec(f, "act", R * (size_t)c->A), R * (size_t)c->A);
+    if (c->masked) {
+        const double *m = ref_sec(f, "mask", R * (size_t)c->K);
+        c->mask = sb_calloc(R * (size_t)c->K, 1);
+        for (size_t i = 0; i < R * (size_t)c->K; i++) c->mask[i] = (unsigned char)m[i];
+    }
+    c->old_logp = to_floats(ref_sec(f, "old_logp", R), R);
+    c->adv = to_floats(ref_sec(f, "adv", R), R);
+    c->ret = to_floats(ref_sec(f, "ret", R), R);
+    c->old_val = to_floats(ref_sec(f, "old_val", R), R);
+    memcpy(c->loss, ref_sec(f, "loss", 6), sizeof c->loss);
+    c->grad = (double *)ref_sec(f, "grad", c->P);
+}
+
+static void case_free(RefCase *c) {
+    free(c->params);
+    free(c->obs);
+    free(c->act);
+    free(c->mask);
+    free(c->old_logp);
+    free(c->adv);
+    free(c->ret);
+    free(c->old_val);
+    for (int s = 0; s < c->f.n; s++) free(c->f.vals[s]);
+}
+
+/* An agent of the case's shapes holding the case's parameters and buffer rows. The layout
+ * [pi | vf | log_std], each net W (out, in) then b per layer, is what the generator wrote;
+ * it is checked here rather than assumed. */
+static Ppo *case_agent(const RefCase *c) {
+    char err[256];
+    Ppo *p = ppo_create(&c->cfg, c->O, &c->space, 1, 1, err, sizeof err);
+    cr_assert(p, "%s: ppo_create: %s", c->name, err);
+    size_t n;
+    float *params = ppo_params(p, &n);
+    cr_assert_eq(n, c->P, "%s: %zu parameters, reference has %zu", c->name, n, c->P);
+    const Mlp *nets[2] = {ppo_pi_net(p), ppo_vf_net(p)};
+    size_t off = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t base = off;
+        for (int l = 0; l < nets[k]->n_layers; l++) {
+            cr_assert_eq(base + nets[k]->w_off[l], off);
+            off += (size_t)nets[k]->sizes[l] * (size_t)nets[k]->sizes[l + 1];
+            cr_assert_eq(base + nets[k]->b_off[l], off);
+            off += (size_t)nets[k]->sizes[l + 1];
+        }
+    }
+    cr_assert_eq(ppo_vf_params(p) - params, (ptrdiff_t)nets[0]->n_params);
+    if (c->kind == 0) cr_assert_eq(ppo_log_std(p) - params, (ptrdiff_t)off);
+    memcpy(params, c->params, c->P * sizeof(float));
+    ppo_debug_load_batch(p, c->obs, c->act, c->mask, c->old_logp, c->adv, c->ret, c->old_val, c->R);
+    return p;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Against PyTorch                                                                           */
+
+/* Tolerances. Loss terms: 1e-5 relative. Gradient: the whole vector to 1e-5 relative in the
+ * 2-norm, ||g - g_torch|| <= 1e-5 ||g_torch||, and every entry to 1e-4 relative with an absolute
+ * floor of 1e-3 of the case's largest entry, |g_i - t_i| <= 1e-4 max(|t_i|, 1e-3 max|t|).
+ * Why not 1e-5 per entry: the networks run in float32 and a tanh unit near saturation turns
+ * the float32 error of y into a much larger relative error of tanh' = 1 - y^2 (y = 0.99 gives
+ * 1 - y^2 = 0.02, fifty-fold). PyTorch's own float32 run of the same loss on the same data
+ * differs from this float64 reference by up to 1.3e-4 per entry (the generator prints it);
+ * ours by up to 5.3e-5. The loss terms, accumulated in double, meet 1e-5 easily. */
+static const double TERM_TOL = 1e-5, NORM_TOL = 1e-5, ENTRY_TOL = 1e-4, FLOOR = 1e-3;
+
+static void check_case_against_torch(const char *name) {
+    RefCase c;
+    case_load(&c, name);
+    Ppo *p = case_agent(&c);
+    float *g = sb_calloc(c.P, sizeof(float));
+    PpoLoss L = ppo_debug_loss(p, c.idx, c.B, c.cfg.clip_range, c.cfg.clip_range_vf, g);
+
+    const char *tn[6] = {"policy", "value", "entropy", "approx_kl", "clip_fraction", "total"};
+    double got[6] = {L.pg, L.vf, L.ent, L.kl, L.clipfrac, L.loss}, worst_term = 0;
+    for (int k = 0; k < 6; k++) {
+        double e = fabs(got[k] - c.loss[k]) / fmax(fabs(c.loss[k]), 1e-3);
+        worst_term = fmax(worst_term, e);
+        cr_expect(e <= TERM_TOL, "%s: %s loss %.9g, torch %.9g (rel %.2e)", name, tn[k], got[k], c.loss[k], e);
+    }
+    cr_expect(c.loss[4] > 0 && c.loss[4] < 1, "%s: the case must exercise clipping", name);
+
+    double scale = 0;
+    for (size_t i = 0; i < c.P; i++) scale = fmax(scale, fabs(c.grad[i]));
+    double worst = 0, d2 = 0, t2 = 0;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < c.P; i++) {
+        double d = g[i] - c.grad[i], e = fabs(d) / fmax(fabs(c.grad[i]), FLOOR * scale);
+        d2 += d * d;
+        t2 += c.grad[i] * c.grad[i];
+        if (e > worst) {
+            worst = e;
+            worst_i = i;
+        }
+        cr_expect(e <= ENTRY_TOL, "%s: dLoss/dparam[%zu] = %.9g, torch %.9g (rel %.2e)", name, i, g[i],
+                  c.grad[i], e);
+    }
+    double norm_err = sqrt(d2 / t2);
+    cr_expect(norm_err <= NORM_TOL, "%s: ||g - g_torch|| / ||g_torch|| = %.2e", name, norm_err);
+    cr_log_info("%-24s loss terms max rel %.2e; gradient (P %zu) norm rel %.2e, max entry rel %.2e at %zu",
+                name, worst_term, c.P, norm_err, worst, worst_i);
+    free(g);
+    ppo_free(p);
+    case_free(&c);
+}
+
+Test(ppo_vs_torch, box_gaussian) { check_case_against_torch("box_gauss"); }
+Test(ppo_vs_torch, box_gaussian_value_clipping) { check_case_against_torch("box_gauss_clipvf"); }
+Test(ppo_vs_torch, box_gaussian_raw_advantages) { check_case_against_torch("box_gauss_raw_adv"); }
+Test(ppo_vs_torch, discrete) { check_case_against_torch("discrete"); }
+Test(ppo_vs_torch, discrete_masked) { check_case_against_torch("discrete_masked"); }
+Test(ppo_vs_torch, discrete_masked_value_clipping) { check_case_against_torch("discrete_masked_clipvf"); }
+Test(ppo_vs_torch, multidiscrete_value_clipping) { check_case_against_torch("multidiscrete"); }
+Test(ppo_vs_torch, multidiscrete_masked) { check_case_against_torch("multidiscrete_masked"); }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Central finite differences of the full loss                                               */
+
+/* Loss of the case's minibatch with parameter i set to v (then restored). */
+static double loss_at(Ppo *p, const RefCase *c, float *params, size_t i, float v) {
+    float keep = params[i];
+    params[i] = v;
+    PpoLoss L = ppo_debug_loss(p, c->idx, c->B, c->cfg.clip_range, c->cfg.clip_range_vf, NULL);
+    params[i] = keep;
+    return L.loss;
+}
+
+/* Central difference with one Richardson step: D(h) = (L(p + h) - L(p - h)) / 2h, and
+ * (4 D(h/2) - D(h)) / 3, whose truncation error is O(h^4). Why: the loss is accumulated in
+ * double but the networks run in float32, so a loss evaluation carries rounding noise of
+ * ~1e-7 relative; measured on these cases a plain central difference is noise-limited below
+ * h ~ 4e-3 and truncation-limited above it, with a best error of ~3e-3 relative; Richardson
+ * at h = 1e-2 reaches 1.5e-3. Tolerance: 4e-3 relative, with a floor of 2e-2 of the largest
+ * gradient entry (noise / h is an absolute error, so tiny entries are compared absolutely).
+ * A wrong term of the loss (a missing entropy or value-clipping branch, a wrong sign, a
+ * factor) moves entries by far more. Each step is the difference of the two float32
+ * parameter values actually used, not the nominal h. The generator left every clip decision
+ * at least 0.02 from its boundary, and these steps move ratios and values by less, so no
+ * branch of the clipped objective flips between the two sides. */
+static double central_difference(Ppo *p, const RefCase *c, float *params, size_t i, double h) {
+    float hi = (float)(params[i] + h), lo = (float)(params[i] - h);
+    return (loss_at(p, c, params, i, hi) - loss_at(p, c, params, i, lo)) / ((double)hi - (double)lo);
+}
+
+static void check_case_fd(const char *name) {
+    RefCase c;
+    case_load(&c, name);
+    Ppo *p = case_agent(&c);
+    size_t P;
+    float *params = ppo_params(p, &P);
+    float *g = sb_calloc(P, sizeof(float));
+    ppo_debug_loss(p, c.idx, c.B, c.cfg.clip_range, c.cfg.clip_range_vf, g);
+    double scale = 0;
+    for (size_t i = 0; i < P; i++) scale = fmax(scale, fabs(g[i]));
+    const double h = 1e-2;
+    double worst = 0;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < P; i++) {
+        double fd = (4.0 * central_difference(p, &c, params, i, h / 2) - central_difference(p, &c, params, i, h)) / 3.0;
+        double e = fabs(fd - g[i]) / fmax(fabs(fd), 2e-2 * scale);
+        if (e > worst) {
+            worst = e;
+            worst_i = i;
+        }
+        cr_expect(e <= 4e-3, "%s: dLoss/dparam[%zu] = %.8g, central difference %.8g (rel %.2e)", name, i, g[i],
+                  fd, e);
+    }
+    cr_log_info("%-24s finite differences (P %zu, h %.0e, Richardson): max rel %.2e at %zu", name, P, h, worst,
+                worst_i);
+    free(g);
+    ppo_free(p);
+    case_free(&c);
+}
+
+Test(ppo_fd, box_gaussian_full_loss) { check_case_fd("box_gauss"); }
+Test(ppo_fd, box_gaussian_value_clipping_full_loss) { check_case_fd("box_gauss_clipvf"); }
+Test(ppo_fd, discrete_masked_full_loss) { check_case_fd("discrete_masked"); }
+Test(ppo_fd, discrete_masked_value_clipping_full_loss) { check_case_fd("discrete_masked_clipvf"); }
+Test(ppo_fd, multidiscrete_full_loss) { check_case_fd("multidiscrete"); }
+Test(ppo_fd, multidiscrete_masked_full_loss) { check_case_fd("multidiscrete_masked"); }
+
+/* ---------------------------------------------------------------------------------------- */
+/* A deterministic environment: Tick                                                        */
+
+/* Obs (1) = steps into the episode; reward of the k-th step (k = 0, 1, ...) is k + 1; the
+ * episode ends after `len` steps, by termination or (truncate) by a time limit. The action
+ * (Box (1) in [-0.5, 0.5]) changes nothing but is recorded as the env received it. */
+enum { TICK_LOG = 64 };
+typedef struct {
+    int t, len, truncate;
+    int n_seen;
+    float seen[TICK_LOG];
+} Tick;
+
+static void tick_reset(void *e, float *obs, unsigned char *mask) {
+    (void)mask;
+    Tick *k = e;
+    k->t = 0;
+    obs[0] = 0.0f;
+}
+
+static void tick_step(void *e, const float *action, float *obs, unsigned char *mask, float *reward, int *term,
+                      int *trunc) {
+    (void)mask;
+    Tick *k = e;
+    if (k->n_seen < TICK_LOG) k->seen[k->n_seen++] = action[0];
+    *reward = (float)(k->t + 1);
+    k->t++;
+    obs[0] = (float)k->t;
+    int end = k->t == k->len;
+    *term = end && !k->truncate;
+    *trunc = end && k->truncate;
+}
+
+static void tick_seed(void *e, uint64_t seed, uint64_t stream) {
+    (void)seed;
+    (void)stream;
+    memset(e, 0, sizeof(Tick));
+}
+
+static const EnvClass TICK = {
+    .name = "Tick",
+    .obs_dim = 1,
+    .space = {.kind = SPACE_BOX, .dim = 1, .low = {-0.5f}, .high = {0.5f}},
+    .reset = tick_reset,
+    .step = tick_step,
+    .size = sizeof(Tick),
+    .seed = tick_seed,
+};
+
+/* Env 0 terminates after 3 steps, env 1 is truncated after 4. */
+static void tick_pair(Tick t[2], void *envs[2], VecEnv *v) {
+    memset(t, 0, 2 * sizeof(Tick));
+    t[0].len = 3;
+    t[1].len = 4;
+    t[1].truncate = 1;
+    envs[0] = &t[0];
+    envs[1] = &t[1];
+    vecenv_init(v, &TICK, envs, 2);
+}
+
+enum { TICK_T = 7, TICK_N = 2 };
+
+/* One rollout of TICK_T steps on the Tick pair with learning_rate 0 (Adam then moves nothing),
+ * V(s) = 0.5 everywhere (value net zero but for its output bias) and mean action 0 with
+ * log_std 0 (policy net zero): the buffer stays in the agent for ppo_debug_loss to read. */
+static Ppo *tick_agent_after_one_rollout(Tick t[2], VecEnv *v) {
+    static void *envs[2];
+    tick_pair(t, envs, v);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.learning_rate = 0.0;
+    c.n_steps = TICK_T;
+    c.batch_size = TICK_T * TICK_N;
+    c.n_epochs = 1;
+    c.gamma = 0.9;
+    c.gae_lambda = 0.8;
+    c.normalize_advantage = 0;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 4;
+    char err[256];
+    Ppo *p = ppo_create(&c, 1, &TICK.space, TICK_N, 7, err, sizeof err);
+    cr_assert(p, "%s", err);
+    size_t n;
+    float *params = ppo_params(p, &n);
+    memset(params, 0, n * sizeof(float));
+    const Mlp *vf = ppo_vf_net(p);
+    ppo_vf_params(p)[vf->b_off[vf->n_layers - 1]] = 0.5f;
+    cr_assert_eq(ppo_learn(p, v, TICK_T * TICK_N, NULL, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        float want = (ppo_vf_params(p) + vf->b_off[vf->n_layers - 1] == params + i) ? 0.5f : 0.0f;
+        cr_assert_eq(params[i], want, "learning rate 0 moved parameter %zu", i);
+    }
+    return p;
+}
+
+/* What ppo_debug_loss reveals about buffer row r when both nets are constant: a minibatch of
+ * the row twice (no advantage normalisation), so
+ *   policy loss = -adv * ratio, ratio = 1 (same parameters as at collection);
+ *   dLoss/d(value output bias) = vf_coef * -2 (ret - 0.5)   -> ret;
+ *   dLoss/d(policy output bias) = -adv * ratio * (x - 0) / 1  -> the stored action x. */
+typedef struct {
+    double adv, ret, act, kl;
+} RowView;
+
+static RowView tick_row(Ppo *p, int r) {
+    size_t n;
+    ppo_params(p, &n);
+    float *g = sb_calloc(n, sizeof(float));
+    int idx[2] = {r, r};
+    const PpoConfig *c = ppo_config(p);
+    PpoLoss L = ppo_debug_loss(p, idx, 2, c->clip_range, 0.0, g);
+    const Mlp *pi = ppo_pi_net(p), *vf = ppo_vf_net(p);
+    size_t vf_b = (size_t)(ppo_vf_params(p) - ppo_pi_params(p)) + vf->b_off[vf->n_layers - 1];
+    size_t pi_b = pi->b_off[pi->n_layers - 1];
+    RowView rv = {.adv = -L.pg, .ret = 0.5 - g[vf_b] / (2.0 * c->vf_coef), .act = g[pi_b] / L.pg, .kl = L.kl};
+    free(g);
+    return rv;
+}
+
+Test(ppo_gae, advantages_and_returns_match_hand_calculation) {
+    /* gamma 0.9, lambda 0.8 (gamma lambda = 0.72), V = 0.5, rewards k + 1 for the k-th step.
+     * delta_t = r_t + gamma V(s_t+1) (1 - done_t) - V(s_t); A_t = delta_t + 0.72 (1 - done_t) A_t+1,
+     * with V(s_T) = 0.5 after the last step (the rollout does not end an episode there).
+     * Env 0, episodes of 3 steps ending by termination (no bootstrap):
+     *   rewards 1 2 3 | 1 2 3 | 1;  deltas 0.95 1.95 2.5 | 0.95 1.95 2.5 | 0.95
+     *   A_6 = 0.95;  A_5 = 2.5;  A_4 = 1.95 + 0.72 * 2.5 = 3.75;  A_3 = 0.95 + 0.72 * 3.75 = 3.65
+     *   and A_2, A_1, A_0 = 2.5, 3.75, 3.65.
+     * Env 1, an episode truncated after 4 steps: the last reward is bootstrapped with
+     * gamma V(terminal obs) = 0.45 and the episode still ends there (SB3 collect_rollouts):
+     *   rewards 1 2 3 4.45 | 1 2 3;  deltas 0.95 1.95 2.95 3.95 | 0.95 1.95 2.95
+     *   A_6 = 2.95;  A_5 = 1.95 + 0.72 * 2.95 = 4.074;  A_4 = 0.95 + 0.72 * 4.074 = 3.88328
+     *   A_3 = 3.95;  A_2 = 2.95 + 0.72 * 3.95 = 5.794;  A_1 = 1.95 + 0.72 * 5.794 = 6.12168
+     *   A_0 = 0.95 + 0.72 * 6.12168 = 5.3576096
+     * Returns are A + V = A + 0.5. Buffer row of (t, env n) is t * 2 + n. */
+    const double adv[TICK_T][TICK_N] = {{3.65, 5.3576096}, {3.75, 6.12168}, {2.5, 5.794}, {3.65, 3.95},
+                                        {3.75, 3.88328},   {2.5, 4.074},    {0.95, 2.95}};
+    Tick t[2];
+    VecEnv v;
+    Ppo *p = tick_agent_after_one_rollout(t, &v);
+    for (int s = 0; s < TICK_T; s++)
+        for (int e = 0; e < TICK_N; e++) {
+            RowView rv = tick_row(p, s * TICK_N + e);
+            cr_expect(fabs(rv.adv - adv[s][e]) < 1e-5, "t %d env %d: advantage %.7f, hand %.7f", s, e, rv.adv,
+                      adv[s][e]);
+            cr_expect(fabs(rv.ret - (adv[s][e] + 0.5)) < 1e-5, "t %d env %d: return %.7f, hand %.7f", s, e, rv.ret,
+                      adv[s][e] + 0.5);
+        }
+    ppo_free(p);
+    vecenv_free(&v);
+}
+
+Test(ppo_rollout, box_action_is_stored_unclipped_and_applied_clipped) {
+    /* Mean 0, std 1 against bounds [-0.5, 0.5]: most samples fall outside. The stored action
+     * is read back through the policy gradient (see tick_row); ratio 1 (approx_kl 0) shows the
+     * stored log-prob belongs to the stored, unclipped action. */
+    Tick t[2];
+    VecEnv v;
+    Ppo *p = tick_agent_after_one_rollout(t, &v);
+    int outside = 0;
+    for (int s = 0; s < TICK_T; s++)
+        for (int e = 0; e < TICK_N; e++) {
+            RowView rv = tick_row(p, s * TICK_N + e);
+            double clipped = fmin(fmax(rv.act, -0.5), 0.5);
+            outside += fabs(rv.act) > 0.5 + 1e-3;
+            cr_assert_eq(t[e].n_seen, TICK_T);
+            cr_expect(fabs(t[e].seen[s] - clipped) < 1e-5, "t %d env %d: env got %.7f, stored sample %.7f", s, e,
+                      t[e].seen[s], rv.act);
+            cr_expect(rv.kl < 1e-9, "t %d env %d: approx_kl %.3g, the log-prob is not the stored action's", s, e,
+                      rv.kl);
+        }
+    cr_log_info("Box samples outside [-0.5, 0.5]: %d of %d (stored unclipped)", outside, TICK_T * TICK_N);
+    cr_expect(outside >= 3, "only %d samples beyond the bounds: the test does not exercise clipping", outside);
+    ppo_free(p);
+    vecenv_free(&v);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* learn(N) semantics, persistence, reproducibility (CartPole-v1, small nets)               */
+
+enum { MAX_CALLS = 16 };
+typedef struct {
+    int calls;
+    PpoStats s[MAX_CALLS];
+} Calls;
+
+static int record_call(const PpoStats *s, void *user) {
+    Calls *c = user;
+    if (c->calls < MAX_CALLS) c->s[c->calls] = *s;
+    c->calls++;
+    return 0;
+}
+
+typedef struct {
+    const EnvClass *cls;
+    void **envs;
+    VecEnv v;
+    Ppo *p;
+} Run;
+
+static void run_open(Run *r, int n_steps, uint64_t seed) {
+    r->cls = envs_find("CartPole-v1");
+    cr_assert(r->cls);
+    r->envs = envs_create(r->cls, 1, seed);
+    vecenv_init(&r->v, r->cls, r->envs, 1);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.n_steps = n_steps;
+    c.batch_size = 400;
+    c.n_epochs = 2;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 8;
+    char err[256];
+    r->p = ppo_create(&c, r->cls->obs_dim, &r->cls->space, 1, seed, err, sizeof err);
+    cr_assert(r->p, "%s", err);
+}
+
+static void run_close(Run *r) {
+    ppo_free(r->p);
+    vecenv_free(&r->v);
+    envs_destroy(r->envs, 1);
+}
+
+static float *params_copy(Ppo *p, size_t *n) {
+    float *src = ppo_params(p, n);
+    float *o = sb_malloc(*n * sizeof(float));
+    memcpy(o, src, *n * sizeof(float));
+    return o;
+}
+
+Test(ppo_learn, whole_rollouts_until_total_timesteps_is_reached) {
+    /* SB3's learn(total_timesteps): rollouts of n_steps * n_envs until num_timesteps >=
+     * total_timesteps, each followed by one update: 2000 -> 2 rollouts (2400 steps); 1200 -> 1. */
+    Run r;
+    run_open(&r, 1200, 3);
+    Calls a = {0}, b = {0};
+    cr_assert_eq(ppo_learn(r.p, &r.v, 2000, record_call, &a), 0);
+    cr_expect_eq(a.calls, 2, "learn(2000) with n_steps 1200: %d updates", a.calls);
+    cr_expect_eq(a.s[0].timesteps, 1200);
+    cr_expect_eq(a.s[1].timesteps, 2400);
+    cr_expect_eq(a.s[1].iteration, 2);
+    cr_expect_eq(ppo_total_steps(r.p), 2400);
+    cr_assert_eq(ppo_learn(r.p, &r.v, 1200, record_call, &b), 0);
+    cr_expect_eq(b.calls, 1, "learn(1200) with n_steps 1200: %d updates", b.calls);
+    cr_expect_eq(b.s[0].timesteps, 1200, "num_timesteps restarts with each call");
+    cr_expect_eq(b.s[0].total_timesteps, 3600, "the agent's step count runs across calls");
+    cr_expect_eq(b.s[0].n_updates, a.s[1].n_updates + 2, "n_updates (epochs) accumulates across calls");
+    run_close(&r);
+}
+
+static int stop_at_once(const PpoStats *s, void *user) {
+    (void)s;
+    (void)user;
+    return 1;
+}
+
+Test(ppo_learn, callback_returning_nonzero_stops_after_that_update) {
+    Run r;
+    run_open(&r, 1200, 3);
+    cr_expect_eq(ppo_learn(r.p, &r.v, 10000, stop_at_once, NULL), 1);
+    cr_expect_eq(ppo_total_steps(r.p), 1200);
+    run_close(&r);
+}
+
+Test(ppo_learn, networks_persist_across_calls) {
+    /* Two identical agents both learn(1200); one then has its parameters halved. If learn
+     * re-initialised the networks, their second learn(1200) would end equal (same Rng states,
+     * same envs); it persists, so they differ. And a fresh agent's single learn(1200) differs
+     * from learn(1200); learn(1200). */
+    Run x, z, y;
+    run_open(&x, 1200, 5);
+    run_open(&z, 1200, 5);
+    run_open(&y, 1200, 5);
+    ppo_learn(x.p, &x.v, 1200, NULL, NULL);
+    ppo_learn(z.p, &z.v, 1200, NULL, NULL);
+    size_t n;
+    float *px = ppo_params(x.p, &n), *pz = ppo_params(z.p, &n);
+    cr_assert_eq(memcmp(px, pz, n * sizeof(float)), 0, "identical agents diverged after one call");
+    for (size_t i = 0; i < n; i++) pz[i] *= 0.5f;
+    ppo_learn(x.p, &x.v, 1200, NULL, NULL);
+    ppo_learn(z.p, &z.v, 1200, NULL, NULL);
+    cr_expect_neq(memcmp(px, pz, n * sizeof(float)), 0, "the second call ignored the parameters it started from");
+    ppo_learn(y.p, &y.v, 1200, NULL, NULL);
+    cr_expect_neq(memcmp(px, ppo_params(y.p, &n), n * sizeof(float)), 0);
+    run_close(&x);
+    run_close(&z);
+    run_close(&y);
+}
+
+/* Everything in PpoStats but the wall-clock fields. */
+static int stats_equal(const PpoStats *a, const PpoStats *b) {
+    PpoStats x = *a, y = *b;
+    x.rollout_s = y.rollout_s = x.update_s = y.update_s = x.fps = y.fps = 0;
+    return memcmp(&x, &y, sizeof x) == 0;
+}
+
+Test(ppo_learn, same_seed_is_bitwise_reproducible_and_seeds_differ) {
+    float *par[3];
+    Calls calls[3];
+    size_t n = 0;
+    const uint64_t seeds[3] = {11, 11, 12};
+    for (int k = 0; k < 3; k++) {
+        Run r;
+        run_open(&r, 600, seeds[k]);
+        memset(&calls[k], 0, sizeof calls[k]);
+        ppo_learn(r.p, &r.v, 1800, record_call, &calls[k]);
+        par[k] = params_copy(r.p, &n);
+        run_close(&r);
+    }
+    cr_expect_eq(memcmp(par[0], par[1], n * sizeof(float)), 0, "same seed, different parameters");
+    cr_assert_eq(calls[0].calls, 3);
+    cr_assert_eq(calls[1].calls, 3);
+    for (int i = 0; i < 3; i++)
+        cr_expect(stats_equal(&calls[0].s[i], &calls[1].s[i]), "same seed, different stats at update %d", i + 1);
+    cr_expect_neq(memcmp(par[0], par[2], n * sizeof(float)), 0, "seeds 11 and 12 gave identical parameters");
+    for (int k = 0; k < 3; k++) free(par[k]);
+}
+
+Test(ppo_learn, linear_schedule_continues_across_calls_without_reset_num_timesteps) {
+    /* SB3's _setup_learn: with reset_num_timesteps=False, total_timesteps += num_timesteps and
+     * num_timesteps carries on, so progress_remaining = 1 - num_timesteps / total_timesteps runs
+     * over both calls. n_steps 100, learning_rate lin_1e-3:
+     *   learn(200): after 100 steps 1 - 100/200 = 0.5 -> 5e-4; after 200: 0.
+     *   learn(200) again (total 400): after 300 steps 1 - 300/400 = 0.25 -> 2.5e-4; after 400: 0.
+     * With reset_num_timesteps=True each call starts over: 5e-4, 0 again. */
+    for (int reset = 0; reset < 2; reset++) {
+        Run r;
+        run_open(&r, 100, 4);
+        PpoConfig c = *ppo_config(r.p);
+        ppo_free(r.p);
+        c.learning_rate = 1e-3;
+        c.lr_linear = 1;
+        c.batch_size = 50;
+        c.reset_num_timesteps = reset;
+        char err[256];
+        r.p = ppo_create(&c, r.cls->obs_dim, &r.cls->space, 1, 4, err, sizeof err);
+        cr_assert(r.p, "%s", err);
+        Calls a = {0}, b = {0};
+        ppo_learn(r.p, &r.v, 200, record_call, &a);
+        ppo_learn(r.p, &r.v, 200, record_call, &b);
+        cr_assert_eq(a.calls, 2);
+        cr_assert_eq(b.calls, 2);
+        const double want_b0 = reset ? 5e-4 : 2.5e-4;
+        cr_expect(fabs(a.s[0].learning_rate - 5e-4) < 1e-12, "reset %d: first call lr %g", reset, a.s[0].learning_rate);
+        cr_expect(fabs(a.s[1].learning_rate) < 1e-12);
+        cr_expect(fabs(b.s[0].learning_rate - want_b0) < 1e-12, "reset %d: second call's first lr %g, SB3 %g", reset,
+                  b.s[0].learning_rate, want_b0);
+        cr_expect(fabs(b.s[1].learning_rate) < 1e-12);
+        run_close(&r);
+    }
+}
