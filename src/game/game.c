@@ -59,6 +59,17 @@ typedef struct {
     double wall_before;              /* wall seconds of earlier sessions (resumed runs) */
 } Game;
 
+static GameTraceFn trace_fn;
+static void *trace_user;
+void game_set_trace(GameTraceFn fn, void *user) {
+    trace_fn = fn;
+    trace_user = user;
+}
+#define TRACE(phase, t, who)                                   \
+    do {                                                       \
+        if (trace_fn) trace_fn(phase, (long)(t), who, trace_user); \
+    } while (0)
+
 static int load_grid(GridNetwork *g, const char *path, char *err, size_t n) {
     size_t k = strlen(path);
     if (k > 2 && !strcmp(path + k - 2, ".m")) return grid_read_matpower(g, path, err, n);
@@ -712,7 +723,10 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, 
     /* ---- the single-loop schedule (SPEC 1) ---- */
     for (long t = t0; t < gm->T; t++) {
         /* A restored run resumes after this boundary's period was closed and checkpointed. */
-        if (t % P == 0 && t > 0 && !(found && t == t0)) close_period(gm, period++, (int)((t - P) / g->S));
+        if (t % P == 0 && t > 0 && !(found && t == t0)) {
+            TRACE("close", t, -1);
+            close_period(gm, period++, (int)((t - P) / g->S));
+        }
         int stopping = stop && *stop;
         if ((t % P == 0 && !(found && t == t0)) || stopping) {
             if (game_checkpoint(gm, seed, out_dir, t, period, 0, NULL, t_start, err, n)) goto done;
@@ -721,8 +735,13 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, 
                 goto done;
             }
         }
-        if (t % P == 0) leader_phase(gm);
+        if (t % P == 0) {
+            TRACE("leader", t, -1);
+            leader_phase(gm);
+        }
+        for (int b = 0; b < g->B && gm->learn_followers; b++) TRACE("follower", t, b);
         follower_phases(gm);
+        TRACE("market", t, -1);
         market_step(gm, t);
         if (progress) {
             progress->day = (int)(t / g->S);
@@ -731,6 +750,7 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, 
                                             (size_t)g->B);
         }
     }
+    TRACE("close", gm->T, -1);
     close_period(gm, period, (int)((gm->T - 1) / P * P / g->S));
 
     /* ---- results ---- */

@@ -99,6 +99,12 @@ typedef struct {
     volatile double imv, eei_gap;
 } GameProgress;
 
+/* Tests observe the schedule through a trace: called with the phase ("leader", "follower",
+ * "market", "close"), the real step t and the agent (bus index, or -1). NULL turns it off.
+ * Process-wide (tests only). */
+typedef void (*GameTraceFn)(const char *phase, long t, int who, void *user);
+void game_set_trace(GameTraceFn fn, void *user);
+
 /* Run one seed; writes steps.csv, periods.csv, days.csv, hourly.csv, summary.json and
  * checkpoint.npz into out_dir (created). With resume, a checkpoint there is continued (a
  * finished one only returns its results). `stop` (may be NULL) is polled between real steps:
