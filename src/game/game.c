@@ -18,6 +18,16 @@
 #include "rl/single.h"
 #include <unistd.h>
 
+/* Where the nested schedule stands (checkpointed as bytes). */
+typedef struct {
+    int mf_iter;                     /* inner (mean-field) iterations done in this leader iteration */
+    int leader_done;                 /* the leader's tariff moved by <= tol: it stops learning */
+    int have_prev;
+    int day_start;                   /* first day of the current leader iteration */
+    float prev_act[HH_MAX_BUS + 3];  /* the last tariff as an action in [-1, 1] */
+    double last_mf_change;           /* L1 change of the beliefs in the last inner iteration */
+} NestedState;
+
 /* Everything one seed owns. */
 typedef struct {
     const GameConfig *c;
@@ -57,6 +67,7 @@ typedef struct {
     double follower_s, leader_s, dispatch_s;
     long train_env_steps;
     double wall_before;              /* wall seconds of earlier sessions (resumed runs) */
+    NestedState nested;              /* schedule: nested */
 } Game;
 
 static GameTraceFn trace_fn;
@@ -345,6 +356,7 @@ static int game_checkpoint(Game *gm, long seed, const char *dir, long t, int per
     if (!rc) rc = npz_add(&z, "game.fleet", NPY_F8, sh, 2, gm->fleet, err, n);
     /* Plain structs of numbers, stored as bytes (restored on the same kind of machine). */
     if (!rc) rc = save_raw(&z, "game.tariff", &g->tariff, sizeof g->tariff, err, n);
+    if (!rc) rc = save_raw(&z, "game.nested", &gm->nested, sizeof gm->nested, err, n);
     if (!rc) rc = save_raw(&z, "game.ledger_period", &gm->period, sizeof gm->period, err, n);
     if (!rc) rc = save_raw(&z, "game.ledger_window", &gm->window, sizeof gm->window, err, n);
     if (!rc) rc = save_raw(&z, "game.ledger_window_base", &gm->window_base, sizeof gm->window_base, err, n);
@@ -437,6 +449,7 @@ static int game_restore(Game *gm, const char *dir, long *t, int *period, int *fi
     GET(gm->lmp_ns, "game.lmp_ns", NPY_F8, hist);
     GET(gm->fleet, "game.fleet", NPY_F8, hist);
     GET(&g->tariff, "game.tariff", NPY_U1, sizeof g->tariff);
+    GET(&gm->nested, "game.nested", NPY_U1, sizeof gm->nested);
     GET(&gm->period, "game.ledger_period", NPY_U1, sizeof gm->period);
     GET(&gm->window, "game.ledger_window", NPY_U1, sizeof gm->window);
     GET(&gm->window_base, "game.ledger_window_base", NPY_U1, sizeof gm->window_base);
@@ -475,7 +488,8 @@ fail:
 
 /* ---- the phases ---- */
 
-static void leader_phase(Game *gm) {
+/* act (B+3, may be NULL) receives the new tariff as the policy's action in [-1, 1]. */
+static void leader_phase(Game *gm, float *act_out) {
     if (!gm->learn_leader) return;
     double t0 = sb_now();
     dispatch_reset(gm->lead_env.ds); /* each phase starts cold: see clear() */
@@ -487,6 +501,7 @@ static void leader_phase(Game *gm) {
     float act[HH_MAX_BUS + 3];
     ppo_predict(gm->lead, gm->g.leader_obs, NULL, 1, 1, act, NULL, NULL);
     game_leader_tariff(&gm->g, act, &gm->g.tariff);
+    if (act_out) memcpy(act_out, act, (size_t)market_tariff_dim(gm->g.B) * sizeof(float));
 }
 
 static void follower_phases(Game *gm) {
@@ -662,6 +677,79 @@ static int write_summary(const Game *gm, long seed, const char *dir, const GameR
     return atomic_commit(&a, err, n);
 }
 
+
+/* ---- the nested schedule (Algorithm 1 of [P]) ----
+ * [R] details, each visible in the records: a leader iteration starts with the tariff in force
+ * (the baseline for the first); each inner (mean-field) iteration trains every follower once
+ * (a PPO phase of train_steps) and then plays mf_days of the real market, which moves the
+ * beliefs; the inner loop ends when that L1 change (summed over buses and hours, $/MWh) is
+ * <= mf_tol or after mf_max_iters; the leader period closes (a row of periods.csv) and the
+ * leader trains once; once its tariff (as an action in [-1, 1]) moves by <= tol in L1, or after
+ * max_leader_iters, the leader stops learning. The run lasts `days` real days, like the
+ * single loop; policies that have settled keep playing. Checkpoints are taken, and a stop is
+ * honoured, at the start of every inner iteration. Returns 0, 1 if stopped, -1 with err. */
+static int run_nested(Game *gm, long seed, const char *dir, long *tp, int *periodp, int restored, volatile int *stop,
+                      GameProgress *progress, double t_start, char *err, size_t n) {
+    const GameConfig *c = gm->c;
+    GameShared *g = &gm->g;
+    NestedState *ns = &gm->nested;
+    long t = *tp;
+    int period = *periodp, skip_ckpt = restored;
+    const int K = market_tariff_dim(g->B);
+    while (t < gm->T) {
+        for (; ns->mf_iter < c->mf_max_iters && t < gm->T; ns->mf_iter++) {
+            if (!skip_ckpt || (stop && *stop)) {
+                if (game_checkpoint(gm, seed, dir, t, period, 0, NULL, t_start, err, n)) return -1;
+                if (stop && *stop) {
+                    *tp = t;
+                    *periodp = period;
+                    return 1;
+                }
+            }
+            skip_ckpt = 0;
+            for (int b = 0; b < g->B && gm->learn_followers; b++) TRACE("follower", t, b);
+            follower_phases(gm);
+            double before[HH_MAX_BUS][HH_MAX_STEPS];
+            memcpy(before, g->belief, sizeof before);
+            for (long k = 0; k < (long)c->mf_days * g->S && t < gm->T; k++, t++) {
+                TRACE("market", t, -1);
+                market_step(gm, t);
+            }
+            double change = 0;
+            for (int b = 0; b < g->B; b++)
+                for (int h = 0; h < g->S; h++) change += fabs(g->belief[b][h] - before[b][h]);
+            ns->last_mf_change = change;
+            if (progress) {
+                progress->day = (int)(t / g->S);
+                progress->imv = market_imv_mean(gm->lmp_rl + (size_t)(t - 1) / g->S * g->S * (size_t)g->B,
+                                                (size_t)g->S, (size_t)g->B);
+            }
+            if (change <= c->mf_tol) {
+                ns->mf_iter++;
+                break;
+            }
+        }
+        TRACE("close", t, -1);
+        close_period(gm, period++, ns->day_start);
+        ns->mf_iter = 0;
+        ns->day_start = (int)(t / g->S);
+        if (t >= gm->T) break;
+        if (!ns->leader_done && gm->learn_leader) {
+            TRACE("leader", t, -1);
+            float act[HH_MAX_BUS + 3];
+            leader_phase(gm, act);
+            double move = 0;
+            for (int k = 0; k < K; k++) move += fabs(act[k] - ns->prev_act[k]);
+            if ((ns->have_prev && move <= c->tol) || period >= c->max_leader_iters) ns->leader_done = 1;
+            memcpy(ns->prev_act, act, sizeof act);
+            ns->have_prev = 1;
+        }
+    }
+    *tp = t;
+    *periodp = period;
+    return 0;
+}
+
 int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, GameProgress *progress,
              volatile int *stop, GameResult *res, char *err, size_t n) {
     memset(res, 0, sizeof *res);
@@ -720,6 +808,16 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, 
         if (!gm->periods_csv) goto done;
     }
 
+    if (cfg->schedule == GAME_NESTED) {
+        long t = t0;
+        int prc = run_nested(gm, seed, out_dir, &t, &period, found, stop, progress, t_start, err, n);
+        if (prc) {
+            rc = prc;
+            goto done;
+        }
+        goto results;
+    }
+
     /* ---- the single-loop schedule (SPEC 1) ---- */
     for (long t = t0; t < gm->T; t++) {
         /* A restored run resumes after this boundary's period was closed and checkpointed. */
@@ -737,7 +835,7 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, 
         }
         if (t % P == 0) {
             TRACE("leader", t, -1);
-            leader_phase(gm);
+            leader_phase(gm, NULL);
         }
         for (int b = 0; b < g->B && gm->learn_followers; b++) TRACE("follower", t, b);
         follower_phases(gm);
@@ -753,6 +851,7 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, 
     TRACE("close", gm->T, -1);
     close_period(gm, period, (int)((gm->T - 1) / P * P / g->S));
 
+results:
     /* ---- results ---- */
     {
         size_t W = (size_t)cfg->report_days * (size_t)g->S, off = (size_t)(gm->T - (long)W) * (size_t)g->B;
