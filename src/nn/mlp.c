@@ -6,8 +6,9 @@
  * work (and scratch) hold one (B, D_{l+1}) block per layer, layer after layer: work keeps
  * the post-activation outputs, scratch the backward deltas dLoss/d(pre-activation).
  *
- * Batched passes go through cblas_sgemm; the single-row forward is plain loops because
- * at these widths (tens of units) the BLAS call overhead dominates the arithmetic. */
+ * Batched passes on small layers use the register-tiled kernels below, larger ones
+ * cblas_sgemm (see "Small layers"); the single-row forward is plain vector loops because at
+ * these widths (tens of units) a BLAS call costs more than the arithmetic. */
 #include "nn/mlp.h"
 
 #include <cblas.h>

@@ -1,11 +1,13 @@
 /* simd.h: eight-float vectors and runtime CPU dispatch for the nn kernels (internal to src/nn).
  *
  * The kernels are written once with GCC vector extensions on eight floats (NnV8) and compiled
- * twice through NN_DISPATCH: an AVX2 clone (one ymm register per NnV8) and a baseline x86-64
- * clone (two xmm registers per NnV8); the loader picks one per CPU. Both clones do the same
+ * three times through NN_DISPATCH: AVX-512F and AVX2 clones (one ymm register per NnV8; the
+ * AVX-512 one has 32 of them, so the widest register tiles do not spill) and a baseline x86-64
+ * clone (two xmm registers per NnV8); the loader picks one per CPU. All clones do the same
  * lane-wise IEEE operations in the same order, and -std=c11 keeps -ffp-contract=off (no
  * fused multiply-add), so they produce the same bits: results depend on seed, config and
- * thread count, never on the CPU's vector width.
+ * thread count, never on the CPU's vector width. Build with -DSB_NO_DISPATCH to get the
+ * baseline code alone (that is how the equality was checked: bench/RESULTS-ppo.md).
  *
  * Rules that keep that promise: never reassociate a sum across lanes differently per clone
  * (every reduction has a fixed shape written out in the source), and never pass an NnV8 by
