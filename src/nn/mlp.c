@@ -6,8 +6,9 @@
  * work (and scratch) hold one (B, D_{l+1}) block per layer, layer after layer: work keeps
  * the post-activation outputs, scratch the backward deltas dLoss/d(pre-activation).
  *
- * Batched passes go through cblas_sgemm; the single-row forward is plain loops because
- * at these widths (tens of units) the BLAS call overhead dominates the arithmetic. */
+ * Batched passes on small layers use the register-tiled kernels below, larger ones
+ * cblas_sgemm (see "Small layers"); the single-row forward is plain vector loops because at
+ * these widths (tens of units) a BLAS call costs more than the arithmetic. */
 #include "nn/mlp.h"
 
 #include <cblas.h>
@@ -200,20 +201,29 @@ NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm 
     }
     NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0;
     const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
-    for (int k = 0; k < g->K; k++, bp += g->ldb, p0 += sa[0], p1 += sa[1], p2 += sa[2], p3 += sa[3]) {
-        NnV8 u, v;
-        NN_LD(u, bp + n0);
-        NN_LD(v, bp + n1);
-        float a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
-        x0 += a0 * u;
-        y0 += a0 * v;
-        x1 += a1 * u;
-        y1 += a1 * v;
-        x2 += a2 * u;
-        y2 += a2 * v;
-        x3 += a3 * u;
-        y3 += a3 * v;
+#define TILE2_STEP(a0, a1, a2, a3)  \
+    do {                            \
+        NnV8 u, v;                  \
+        NN_LD(u, bp + n0);          \
+        NN_LD(v, bp + n1);          \
+        x0 += (a0) * u;             \
+        y0 += (a0) * v;             \
+        x1 += (a1) * u;             \
+        y1 += (a1) * v;             \
+        x2 += (a2) * u;             \
+        y2 += (a2) * v;             \
+        x3 += (a3) * u;             \
+        y3 += (a3) * v;             \
+    } while (0)
+    if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
+        /* One running offset for the four rows (the common case: no row of ones). */
+        size_t off = 0, s = sa[0];
+        for (int k = 0; k < g->K; k++, bp += g->ldb, off += s) TILE2_STEP(p0[off], p1[off], p2[off], p3[off]);
+    } else {
+        for (int k = 0; k < g->K; k++, bp += g->ldb, p0 += sa[0], p1 += sa[1], p2 += sa[2], p3 += sa[3])
+            TILE2_STEP(*p0, *p1, *p2, *p3);
     }
+#undef TILE2_STEP
     NN_ST(c[3] + n1, y3);
     NN_ST(c[3] + n0, x3);
     NN_ST(c[2] + n1, y2);
@@ -235,25 +245,34 @@ NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm 
     }
     NnV8 x1 = x0, x2 = x0, x3 = x0, y1 = y0, y2 = y0, y3 = y0, z1 = z0, z2 = z0, z3 = z0;
     const float *bp = g->Bm, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
-    for (int k = 0; k < g->K; k++, bp += g->ldb, p0 += sa[0], p1 += sa[1], p2 += sa[2], p3 += sa[3]) {
-        NnV8 u, v, w;
-        NN_LD(u, bp + n0);
-        NN_LD(v, bp + n1);
-        NN_LD(w, bp + n2);
-        float a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
-        x0 += a0 * u;
-        y0 += a0 * v;
-        z0 += a0 * w;
-        x1 += a1 * u;
-        y1 += a1 * v;
-        z1 += a1 * w;
-        x2 += a2 * u;
-        y2 += a2 * v;
-        z2 += a2 * w;
-        x3 += a3 * u;
-        y3 += a3 * v;
-        z3 += a3 * w;
+#define TILE3_STEP(e0, e1, e2, e3)                 \
+    do {                                           \
+        NnV8 u, v, w;                              \
+        NN_LD(u, bp + n0);                         \
+        NN_LD(v, bp + n1);                         \
+        NN_LD(w, bp + n2);                         \
+        float a0 = (e0), a1 = (e1), a2 = (e2), a3 = (e3); \
+        x0 += a0 * u;                              \
+        y0 += a0 * v;                              \
+        z0 += a0 * w;                              \
+        x1 += a1 * u;                              \
+        y1 += a1 * v;                              \
+        z1 += a1 * w;                              \
+        x2 += a2 * u;                              \
+        y2 += a2 * v;                              \
+        z2 += a2 * w;                              \
+        x3 += a3 * u;                              \
+        y3 += a3 * v;                              \
+        z3 += a3 * w;                              \
+    } while (0)
+    if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
+        size_t off = 0, s = sa[0];
+        for (int k = 0; k < g->K; k++, bp += g->ldb, off += s) TILE3_STEP(p0[off], p1[off], p2[off], p3[off]);
+    } else {
+        for (int k = 0; k < g->K; k++, bp += g->ldb, p0 += sa[0], p1 += sa[1], p2 += sa[2], p3 += sa[3])
+            TILE3_STEP(*p0, *p1, *p2, *p3);
     }
+#undef TILE3_STEP
     NN_ST(c[3] + n2, z3);
     NN_ST(c[3] + n1, y3);
     NN_ST(c[3] + n0, x3);

@@ -1,4 +1,11 @@
-/* mlp.h: multilayer perceptrons on one contiguous parameter buffer, through cblas_sgemm.
+/* mlp.h: multilayer perceptrons on one contiguous parameter buffer.
+ *
+ * Matrix products: a layer whose two widths are both <= 64, on a batch of at most 256 rows,
+ * goes through plain-C register-tiled kernels (mlp.c), because at those sizes OpenBLAS spends
+ * most of its time packing and scaling rather than multiplying; wider layers or larger
+ * batches go through cblas_sgemm. The kernels are compiled for AVX-512F, AVX2 and baseline
+ * x86-64 and picked at load time; all three give the same bits (src/nn/simd.h), so results
+ * depend on seed, config and thread count only.
  *
  * Legend: B batch rows, I inputs, O outputs, L linear layers, D_l width of layer l
  * (D_0 = I, D_L = O). Layer l (0-based) maps D_l -> D_{l+1}: y = act(x W_l^T + b_l), with

@@ -1,11 +1,13 @@
 /* simd.h: eight-float vectors and runtime CPU dispatch for the nn kernels (internal to src/nn).
  *
  * The kernels are written once with GCC vector extensions on eight floats (NnV8) and compiled
- * twice through NN_DISPATCH: an AVX2 clone (one ymm register per NnV8) and a baseline x86-64
- * clone (two xmm registers per NnV8); the loader picks one per CPU. Both clones do the same
+ * three times through NN_DISPATCH: AVX-512F and AVX2 clones (one ymm register per NnV8; the
+ * AVX-512 one has 32 of them, so the widest register tiles do not spill) and a baseline x86-64
+ * clone (two xmm registers per NnV8); the loader picks one per CPU. All clones do the same
  * lane-wise IEEE operations in the same order, and -std=c11 keeps -ffp-contract=off (no
  * fused multiply-add), so they produce the same bits: results depend on seed, config and
- * thread count, never on the CPU's vector width.
+ * thread count, never on the CPU's vector width. Build with -DSB_NO_DISPATCH to get the
+ * baseline code alone (that is how the equality was checked: bench/RESULTS-ppo.md).
  *
  * Rules that keep that promise: never reassociate a sum across lanes differently per clone
  * (every reduction has a fixed shape written out in the source), and never pass an NnV8 by
@@ -58,9 +60,23 @@ typedef int NnV8i __attribute__((vector_size(32)));
         (r) = NN_SELECT((xc_ > -tiny_) & (xc_ < tiny_), xc_, p_ / q_);                           \
     } while (0)
 
-/* y[i] = tanh(y[i]) for i < n, in place, eight lanes at a time; a last partial block goes
- * through a zero-padded copy, so every element sees the same lane-wise operations. */
+/* y[i] = tanh(y[i]) for i < n, in place, eight lanes at a time. A last partial block is the
+ * last eight elements, read before the loop overwrites any of them: the lanes it shares with
+ * the previous block get tanh of the same inputs, i.e. the same bits. Fewer than eight
+ * elements go through a zero-padded copy. Every element sees the same lane-wise operations. */
 NN_INLINE void nn_tanh_block(float *y, size_t n) {
+    if (n < NN_W) {
+        float pad[NN_W] = {0};
+        for (size_t i = 0; i < n; i++) pad[i] = y[i];
+        NnV8 x, r;
+        NN_LD(x, pad);
+        NN_TANH8(r, x);
+        NN_ST(pad, r);
+        for (size_t i = 0; i < n; i++) y[i] = pad[i];
+        return;
+    }
+    NnV8 xt, rt;
+    NN_LD(xt, y + n - NN_W);
     size_t i = 0;
     for (; i + NN_W <= n; i += NN_W) {
         NnV8 x, r;
@@ -69,13 +85,8 @@ NN_INLINE void nn_tanh_block(float *y, size_t n) {
         NN_ST(y + i, r);
     }
     if (i < n) {
-        float pad[NN_W] = {0};
-        __builtin_memcpy(pad, y + i, (n - i) * sizeof(float));
-        NnV8 x, r;
-        NN_LD(x, pad);
-        NN_TANH8(r, x);
-        NN_ST(pad, r);
-        __builtin_memcpy(y + i, pad, (n - i) * sizeof(float));
+        NN_TANH8(rt, xt);
+        NN_ST(y + n - NN_W, rt);
     }
 }
 
