@@ -1,6 +1,7 @@
 /* dist.c: log-probabilities, entropies, samples and gradients of SB3's distributions. */
 #include "rl/dist.h"
 
+#include "nn/simd.h"
 #include "util/common.h"
 
 #include <math.h>
@@ -39,54 +40,173 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 }
 
 /* ---- categorical ----
- * A 201-way masked softmax per sample dominated the tariff game when written with double
- * exp and fmax calls; float expf (glibc's is table-driven, ~0.5 ns) and plain compares keep
- * it a small part of an update. PyTorch's log_softmax works in float32 too. */
+ * A 201-way masked softmax per sample is the largest cost of the tariff game's follower
+ * updates, so it runs eight lanes at a time (GCC vector extensions, src/nn/simd.h, compiled per
+ * CPU by NN_DISPATCH): a branch-free exp (Cephes-style 2^n P(r), r = x - n ln2, degree-6
+ * polynomial, within 2 float ulps for x <= 0), lane-wise selects for the mask, reductions with
+ * eight fixed partial sums. Every clone and the scalar tail do the same float operations in
+ * the same order, so results do not depend on the CPU. Float32, as PyTorch's log_softmax. */
 
 #define CAT_MAX 1024
 
-double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp) {
-    SB_ASSERT(K >= 1 && K <= CAT_MAX);
+static const unsigned char ALL_VALID[CAT_MAX] = {[0 ... CAT_MAX - 1] = 1};
+
+typedef unsigned char V8b __attribute__((vector_size(8)));
+
+/* exp(x) for x <= 0; below -87 it is exp(-87) (callers mask those entries to 0). The same
+ * steps as EXP8 below, one lane. */
+static inline float exp_neg(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    int n = (int)(x * 1.44269504088896341f - 0.5f); /* x <= 0: truncation rounds to nearest */
+    float nf = (float)n;
+    float r = (x - nf * 0.693359375f) - nf * -2.12194440e-4f; /* ln 2 in two parts */
+    float q = 1.9875691500e-4f;
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    float y = q * r * r + r + 1.0f;
+    union {
+        int i;
+        float f;
+    } u = {.i = (n + 127) << 23};
+    return y * u.f;
+}
+
+#define EXP8(y, xin)                                                                       \
+    do {                                                                                   \
+        const NnV8 lo_ = (NnV8){0} - 87.0f;                                                \
+        NnV8 x_ = NN_SELECT((xin) < lo_, lo_, (xin));                                      \
+        NnV8i n_ = __builtin_convertvector(x_ * 1.44269504088896341f - 0.5f, NnV8i);       \
+        NnV8 nf_ = __builtin_convertvector(n_, NnV8);                                      \
+        NnV8 r_ = (x_ - nf_ * 0.693359375f) - nf_ * -2.12194440e-4f;                       \
+        NnV8 q_ = r_ * 1.9875691500e-4f + 1.3981999507e-3f;                                \
+        q_ = q_ * r_ + 8.3334519073e-3f;                                                   \
+        q_ = q_ * r_ + 4.1665795894e-2f;                                                   \
+        q_ = q_ * r_ + 1.6666665459e-1f;                                                   \
+        q_ = q_ * r_ + 5.0000001201e-1f;                                                   \
+        NnV8 e_ = q_ * r_ * r_ + r_ + 1.0f;                                                \
+        (y) = e_ * (NnV8)((n_ + 127) << 23);                                               \
+    } while (0)
+
+/* Lanes where mask[k..k+8) is nonzero, as all-ones ints. */
+#define MASK8(mi, m)                                                                       \
+    do {                                                                                   \
+        V8b b_;                                                                            \
+        __builtin_memcpy(&b_, (m), sizeof b_);                                             \
+        (mi) = __builtin_convertvector(b_, NnV8i) != 0;                                    \
+    } while (0)
+
+/* Eight fixed partial sums, then the tail: the same order on every CPU. */
+#define SUM8_FINISH(acc, tail_sum)                                                         \
+    (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + (tail_sum))
+
+NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p) {
+    const int K8 = K / NN_W * NN_W;
+    const NnV8 neg_inf = (NnV8){0} - INFINITY, zero = {0};
+    /* max over valid logits: lane maxima then the tail (max is exact: order does not matter) */
+    NnV8 vmx = neg_inf;
+    for (int k = 0; k < K8; k += NN_W) {
+        NnV8 x;
+        NnV8i mi;
+        NN_LD(x, logits + k);
+        MASK8(mi, mask + k);
+        x = NN_SELECT(mi, x, neg_inf);
+        vmx = NN_SELECT(x > vmx, x, vmx);
+    }
     float mx = -INFINITY;
-    for (int k = 0; k < K; k++)
-        if ((!mask || mask[k]) && logits[k] > mx) mx = logits[k];
-    float z[CAT_MAX], e[CAT_MAX];
-    double sum = 0;
-    for (int k = 0; k < K; k++) {
-        int valid = !mask || mask[k];
-        z[k] = valid ? logits[k] - mx : 0.0f;
-        e[k] = valid ? expf(z[k]) : 0.0f;
-        sum += e[k];
+    for (int j = 0; j < NN_W; j++) mx = vmx[j] > mx ? vmx[j] : mx;
+    for (int k = K8; k < K; k++) mx = mask[k] && logits[k] > mx ? logits[k] : mx;
+    /* e = exp(z - max) on valid lanes, and their sum */
+    NnV8 acc = zero;
+    for (int k = 0; k < K8; k += NN_W) {
+        NnV8 x, e;
+        NnV8i mi;
+        NN_LD(x, logits + k);
+        MASK8(mi, mask + k);
+        x = x - mx;
+        EXP8(e, x);
+        e = NN_SELECT(mi, e, zero);
+        NN_ST(p + k, e);
+        acc += e;
     }
-    float lse = (float)log(sum);
-    double inv_sum = 1.0 / sum;
-    double H = 0;
-    for (int k = 0; k < K; k++) {
-        if (mask && !mask[k]) {
-            lp[k] = -INFINITY;
-            continue;
-        }
-        lp[k] = z[k] - lse;
-        H -= e[k] * inv_sum * lp[k];
+    float tail = 0;
+    for (int k = K8; k < K; k++) {
+        p[k] = mask[k] ? exp_neg(logits[k] - mx) : 0.0f;
+        tail += p[k];
     }
-    return H;
+    float sum = SUM8_FINISH(acc, tail);
+    float inv = 1.0f / sum, lse = logf(sum);
+    /* lp, p, and H = -sum p lp over valid lanes */
+    NnV8 hacc = zero;
+    for (int k = 0; k < K8; k += NN_W) {
+        NnV8 x, e;
+        NnV8i mi;
+        NN_LD(x, logits + k);
+        NN_LD(e, p + k);
+        MASK8(mi, mask + k);
+        NnV8 l = (x - mx) - lse, pk = e * inv;
+        NN_ST(p + k, pk);
+        NnV8 lv = NN_SELECT(mi, l, neg_inf);
+        NN_ST(lp + k, lv);
+        hacc += NN_SELECT(mi, pk * l, zero);
+    }
+    tail = 0;
+    for (int k = K8; k < K; k++) {
+        float l = (logits[k] - mx) - lse, pk = p[k] * inv;
+        p[k] = pk;
+        lp[k] = mask[k] ? l : -INFINITY;
+        tail += mask[k] ? pk * l : 0.0f;
+    }
+    return -SUM8_FINISH(hacc, tail);
+}
+
+double dist_cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p) {
+    SB_ASSERT(K >= 1 && K <= CAT_MAX);
+    return cat_forward(logits, mask ? mask : ALL_VALID, K, lp, p);
+}
+
+double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp) {
+    float p[CAT_MAX];
+    return dist_cat_forward(logits, mask, K, lp, p);
+}
+
+NN_DISPATCH static void cat_probs(const float *lp, int K, float *p) {
+    const int K8 = K / NN_W * NN_W;
+    const NnV8 zero = {0}, neg_inf = (NnV8){0} - INFINITY;
+    for (int k = 0; k < K8; k += NN_W) {
+        NnV8 l, e;
+        NN_LD(l, lp + k);
+        NnV8 x = NN_SELECT(l > zero, zero, l);
+        EXP8(e, x);
+        e = NN_SELECT(l == neg_inf, zero, e);
+        NN_ST(p + k, e);
+    }
+    for (int k = K8; k < K; k++) p[k] = lp[k] == -INFINITY ? 0.0f : exp_neg(lp[k] > 0.0f ? 0.0f : lp[k]);
 }
 
 void dist_cat_probs(const float *lp, int K, float *p) {
     SB_ASSERT(K >= 1 && K <= CAT_MAX);
-    for (int k = 0; k < K; k++) p[k] = lp[k] == -INFINITY ? 0.0f : expf(lp[k]);
+    cat_probs(lp, K, p);
 }
 
-int dist_cat_sample(const float *lp, int K, Rng *rng) {
+int dist_cat_sample_p(const float *p, int K, Rng *rng) {
     double u = rng_uniform(rng), c = 0;
     int last = 0;
     for (int k = 0; k < K; k++) {
-        if (lp[k] == -INFINITY) continue;
+        if (p[k] <= 0.0f) continue;
         last = k;
-        c += exp((double)lp[k]);
+        c += p[k];
         if (u < c) return k;
     }
     return last; /* rounding left u above the total */
+}
+
+int dist_cat_sample(const float *lp, int K, Rng *rng) {
+    float p[CAT_MAX];
+    dist_cat_probs(lp, K, p);
+    return dist_cat_sample_p(p, K, rng);
 }
 
 int dist_cat_mode(const float *lp, int K) {
@@ -100,15 +220,39 @@ int dist_cat_mode(const float *lp, int K) {
     return best;
 }
 
-void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent,
-                       float *d_logits) {
-    /* dlogp_a/dz_k = 1[k = a] - p_k;  dH/dz_k = -p_k (lp_k + H); invalid actions: p_k = 0. */
+NN_DISPATCH static void cat_backward(const float *lp, const float *p, int K, int a, float H, float g_logp,
+                                     float g_ent, float *d_logits) {
+    /* dlogp_a/dz_k = 1[k = a] - p_k;  dH/dz_k = -p_k (lp_k + H); invalid actions: p_k = 0.
+     * Lane-wise, then the chosen action's 1[k = a] term added on its own (the same float
+     * operations as the tail's formula for that element). */
+    const int K8 = K / NN_W * NN_W;
+    const NnV8 zero = {0}, neg_inf = (NnV8){0} - INFINITY;
+    for (int k = 0; k < K8; k += NN_W) {
+        NnV8 l, pk, d;
+        NN_LD(l, lp + k);
+        NN_LD(pk, p + k);
+        NN_LD(d, d_logits + k);
+        NnV8i valid = l != neg_inf;
+        NnV8 lz = NN_SELECT(valid, l, zero);
+        NnV8 g = g_logp * ((NnV8){0} - pk) - g_ent * pk * (lz + H);
+        d += NN_SELECT(valid, g, zero);
+        NN_ST(d_logits + k, d);
+    }
+    for (int k = K8; k < K; k++) {
+        if (lp[k] == -INFINITY) continue;
+        d_logits[k] += g_logp * (0.0f - p[k]) - g_ent * p[k] * (lp[k] + H);
+    }
+    /* The action's own term: g_logp * (1 - p_a) replaces g_logp * (0 - p_a). */
+    if (lp[a] != -INFINITY) d_logits[a] += g_logp;
+}
+
+void dist_cat_backward_p(const float *lp, const float *p, int K, int a, double H, double g_logp, double g_ent,
+                         float *d_logits) {
+    cat_backward(lp, p, K, a, (float)H, (float)g_logp, (float)g_ent, d_logits);
+}
+
+void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent, float *d_logits) {
     float p[CAT_MAX];
     dist_cat_probs(lp, K, p);
-    for (int k = 0; k < K; k++) {
-        if (lp[k] == -INFINITY) continue;
-        double pk = p[k];
-        double d = g_logp * ((k == a) - pk) - g_ent * pk * ((double)lp[k] + H);
-        d_logits[k] += (float)d;
-    }
+    dist_cat_backward_p(lp, p, K, a, H, g_logp, g_ent, d_logits);
 }

@@ -22,12 +22,18 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 /* lp (K) = log-softmax over the valid logits; invalid entries set to -INFINITY.
  * Returns the entropy over the valid actions. mask may be NULL (all valid). */
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp);
+/* The same, also writing the probabilities p (K) (0 for invalid actions). */
+double dist_cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p);
 /* p (K) = exp(lp) (0 where lp is -INFINITY). K <= 1024. */
 void dist_cat_probs(const float *lp, int K, float *p);
 int dist_cat_sample(const float *lp, int K, Rng *rng);
+int dist_cat_sample_p(const float *p, int K, Rng *rng);
 int dist_cat_mode(const float *lp, int K);
 /* d_logits (K) += dLoss/dlogits given the action a, lp, entropy H. */
 void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent,
                        float *d_logits);
+/* The same with the probabilities p (K) of dist_cat_forward already at hand. */
+void dist_cat_backward_p(const float *lp, const float *p, int K, int a, double H, double g_logp, double g_ent,
+                         float *d_logits);
 
 #endif

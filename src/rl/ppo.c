@@ -144,6 +144,7 @@ Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n
     p->a_piw = sb_calloc(mlp_work_size(&p->pi, (int)rows), sizeof(float));
     p->a_vfw = sb_calloc(mlp_work_size(&p->vf, (int)rows), sizeof(float));
     p->a_lp = sb_calloc(rows * (size_t)p->K, sizeof(float));
+    p->a_p = sb_calloc(rows * (size_t)p->K, sizeof(float));
     p->a_act = sb_calloc((size_t)p->N * (size_t)p->A, sizeof(float));
     p->perm = sb_calloc(TN, sizeof(int));
     p->mb_obs = sb_calloc(B * (size_t)p->O, sizeof(float));
@@ -154,6 +155,7 @@ Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n
     p->d_head = sb_calloc(B * (size_t)p->K, sizeof(float));
     p->d_val = sb_calloc(B, sizeof(float));
     p->mb_lp = sb_calloc(B * (size_t)p->K, sizeof(float));
+    p->mb_p = sb_calloc(B * (size_t)p->K, sizeof(float));
     return p;
 }
 
@@ -180,6 +182,7 @@ void ppo_free(Ppo *p) {
     free(p->a_piw);
     free(p->a_vfw);
     free(p->a_lp);
+    free(p->a_p);
     free(p->a_act);
     free(p->perm);
     free(p->mb_obs);
@@ -190,6 +193,7 @@ void ppo_free(Ppo *p) {
     free(p->d_head);
     free(p->d_val);
     free(p->mb_lp);
+    free(p->mb_p);
     free(p);
 }
 
@@ -208,14 +212,14 @@ static void forward_rows(Ppo *p, const float *obs, int B, float *piw, float *vfw
     *val = mlp_output(&p->vf, vfw, B);
 }
 
-/* Distribution of one row: log-probabilities of each sub-action (categorical) into lp, and
- * the entropy; for Box nothing is needed beyond the head. */
-static double row_dist(const Ppo *p, const float *head, const unsigned char *mask, float *lp) {
+/* Distribution of one row: log-probabilities and probabilities of each sub-action
+ * (categorical) into lp and pr (K each), and the entropy; for Box only the entropy. */
+static double row_dist(const Ppo *p, const float *head, const unsigned char *mask, float *lp, float *pr) {
     if (p->space.kind == SPACE_BOX) return dist_gauss_entropy(p->params + p->ls_off, p->A);
-    if (p->space.kind == SPACE_DISCRETE) return dist_cat_logsoftmax(head, mask, p->K, lp);
+    if (p->space.kind == SPACE_DISCRETE) return dist_cat_forward(head, mask, p->K, lp, pr);
     double H = 0;
     for (int j = 0, off = 0; j < p->A; off += p->space.nvec[j], j++)
-        H += dist_cat_logsoftmax(head + off, mask ? mask + off : NULL, p->space.nvec[j], lp + off);
+        H += dist_cat_forward(head + off, mask ? mask + off : NULL, p->space.nvec[j], lp + off, pr + off);
     return H;
 }
 
@@ -226,7 +230,8 @@ static double row_logp(const Ppo *p, const float *head, const float *lp, const f
     return s;
 }
 
-static void row_sample(Ppo *p, const float *head, const float *lp, int deterministic, Rng *rng, float *act) {
+static void row_sample(Ppo *p, const float *head, const float *lp, const float *pr, int deterministic, Rng *rng,
+                       float *act) {
     if (p->space.kind == SPACE_BOX) {
         if (deterministic) memcpy(act, head, (size_t)p->A * sizeof(float));
         else dist_gauss_sample(head, p->params + p->ls_off, p->A, rng, act);
@@ -234,7 +239,7 @@ static void row_sample(Ppo *p, const float *head, const float *lp, int determini
     }
     for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) {
         int k = deterministic ? dist_cat_mode(lp + off, seg_width(&p->space, j))
-                              : dist_cat_sample(lp + off, seg_width(&p->space, j), rng);
+                              : dist_cat_sample_p(pr + off, seg_width(&p->space, j), rng);
         act[j] = (float)k;
     }
 }
@@ -252,9 +257,9 @@ void ppo_predict(Ppo *p, const float *obs, const unsigned char *mask, int B, int
         const float *head, *val;
         forward_rows(p, x, 1, p->a_piw, p->a_vfw, &head, &val);
         const unsigned char *mk = mask ? mask + (size_t)i * (size_t)p->K : NULL;
-        row_dist(p, head, mk, p->a_lp);
+        row_dist(p, head, mk, p->a_lp, p->a_p);
         float *act = actions + (size_t)i * (size_t)p->A;
-        row_sample(p, head, p->a_lp, deterministic, rng, act);
+        row_sample(p, head, p->a_lp, p->a_p, deterministic, rng, act);
         if (p->space.kind == SPACE_BOX) clip_box(&p->space, act);
         if (values) values[i] = val[0];
     }
@@ -268,8 +273,7 @@ void ppo_action_probs(Ppo *p, const float *obs, const unsigned char *mask, int B
         const float *head, *val;
         forward_rows(p, x, 1, p->a_piw, p->a_vfw, &head, &val);
         const unsigned char *mk = mask ? mask + (size_t)i * (size_t)p->K : NULL;
-        row_dist(p, head, mk, p->a_lp);
-        dist_cat_probs(p->a_lp, p->K, probs + (size_t)i * (size_t)p->K);
+        row_dist(p, head, mk, p->a_lp, probs + (size_t)i * (size_t)p->K);
     }
 }
 
@@ -287,10 +291,10 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
             size_t r = base + (size_t)i;
             const float *h = head + (size_t)i * (size_t)K;
             const unsigned char *mk = env->mask ? env->mask + (size_t)i * (size_t)K : NULL;
-            float *lp = p->a_lp + (size_t)i * (size_t)K;
-            row_dist(p, h, mk, lp);
+            float *lp = p->a_lp + (size_t)i * (size_t)K, *pr = p->a_p + (size_t)i * (size_t)K;
+            row_dist(p, h, mk, lp, pr);
             float *act = p->a_act + (size_t)i * (size_t)A;
-            row_sample(p, h, lp, 0, &p->rng, act);
+            row_sample(p, h, lp, pr, 0, &p->rng, act);
             memcpy(p->b_obs + r * (size_t)O, p->last_obs + (size_t)i * (size_t)O, (size_t)O * sizeof(float));
             memcpy(p->b_act + r * (size_t)A, act, (size_t)A * sizeof(float));
             if (p->b_mask) {
@@ -381,9 +385,9 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         int r = idx[b];
         const float *h = head + (size_t)b * (size_t)K;
         const unsigned char *mk = p->b_mask ? p->b_mask + (size_t)r * (size_t)K : NULL;
-        float *lp = p->mb_lp + (size_t)b * (size_t)K;
+        float *lp = p->mb_lp + (size_t)b * (size_t)K, *pr = p->mb_p + (size_t)b * (size_t)K;
         const float *act = p->b_act + (size_t)r * (size_t)A;
-        double H = row_dist(p, h, mk, lp);
+        double H = row_dist(p, h, mk, lp, pr);
         double logp = row_logp(p, h, lp, act);
         double adv = p->b_adv[r];
         if (norm_adv) adv = (adv - am) / (as + 1e-8);
@@ -404,14 +408,15 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         } else {
             float *dh = p->d_head + (size_t)b * (size_t)K;
             if (p->space.kind == SPACE_DISCRETE) {
-                dist_cat_backward(lp, K, (int)act[0], H, g_logp, g_ent, dh);
+                dist_cat_backward_p(lp, pr, K, (int)act[0], H, g_logp, g_ent, dh);
             } else {
                 for (int j = 0, off = 0; j < A; off += p->space.nvec[j], j++) {
                     /* Entropy and log-prob are sums over sub-actions: each segment's own H. */
                     double Hj = 0;
                     for (int k = 0; k < p->space.nvec[j]; k++)
-                        if (lp[off + k] != -INFINITY) Hj -= exp((double)lp[off + k]) * lp[off + k];
-                    dist_cat_backward(lp + off, p->space.nvec[j], (int)act[j], Hj, g_logp, g_ent, dh + off);
+                        if (lp[off + k] != -INFINITY) Hj -= (double)pr[off + k] * lp[off + k];
+                    dist_cat_backward_p(lp + off, pr + off, p->space.nvec[j], (int)act[j], Hj, g_logp, g_ent,
+                                        dh + off);
                 }
             }
         }

@@ -35,7 +35,8 @@ struct Ppo {
 
     /* acting workspace (N rows) */
     float *a_piw, *a_vfw;  /* mlp work for N rows */
-    float *a_lp;           /* (N, K) */
+    float *a_lp;           /* (N, K) log-probabilities */
+    float *a_p;            /* (N, K) probabilities */
     float *a_act;          /* (N, A) */
 
     /* minibatch workspace (B rows) */
@@ -44,7 +45,8 @@ struct Ppo {
     float *piw, *pis, *vfw, *vfs; /* work and scratch */
     float *d_head;         /* (B, K) */
     float *d_val;          /* (B, 1) */
-    float *mb_lp;          /* (B, K) */
+    float *mb_lp;          /* (B, K) log-probabilities */
+    float *mb_p;           /* (B, K) probabilities */
 
     long total_steps;      /* env steps over all learn calls */
     long sb3_num_timesteps; /* SB3's self.num_timesteps: zeroed by reset_num_timesteps only */
