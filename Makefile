@@ -48,7 +48,7 @@ BIN := $(BUILD)/stackelberg
 TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 endif
 
-.PHONY: all run test asan bench clean deps figures test-run bench-run
+.PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -105,6 +105,14 @@ bench: deps
 
 bench-run: $(BIN) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
+
+# The whole 5-seed paper run, timed, and the paper's findings checked (minutes; see
+# bench/RESULTS.md).
+bench-paper: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	rm -rf runs/bench-paper
+	OPENBLAS_NUM_THREADS=1 $(BIN) train configs/paper.yaml --out runs/bench-paper --quiet
+	python3 tools/check_paper.py runs/bench-paper
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
