@@ -188,6 +188,13 @@ Test(npz, we_read_numpy_savez_compressed) {
     cr_expect_eq(npz_get_f64(&got, "a", s43, 2, a, path, err, sizeof err), -1);
     cr_expect(strstr(err, "member a.npy: shape (3, 4) does not match the expected (4, 3)") != NULL, "%s", err);
     cr_expect(strstr(err, path) == err, "%s", err);
+    /* Bitwise access for checkpoint restore: exact dtype required. */
+    uint64_t u = 0;
+    size_t s1[1] = {1};
+    cr_expect_eq(npz_get_exact(&got, "u", NPY_U8, s1, 1, &u, path, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(u, ((uint64_t)1 << 63) + 5);
+    cr_expect_eq(npz_get_exact(&got, "a", NPY_F8, s34, 2, a, path, err, sizeof err), -1);
+    cr_expect(strstr(err, "member a.npy: dtype <f4, expected <f8") != NULL, "%s", err);
     npz_free(&got);
     npz_free(&want);
     unlink(path);

@@ -10,9 +10,11 @@ int cmd_solve(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
-/* `train` on a tariff-game document (src/cli/train_game.c). */
-#include "config/yamltree.h"
-int train_game(const YtDoc *doc, const char *out, int seeds, int jobs, int quiet);
+/* `train` on a tariff-game config (src/cli/train_game.c): the file's text and the --set
+ * overrides; seeds <= 0 takes the config's. And `train --resume DIR` of such a run. */
+int train_game(const char *file, const char *text, const char *const *sets, int n_sets, const char *out, int seeds,
+               int jobs, int quiet);
+int train_game_resume(const char *dir, int jobs, int quiet);
 
 /* True for "-h" or "--help". */
 int cli_is_help(const char *arg);

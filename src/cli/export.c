@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "io/npz.h"
@@ -109,6 +110,12 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
     npz_init(&out);
     if (npz_read(&ck, ck_path, err, sizeof err)) {
         fprintf(stderr, "stackelberg export: %s\n", err);
+        /* A tariff-game run keeps one checkpoint per seed. */
+        char seed0[4096];
+        path_join(seed0, sizeof seed0, run_dir, "seed-0/checkpoint.npz");
+        if (access(seed0, F_OK) == 0)
+            fprintf(stderr, "stackelberg export: %s is a tariff-game run: export one seed, e.g. "
+                            "stackelberg export %s/seed-0\n", run_dir, run_dir);
         return SB_EXIT_USAGE;
     }
     int status = SB_EXIT_USAGE, n = 0;

@@ -21,13 +21,14 @@ static void usage(FILE *f) {
             "methods:\n"
             "  exact    Stackelberg Q-value iteration (follower ties go to the leader)\n"
             "  softmax  the paper's softmax policy iteration (solver.alpha, optional solver.net)\n"
-            "  ppo      PPO agents for both players (not available yet)\n\n"
+            "  ppo      PPO agents for both players, alternating (solver.ppo)\n\n"
             "options:\n"
             "  --method M  override solver.method\n"
             "  --json      print status, iterations, leader_policy[s][aL],\n"
             "              follower_policy[s][aL][aF], value_leader[s], value_follower[s]\n\n"
             "Values are those of the returned policy pair, evaluated exactly. Exit status: 0\n"
-            "converged, 1 stopped at solver.max_iter, 2 bad usage or bad file.\n");
+            "converged, 1 stopped at solver.max_iter (ppo: the most likely actions still\n"
+            "changed in the last round), 2 bad usage or bad file.\n");
 }
 
 static void print_json(const TabGame *g, const TabSolution *sol) {
@@ -122,15 +123,11 @@ int cmd_solve(int argc, char **argv) {
         return SB_EXIT_USAGE;
     }
     if (method) set.method = override;
-    if (set.method == TAB_PPO) {
-        fprintf(stderr, "stackelberg solve: method ppo is not available yet (use exact or softmax)\n");
-        tab_game_free(&g);
-        return SB_EXIT_USAGE;
-    }
     TabSolution sol;
     tab_solution_init(&sol, &g);
     if (set.method == TAB_EXACT) tab_solve_exact(&g, &set, &sol);
-    else tab_solve_softmax(&g, &set, &sol);
+    else if (set.method == TAB_SOFTMAX) tab_solve_softmax(&g, &set, &sol);
+    else tab_solve_ppo(&g, &set.ppo, &sol);
     if (json) print_json(&g, &sol);
     else print_text(path, &g, &set, &sol);
     int rc = sol.status == TAB_CONVERGED ? SB_EXIT_OK : SB_EXIT_FAIL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "config/single_config.h"
@@ -110,18 +111,7 @@ static int is_game(const SingleSource *src) {
 }
 
 static int game_source(const SingleSource *src, const char *out, int seeds, int jobs, int quiet) {
-    char err[1024], outbuf[4096];
-    YtDoc doc;
-    if (yt_load_string(&doc, src->file, src->text, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        return SB_EXIT_USAGE;
-    }
-    for (int i = 0; i < src->n_sets; i++)
-        if (yt_set(&doc, src->sets[i], err, sizeof err)) {
-            fprintf(stderr, "%s\n", err);
-            yt_free(&doc);
-            return SB_EXIT_USAGE;
-        }
+    char outbuf[4096];
     if (!out) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s", src->file);
@@ -130,9 +120,7 @@ static int game_source(const SingleSource *src, const char *out, int seeds, int 
         snprintf(outbuf, sizeof outbuf, "runs/%s", stem);
         out = outbuf;
     }
-    int rc = train_game(&doc, out, seeds, jobs, quiet);
-    yt_free(&doc);
-    return rc;
+    return train_game(src->file, src->text, src->sets, src->n_sets, out, seeds, jobs, quiet);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -195,7 +183,10 @@ int cmd_train(int argc, char **argv) {
             usage(stderr);
             status = SB_EXIT_USAGE;
         } else {
-            status = resume(resume_dir, &o);
+            /* A tariff-game run records run.json; a single-agent run its checkpoint.npz. */
+            char rj[4096];
+            path_join(rj, sizeof rj, resume_dir, "run.json");
+            status = access(rj, F_OK) == 0 ? train_game_resume(resume_dir, jobs, o.quiet) : resume(resume_dir, &o);
         }
         free(sets);
         return status;

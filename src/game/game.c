@@ -13,6 +13,20 @@
 #include "util/common.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "io/npz.h"
+#include "io/pspec.h"
+#include "rl/single.h"
+#include <unistd.h>
+
+/* Where the nested schedule stands (checkpointed as bytes). */
+typedef struct {
+    int mf_iter;                     /* inner (mean-field) iterations done in this leader iteration */
+    int leader_done;                 /* the leader's tariff moved by <= tol: it stops learning */
+    int have_prev;
+    int day_start;                   /* first day of the current leader iteration */
+    float prev_act[HH_MAX_BUS + 3];  /* the last tariff as an action in [-1, 1] */
+    double last_mf_change;           /* L1 change of the beliefs in the last inner iteration */
+} NestedState;
 
 /* Everything one seed owns. */
 typedef struct {
@@ -33,6 +47,8 @@ typedef struct {
     EnvClass lead_cls;
     LeadEnv lead_env;
     void *lead_envp;
+    DispatchSolver *lead_ds;         /* the leader env's buffers, kept here because a restore */
+    double *lead_load, *lead_pmin, *lead_pmax; /* overwrites the env's bytes */
     VecEnv lead_vec;
     int learn_followers, learn_leader;
 
@@ -50,7 +66,20 @@ typedef struct {
     FILE *steps_csv, *periods_csv;
     double follower_s, leader_s, dispatch_s;
     long train_env_steps;
+    double wall_before;              /* wall seconds of earlier sessions (resumed runs) */
+    NestedState nested;              /* schedule: nested */
 } Game;
+
+static GameTraceFn trace_fn;
+static void *trace_user;
+void game_set_trace(GameTraceFn fn, void *user) {
+    trace_fn = fn;
+    trace_user = user;
+}
+#define TRACE(phase, t, who)                                   \
+    do {                                                       \
+        if (trace_fn) trace_fn(phase, (long)(t), who, trace_user); \
+    } while (0)
 
 static int load_grid(GridNetwork *g, const char *path, char *err, size_t n) {
     size_t k = strlen(path);
@@ -94,6 +123,10 @@ static int setup_grid(Game *gm, char *err, size_t n) {
     gm->lead_env.pmax = sb_calloc((size_t)gm->G, sizeof(double));
     memcpy(gm->lead_env.pmin, gm->pmin, (size_t)gm->G * sizeof(double));
     memcpy(gm->lead_env.pmax, gm->pmax, (size_t)gm->G * sizeof(double));
+    gm->lead_ds = gm->lead_env.ds;
+    gm->lead_load = gm->lead_env.load;
+    gm->lead_pmin = gm->lead_env.pmin;
+    gm->lead_pmax = gm->lead_env.pmax;
     return 0;
 }
 
@@ -105,6 +138,9 @@ static const DispatchResult *clear(Game *gm, DispatchSolver *ds, double *load, c
     hh_bus_load_mwh(&c->hh, gm->g.grid_bus, hs->consumer_kwh, fleet_kwh, load, gm->N);
     for (int u = 0; u < c->hh.n_solar; u++) gm->pmax[gm->g.solar_gen[u]] = hs->solar_mwh[u];
     double t0 = sb_now();
+    /* Every real solve starts cold: then a checkpoint between steps resumes bit for bit (a
+     * warm start may round differently), and paper3 solves in microseconds either way. */
+    dispatch_reset(ds);
     dispatch_update_load(ds, load);
     dispatch_update_gen_bounds(ds, gm->pmin, gm->pmax);
     dispatch_solve(ds);
@@ -208,10 +244,10 @@ static void game_free(Game *gm) {
     }
     dispatch_cleanup(gm->ds_rl);
     dispatch_cleanup(gm->ds_ns);
-    dispatch_cleanup(gm->lead_env.ds);
-    free(gm->lead_env.load);
-    free(gm->lead_env.pmin);
-    free(gm->lead_env.pmax);
+    dispatch_cleanup(gm->lead_ds);
+    free(gm->lead_load);
+    free(gm->lead_pmin);
+    free(gm->lead_pmax);
     free(gm->load);
     free(gm->load_ns);
     free(gm->pmin);
@@ -224,11 +260,239 @@ static void game_free(Game *gm) {
     if (gm->periods_csv) fclose(gm->periods_csv);
 }
 
+
+/* ---- checkpoints ----
+ * OUT/seed-K/checkpoint.npz, written atomically at every leader period and when a stop is
+ * requested, and once more when the seed finishes. It holds every agent (ppo_save: networks,
+ * Adam, RNG, normaliser), every training environment, the market state (beliefs, SoC, tariff,
+ * the leader's observation, the market RNGs, the open ledgers), the price and energy history,
+ * the lengths of steps.csv and periods.csv at that moment (a resume truncates them there)
+ * and, once finished, the seed's results. meta.json follows the export contract. */
+
+static void agent_name(const Game *gm, int b, char *out, size_t cap) {
+    if (b < 0) snprintf(out, cap, "utility");
+    else snprintf(out, cap, "agg_%s", gm->c->bus_name[b]);
+}
+
+enum { GI_T, GI_PERIOD, GI_STEPS_BYTES, GI_PERIODS_BYTES, GI_SLACK, GI_TRAIN_STEPS, GI_FINISHED, GI_N };
+enum { GT_FOLLOWER, GT_LEADER, GT_DISPATCH, GT_LEAD_DISPATCH, GT_WALL, GT_N };
+
+static int save_raw(Npz *z, const char *name, const void *p, size_t len, char *err, size_t n) {
+    size_t shape[1] = {len};
+    return npz_add(z, name, NPY_U1, shape, 1, p, err, n);
+}
+
+static int game_checkpoint(Game *gm, long seed, const char *dir, long t, int period, int finished,
+                           const GameResult *res, double session_start, char *err, size_t n) {
+    const GameShared *g = &gm->g;
+    Npz z;
+    npz_init(&z);
+    char *meta = NULL;
+    size_t meta_len = 0;
+    FILE *mf = open_memstream(&meta, &meta_len);
+    Json j;
+    json_init(&j, mf, 2);
+    json_obj_begin(&j, NULL);
+    json_str(&j, "format", "stackelberg-checkpoint");
+    json_int(&j, "version", 1);
+    json_str(&j, "project_version", SB_VERSION);
+    json_str(&j, "kind", "game");
+    json_int(&j, "seed", seed);
+    json_int(&j, "step", t);
+    json_bool(&j, "finished", finished);
+    json_arr_begin_block(&j, "agents");
+    char name[64];
+    for (int b = -1; b < g->B; b++) {
+        Ppo *p = b < 0 ? gm->lead : gm->agg[b];
+        if (!p) continue;
+        Pspec ps;
+        agent_name(gm, b, name, sizeof name);
+        ppo_pspec(p, name, b < 0 ? "none" : "soc_range", &ps);
+        pspec_emit(&j, NULL, &ps);
+    }
+    json_arr_end(&j);
+    game_config_json(gm->c, &j, "config");
+    json_obj_end(&j);
+    json_end(&j);
+    fclose(mf);
+    int rc = npz_add_raw(&z, "meta.json", meta, meta_len, err, n);
+    free(meta);
+    for (int b = -1; b < g->B && !rc; b++) {
+        Ppo *p = b < 0 ? gm->lead : gm->agg[b];
+        if (!p) continue;
+        agent_name(gm, b, name, sizeof name);
+        rc = ppo_save(p, &z, name, err, n);
+        char pre[80];
+        snprintf(pre, sizeof pre, "env.%s", name);
+        if (!rc) rc = single_envs_save(b < 0 ? &gm->lead_vec : &gm->agg_vec[b], &z, pre, err, n);
+    }
+    fflush(gm->steps_csv);
+    fflush(gm->periods_csv);
+    int64_t ints[GI_N] = {t, period, ftell(gm->steps_csv), ftell(gm->periods_csv), gm->slack_steps,
+                          gm->train_env_steps, finished};
+    double times[GT_N] = {gm->follower_s, gm->leader_s, gm->dispatch_s, gm->lead_env.dispatch_s,
+                          gm->wall_before + sb_now() - session_start};
+    size_t sh[2];
+    sh[0] = GI_N;
+    if (!rc) rc = npz_add(&z, "game.ints", NPY_I8, sh, 1, ints, err, n);
+    sh[0] = GT_N;
+    if (!rc) rc = npz_add(&z, "game.times", NPY_F8, sh, 1, times, err, n);
+    sh[0] = (size_t)g->B;
+    sh[1] = (size_t)g->S;
+    double belief[HH_MAX_BUS * HH_MAX_STEPS];
+    for (int b = 0; b < g->B; b++) memcpy(belief + (size_t)b * (size_t)g->S, g->belief[b], (size_t)g->S * sizeof(double));
+    if (!rc) rc = npz_add(&z, "game.belief", NPY_F8, sh, 2, belief, err, n);
+    sh[0] = (size_t)g->B;
+    if (!rc) rc = npz_add(&z, "game.soc", NPY_F8, sh, 1, g->soc, err, n);
+    sh[0] = SB_ARRAY_LEN(g->leader_obs);
+    if (!rc) rc = npz_add(&z, "game.leader_obs", NPY_F4, sh, 1, g->leader_obs, err, n);
+    sh[0] = 4;
+    if (!rc) rc = npz_add(&z, "game.market_rng", NPY_U8, sh, 1, gm->market_rng.s, err, n);
+    if (!rc) rc = npz_add(&z, "game.play_rng", NPY_U8, sh, 1, gm->play_rng.s, err, n);
+    sh[0] = (size_t)gm->T;
+    sh[1] = (size_t)g->B;
+    if (!rc) rc = npz_add(&z, "game.lmp_rl", NPY_F8, sh, 2, gm->lmp_rl, err, n);
+    if (!rc) rc = npz_add(&z, "game.lmp_ns", NPY_F8, sh, 2, gm->lmp_ns, err, n);
+    if (!rc) rc = npz_add(&z, "game.fleet", NPY_F8, sh, 2, gm->fleet, err, n);
+    /* Plain structs of numbers, stored as bytes (restored on the same kind of machine). */
+    if (!rc) rc = save_raw(&z, "game.tariff", &g->tariff, sizeof g->tariff, err, n);
+    if (!rc) rc = save_raw(&z, "game.nested", &gm->nested, sizeof gm->nested, err, n);
+    if (!rc) rc = save_raw(&z, "game.ledger_period", &gm->period, sizeof gm->period, err, n);
+    if (!rc) rc = save_raw(&z, "game.ledger_window", &gm->window, sizeof gm->window, err, n);
+    if (!rc) rc = save_raw(&z, "game.ledger_window_base", &gm->window_base, sizeof gm->window_base, err, n);
+    if (!rc && res) rc = save_raw(&z, "game.result", res, sizeof *res, err, n);
+    char path[4096];
+    path_join(path, sizeof path, dir, "checkpoint.npz");
+    if (!rc) rc = npz_write(&z, path, err, n);
+    npz_free(&z);
+    return rc;
+}
+
+/* A member of the expected dtype and byte size, or -1 with "PATH: member X: ...". */
+static const void *member_bytes(const Npz *z, const char *name, NpyDtype dt, size_t bytes, const char *label,
+                                char *err, size_t n) {
+    const NpzMember *m = npz_find(z, name);
+    if (!m) {
+        sb_err(err, n, "%s: member %s: missing", label, name);
+        return NULL;
+    }
+    if (m->dtype != dt || m->count * npy_itemsize(dt) != bytes) {
+        sb_err(err, n, "%s: member %s: wrong type or size (%s, %zu bytes; expected %s, %zu bytes)", label, name,
+               npy_descr(m->dtype), m->count * npy_itemsize(m->dtype), npy_descr(dt), bytes);
+        return NULL;
+    }
+    return m->data;
+}
+
+#define GET(dst, name, dt, bytes)                                                      \
+    do {                                                                               \
+        const void *src_ = member_bytes(&z, name, dt, bytes, path, err, n);            \
+        if (!src_) goto fail;                                                          \
+        memcpy(dst, src_, bytes);                                                      \
+    } while (0)
+
+/* Restore a seed from dir/checkpoint.npz. *found = 0 (and 0 returned) when there is none. */
+static int game_restore(Game *gm, const char *dir, long *t, int *period, int *finished, GameResult *res,
+                        int *found, char *err, size_t n) {
+    GameShared *g = &gm->g;
+    char path[4096];
+    path_join(path, sizeof path, dir, "checkpoint.npz");
+    *found = 0;
+    if (access(path, F_OK) != 0) return 0;
+    *found = 1;
+    Npz z;
+    if (npz_read(&z, path, err, n)) return -1;
+    char name[64], pre[80];
+    for (int b = -1; b < g->B; b++) {
+        Ppo *p = b < 0 ? gm->lead : gm->agg[b];
+        if (!p) continue;
+        agent_name(gm, b, name, sizeof name);
+        if (ppo_restore(p, &z, name, path, err, n)) goto fail;
+        snprintf(pre, sizeof pre, "env.%s", name);
+        VecEnv *v = b < 0 ? &gm->lead_vec : &gm->agg_vec[b];
+        if (single_envs_restore(v, &z, pre, path, err, n)) goto fail;
+    }
+    /* The environments' bytes carried pointers of the process that wrote them: set them again. */
+    for (int b = 0; b < g->B; b++) gm->agg_env[b].g = g;
+    {
+        LeadEnv *e = &gm->lead_env;
+        double ds = e->dispatch_s;
+        e->g = g;
+        e->followers = gm->agg;
+        e->ds = gm->lead_ds;
+        e->load = gm->lead_load;
+        e->pmin = gm->lead_pmin;
+        e->pmax = gm->lead_pmax;
+        e->dispatch_s = ds;
+    }
+    int64_t ints[GI_N];
+    double times[GT_N];
+    GET(ints, "game.ints", NPY_I8, sizeof ints);
+    GET(times, "game.times", NPY_F8, sizeof times);
+    if (ints[GI_T] < 0 || ints[GI_T] > gm->T || ints[GI_PERIOD] < 0 || ints[GI_STEPS_BYTES] < 0 ||
+        ints[GI_PERIODS_BYTES] < 0) {
+        sb_err(err, n, "%s: member game.ints: values out of range for this config", path);
+        goto fail;
+    }
+    {
+        double belief[HH_MAX_BUS * HH_MAX_STEPS];
+        GET(belief, "game.belief", NPY_F8, (size_t)g->B * (size_t)g->S * sizeof(double));
+        for (int b = 0; b < g->B; b++)
+            memcpy(g->belief[b], belief + (size_t)b * (size_t)g->S, (size_t)g->S * sizeof(double));
+    }
+    GET(g->soc, "game.soc", NPY_F8, (size_t)g->B * sizeof(double));
+    GET(g->leader_obs, "game.leader_obs", NPY_F4, sizeof g->leader_obs);
+    GET(gm->market_rng.s, "game.market_rng", NPY_U8, sizeof gm->market_rng.s);
+    GET(gm->play_rng.s, "game.play_rng", NPY_U8, sizeof gm->play_rng.s);
+    size_t hist = (size_t)gm->T * (size_t)g->B * sizeof(double);
+    GET(gm->lmp_rl, "game.lmp_rl", NPY_F8, hist);
+    GET(gm->lmp_ns, "game.lmp_ns", NPY_F8, hist);
+    GET(gm->fleet, "game.fleet", NPY_F8, hist);
+    GET(&g->tariff, "game.tariff", NPY_U1, sizeof g->tariff);
+    GET(&gm->nested, "game.nested", NPY_U1, sizeof gm->nested);
+    GET(&gm->period, "game.ledger_period", NPY_U1, sizeof gm->period);
+    GET(&gm->window, "game.ledger_window", NPY_U1, sizeof gm->window);
+    GET(&gm->window_base, "game.ledger_window_base", NPY_U1, sizeof gm->window_base);
+    *finished = ints[GI_FINISHED] != 0;
+    if (*finished) GET(res, "game.result", NPY_U1, sizeof *res);
+    *t = ints[GI_T];
+    *period = (int)ints[GI_PERIOD];
+    gm->slack_steps = ints[GI_SLACK];
+    gm->train_env_steps = ints[GI_TRAIN_STEPS];
+    gm->follower_s = times[GT_FOLLOWER];
+    gm->leader_s = times[GT_LEADER];
+    gm->dispatch_s = times[GT_DISPATCH];
+    gm->lead_env.dispatch_s = times[GT_LEAD_DISPATCH];
+    gm->wall_before = times[GT_WALL];
+    /* The records: cut back to what the checkpoint had seen, then append. */
+    {
+        char csv[4096];
+        path_join(csv, sizeof csv, dir, "steps.csv");
+        if (truncate(csv, (off_t)ints[GI_STEPS_BYTES]) || !(gm->steps_csv = fopen(csv, "a"))) {
+            sb_err(err, n, "%s: cannot reopen for appending", csv);
+            goto fail;
+        }
+        path_join(csv, sizeof csv, dir, "periods.csv");
+        if (truncate(csv, (off_t)ints[GI_PERIODS_BYTES]) || !(gm->periods_csv = fopen(csv, "a"))) {
+            sb_err(err, n, "%s: cannot reopen for appending", csv);
+            goto fail;
+        }
+    }
+    npz_free(&z);
+    return 0;
+fail:
+    npz_free(&z);
+    return -1;
+}
+#undef GET
+
 /* ---- the phases ---- */
 
-static void leader_phase(Game *gm) {
+/* act (B+3, may be NULL) receives the new tariff as the policy's action in [-1, 1]. */
+static void leader_phase(Game *gm, float *act_out) {
     if (!gm->learn_leader) return;
     double t0 = sb_now();
+    dispatch_reset(gm->lead_env.ds); /* each phase starts cold: see clear() */
     ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, NULL, NULL);
     gm->leader_s += sb_now() - t0;
     gm->train_env_steps += (long)gm->c->utility.ppo.n_steps *
@@ -237,6 +501,7 @@ static void leader_phase(Game *gm) {
     float act[HH_MAX_BUS + 3];
     ppo_predict(gm->lead, gm->g.leader_obs, NULL, 1, 1, act, NULL, NULL);
     game_leader_tariff(&gm->g, act, &gm->g.tariff);
+    if (act_out) memcpy(act_out, act, (size_t)market_tariff_dim(gm->g.B) * sizeof(float));
 }
 
 static void follower_phases(Game *gm) {
@@ -412,8 +677,81 @@ static int write_summary(const Game *gm, long seed, const char *dir, const GameR
     return atomic_commit(&a, err, n);
 }
 
-int game_run(const GameConfig *cfg, long seed, const char *out_dir, GameProgress *progress, volatile int *stop,
-             GameResult *res, char *err, size_t n) {
+
+/* ---- the nested schedule (Algorithm 1 of [P]) ----
+ * [R] details, each visible in the records: a leader iteration starts with the tariff in force
+ * (the baseline for the first); each inner (mean-field) iteration trains every follower once
+ * (a PPO phase of train_steps) and then plays mf_days of the real market, which moves the
+ * beliefs; the inner loop ends when that L1 change (summed over buses and hours, $/MWh) is
+ * <= mf_tol or after mf_max_iters; the leader period closes (a row of periods.csv) and the
+ * leader trains once; once its tariff (as an action in [-1, 1]) moves by <= tol in L1, or after
+ * max_leader_iters, the leader stops learning. The run lasts `days` real days, like the
+ * single loop; policies that have settled keep playing. Checkpoints are taken, and a stop is
+ * honoured, at the start of every inner iteration. Returns 0, 1 if stopped, -1 with err. */
+static int run_nested(Game *gm, long seed, const char *dir, long *tp, int *periodp, int restored, volatile int *stop,
+                      GameProgress *progress, double t_start, char *err, size_t n) {
+    const GameConfig *c = gm->c;
+    GameShared *g = &gm->g;
+    NestedState *ns = &gm->nested;
+    long t = *tp;
+    int period = *periodp, skip_ckpt = restored;
+    const int K = market_tariff_dim(g->B);
+    while (t < gm->T) {
+        for (; ns->mf_iter < c->mf_max_iters && t < gm->T; ns->mf_iter++) {
+            if (!skip_ckpt || (stop && *stop)) {
+                if (game_checkpoint(gm, seed, dir, t, period, 0, NULL, t_start, err, n)) return -1;
+                if (stop && *stop) {
+                    *tp = t;
+                    *periodp = period;
+                    return 1;
+                }
+            }
+            skip_ckpt = 0;
+            for (int b = 0; b < g->B && gm->learn_followers; b++) TRACE("follower", t, b);
+            follower_phases(gm);
+            double before[HH_MAX_BUS][HH_MAX_STEPS];
+            memcpy(before, g->belief, sizeof before);
+            for (long k = 0; k < (long)c->mf_days * g->S && t < gm->T; k++, t++) {
+                TRACE("market", t, -1);
+                market_step(gm, t);
+            }
+            double change = 0;
+            for (int b = 0; b < g->B; b++)
+                for (int h = 0; h < g->S; h++) change += fabs(g->belief[b][h] - before[b][h]);
+            ns->last_mf_change = change;
+            if (progress) {
+                progress->day = (int)(t / g->S);
+                progress->imv = market_imv_mean(gm->lmp_rl + (size_t)(t - 1) / g->S * g->S * (size_t)g->B,
+                                                (size_t)g->S, (size_t)g->B);
+            }
+            if (change <= c->mf_tol) {
+                ns->mf_iter++;
+                break;
+            }
+        }
+        TRACE("close", t, -1);
+        close_period(gm, period++, ns->day_start);
+        ns->mf_iter = 0;
+        ns->day_start = (int)(t / g->S);
+        if (t >= gm->T) break;
+        if (!ns->leader_done && gm->learn_leader) {
+            TRACE("leader", t, -1);
+            float act[HH_MAX_BUS + 3];
+            leader_phase(gm, act);
+            double move = 0;
+            for (int k = 0; k < K; k++) move += fabs(act[k] - ns->prev_act[k]);
+            if ((ns->have_prev && move <= c->tol) || period >= c->max_leader_iters) ns->leader_done = 1;
+            memcpy(ns->prev_act, act, sizeof act);
+            ns->have_prev = 1;
+        }
+    }
+    *tp = t;
+    *periodp = period;
+    return 0;
+}
+
+int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, GameProgress *progress,
+             volatile int *stop, GameResult *res, char *err, size_t n) {
     memset(res, 0, sizeof *res);
     double t_start = sb_now();
     Game *gm = sb_calloc(1, sizeof *gm);
@@ -438,22 +776,6 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, GameProgress
     init_beliefs(gm);
     if (setup_agents(gm, seed, err, n)) goto done;
     if (mkdir_p(out_dir, err, n)) goto done;
-    gm->steps_csv = open_csv(out_dir, "steps.csv",
-                             "day,hour,bus,lmp,lmp_no_storage,bus_load_mwh,prosumer_grid_kwh,consumer_grid_kwh,soc,"
-                             "action,alpha_buy,alpha_sell,fixed_prosumer,fixed_consumer\n",
-                             err, n);
-    if (!gm->steps_csv) goto done;
-    {
-        char hdr[2048];
-        size_t k = (size_t)snprintf(hdr, sizeof hdr, "period,day_start,alpha_buy,alpha_sell");
-        for (int b = 0; b < g->B; b++) k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",fixed_%s", cfg->bus_name[b]);
-        k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",fixed_consumers");
-        for (int b = 0; b < g->B; b++) k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",eei_%s", cfg->bus_name[b]);
-        snprintf(hdr + k, sizeof hdr - k,
-                 ",eei_consumers,eei_prosumers,eei_gap,mean_lmp,revenue,shortfall,leader_reward\n");
-        gm->periods_csv = open_csv(out_dir, "periods.csv", hdr, err, n);
-        if (!gm->periods_csv) goto done;
-    }
     gm->T = game_total_steps(cfg);
     gm->lmp_rl = sb_calloc((size_t)gm->T * (size_t)g->B, sizeof(double));
     gm->lmp_ns = sb_calloc((size_t)gm->T * (size_t)g->B, sizeof(double));
@@ -462,31 +784,74 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, GameProgress
     market_ledger_reset(&gm->window, g->B, g->S);
     market_ledger_reset(&gm->window_base, g->B, g->S);
     const int P = game_period_steps(cfg);
-    int period = 0;
+    int period = 0, found = 0, finished = 0;
+    long t0 = 0;
     if (progress) progress->days = cfg->days;
+    if (resume && game_restore(gm, out_dir, &t0, &period, &finished, res, &found, err, n)) goto done;
+    if (found && finished) {
+        rc = 0;
+        goto done;
+    }
+    if (!found) {
+        gm->steps_csv = open_csv(out_dir, "steps.csv",
+                                 "day,hour,bus,lmp,lmp_no_storage,bus_load_mwh,prosumer_grid_kwh,consumer_grid_kwh,"
+                                 "soc,action,alpha_buy,alpha_sell,fixed_prosumer,fixed_consumer\n",
+                                 err, n);
+        if (!gm->steps_csv) goto done;
+        char hdr[2048];
+        size_t k = (size_t)snprintf(hdr, sizeof hdr, "period,day_start,alpha_buy,alpha_sell");
+        for (int b = 0; b < g->B; b++) k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",fixed_%s", cfg->bus_name[b]);
+        k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",fixed_consumers");
+        for (int b = 0; b < g->B; b++) k += (size_t)snprintf(hdr + k, sizeof hdr - k, ",eei_%s", cfg->bus_name[b]);
+        snprintf(hdr + k, sizeof hdr - k, ",eei_consumers,eei_prosumers,eei_gap,mean_lmp,revenue,shortfall,leader_reward\n");
+        gm->periods_csv = open_csv(out_dir, "periods.csv", hdr, err, n);
+        if (!gm->periods_csv) goto done;
+    }
+
+    if (cfg->schedule == GAME_NESTED) {
+        long t = t0;
+        int prc = run_nested(gm, seed, out_dir, &t, &period, found, stop, progress, t_start, err, n);
+        if (prc) {
+            rc = prc;
+            goto done;
+        }
+        goto results;
+    }
 
     /* ---- the single-loop schedule (SPEC 1) ---- */
-    for (long t = 0; t < gm->T; t++) {
-        if (t % P == 0) {
-            if (t > 0) close_period(gm, period++, (int)((t - P) / g->S));
-            if (stop && *stop) {
+    for (long t = t0; t < gm->T; t++) {
+        /* A restored run resumes after this boundary's period was closed and checkpointed. */
+        if (t % P == 0 && t > 0 && !(found && t == t0)) {
+            TRACE("close", t, -1);
+            close_period(gm, period++, (int)((t - P) / g->S));
+        }
+        int stopping = stop && *stop;
+        if ((t % P == 0 && !(found && t == t0)) || stopping) {
+            if (game_checkpoint(gm, seed, out_dir, t, period, 0, NULL, t_start, err, n)) goto done;
+            if (stopping) {
                 rc = 1;
                 goto done;
             }
-            leader_phase(gm);
         }
+        if (t % P == 0) {
+            TRACE("leader", t, -1);
+            leader_phase(gm, NULL);
+        }
+        for (int b = 0; b < g->B && gm->learn_followers; b++) TRACE("follower", t, b);
         follower_phases(gm);
+        TRACE("market", t, -1);
         market_step(gm, t);
         if (progress) {
             progress->day = (int)(t / g->S);
             long w0 = t + 1 >= (long)cfg->report_days * g->S ? t + 1 - (long)cfg->report_days * g->S : 0;
             progress->imv = market_imv_mean(gm->lmp_rl + (size_t)w0 * (size_t)g->B, (size_t)(t + 1 - w0),
                                             (size_t)g->B);
-            progress->eei_gap = 0;
         }
     }
+    TRACE("close", gm->T, -1);
     close_period(gm, period, (int)((gm->T - 1) / P * P / g->S));
 
+results:
     /* ---- results ---- */
     {
         size_t W = (size_t)cfg->report_days * (size_t)g->S, off = (size_t)(gm->T - (long)W) * (size_t)g->B;
@@ -502,25 +867,26 @@ int game_run(const GameConfig *cfg, long seed, const char *out_dir, GameProgress
         res->shortfall =
             market_shortfall(gm->window.revenue, cfg->utility.fixed_cost_per_day, market_ledger_days(&gm->window));
         res->slack_steps = gm->slack_steps;
-        res->wall_s = sb_now() - t_start;
+        res->wall_s = gm->wall_before + sb_now() - t_start;
         res->dispatch_s = gm->dispatch_s + gm->lead_env.dispatch_s;
         res->follower_s = gm->follower_s;
         res->leader_s = gm->leader_s;
         res->other_s = res->wall_s - gm->follower_s - gm->leader_s - gm->dispatch_s;
         res->train_env_steps = gm->train_env_steps;
         res->train_steps_per_s = gm->train_env_steps / fmax(gm->follower_s + gm->leader_s, 1e-9);
-        if (progress) {
-            progress->imv = res->imv_rl;
-            progress->eei_gap = res->eei_gap_learned;
-        }
     }
     if (fflush(gm->steps_csv) || fflush(gm->periods_csv)) {
         sb_err(err, n, "%s: write failed", out_dir);
         goto done;
     }
-    if (write_profiles(gm, out_dir, err, n)) goto done;
-    rc = write_summary(gm, seed, out_dir, res, err, n);
+    if (write_profiles(gm, out_dir, err, n) || write_summary(gm, seed, out_dir, res, err, n)) goto done;
+    rc = game_checkpoint(gm, seed, out_dir, gm->T, period, 1, res, t_start, err, n);
 done:
+    if (progress && rc == 0) {
+        progress->day = cfg->days;
+        progress->imv = res->imv_rl;
+        progress->eei_gap = res->eei_gap_learned;
+    }
     game_free(gm);
     free(gm);
     return rc;

@@ -99,10 +99,18 @@ typedef struct {
     volatile double imv, eei_gap;
 } GameProgress;
 
-/* Run one seed; writes steps.csv, periods.csv and summary.json into out_dir (created).
- * `stop` (may be NULL) is polled between steps: when it becomes nonzero the run stops at the
- * next leader period after writing a checkpoint. Returns 0, 1 if stopped, -1 with err. */
-int game_run(const GameConfig *cfg, long seed, const char *out_dir, GameProgress *progress,
+/* Tests observe the schedule through a trace: called with the phase ("leader", "follower",
+ * "market", "close"), the real step t and the agent (bus index, or -1). NULL turns it off.
+ * Process-wide (tests only). */
+typedef void (*GameTraceFn)(const char *phase, long t, int who, void *user);
+void game_set_trace(GameTraceFn fn, void *user);
+
+/* Run one seed; writes steps.csv, periods.csv, days.csv, hourly.csv, summary.json and
+ * checkpoint.npz into out_dir (created). With resume, a checkpoint there is continued (a
+ * finished one only returns its results). `stop` (may be NULL) is polled between real steps:
+ * when nonzero the run writes a checkpoint and returns 1. A resumed run ends with the same
+ * records as an uninterrupted one (wall-clock fields aside). 0, 1 if stopped, -1 with err. */
+int game_run(const GameConfig *cfg, long seed, const char *out_dir, int resume, GameProgress *progress,
              volatile int *stop, GameResult *res, char *err, size_t n);
 
 #endif

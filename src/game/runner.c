@@ -28,9 +28,17 @@ typedef struct {
 
 static volatile sig_atomic_t g_stop;
 static volatile int *g_child_stop;
+static pid_t *g_pids;  /* children, for forwarding a SIGTERM sent to the parent alone */
+static int g_npids;
 static void on_signal(int sig) {
+    if (g_stop == sig && !g_child_stop) _exit(128 + sig); /* a second identical signal: at once */
     g_stop = sig;
-    if (g_child_stop) *g_child_stop = 1;
+    if (g_child_stop) {
+        *g_child_stop = 1;
+        return;
+    }
+    for (int i = 0; i < g_npids; i++)
+        if (g_pids[i] > 0) kill(g_pids[i], SIGTERM);
 }
 
 static void seed_dir(char *out, size_t cap, const char *dir, int s) {
@@ -39,12 +47,14 @@ static void seed_dir(char *out, size_t cap, const char *dir, int s) {
     path_join(out, cap, dir, name);
 }
 
-static void run_child(const GameConfig *cfg, const char *dir, int s, SeedSlot *slot) {
+static void run_child(const GameConfig *cfg, const char *dir, int s, int resume, SeedSlot *slot) {
     static volatile int stop;
     g_child_stop = &stop;
+    g_npids = 0;
     char sd[4096];
     seed_dir(sd, sizeof sd, dir, s);
-    int rc = game_run(cfg, cfg->seed + s, sd, &slot->progress, &stop, &slot->result, slot->err, sizeof slot->err);
+    int rc = game_run(cfg, cfg->seed + s, sd, resume, &slot->progress, &stop, &slot->result, slot->err,
+                      sizeof slot->err);
     slot->status = rc == 0 ? 0 : rc == 1 ? 1 : 2;
     slot->progress.done = 1;
     slot->progress.failed = rc < 0;
@@ -275,6 +285,9 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
     if (slots == MAP_FAILED) return sb_err(err, n, "mmap: %s", strerror(errno));
     memset(slots, 0, (size_t)seeds * sizeof *slots);
     pid_t *pid = sb_calloc((size_t)seeds, sizeof *pid);
+    g_pids = pid;
+    g_npids = seeds;
+    g_stop = 0;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -293,7 +306,7 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
                 next++;
                 continue;
             }
-            if (p == 0) run_child(cfg, dir, next, &slots[next]);
+            if (p == 0) run_child(cfg, dir, next, o->resume, &slots[next]);
             pid[next++] = p;
             running++;
         }
@@ -330,7 +343,7 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
             rc = sb_err(err, n, "seed %d: %s", s, slots[s].err);
             break;
         }
-    if (!rc && (stopped || g_stop)) rc = 1;
+    if (!rc && (stopped || g_stop)) rc = g_stop ? (int)g_stop : SIGINT;
     if (!rc) {
         if (aggregate_csv(dir, seeds, "steps.csv", 3, err, n) || aggregate_csv(dir, seeds, "periods.csv", 2, err, n) ||
             aggregate_csv(dir, seeds, "days.csv", 1, err, n) || aggregate_csv(dir, seeds, "hourly.csv", 1, err, n) ||
@@ -345,6 +358,8 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
                     dir);
     }
     munmap(slots, (size_t)seeds * sizeof *slots);
+    g_pids = NULL;
+    g_npids = 0;
     free(pid);
     return rc;
 }

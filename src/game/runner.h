@@ -17,9 +17,12 @@ typedef struct {
     int jobs;          /* parallel processes (<= 0: the number of cores) */
     int quiet;
     int figures;       /* 1: draw figures when gnuplot is present */
+    int resume;        /* continue each seed from OUT/seed-K/checkpoint.npz where there is one */
 } RunnerOptions;
 
-/* 0 success, 1 stopped by a signal (checkpoints written), -1 with err. */
+/* SIGINT stops every seed at its next real step with a checkpoint; SIGTERM sent to the parent
+ * is forwarded to the seeds. Returns 0 on success, the signal number (SIGINT, SIGTERM) when
+ * stopped (checkpoints written; `train --resume OUT` continues), -1 with err. */
 int game_train(const GameConfig *cfg, const char *out_dir, const RunnerOptions *o, char *err, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/ppo_config.h"
 #include "config/yamltree.h"
 #include "util/common.h"
 
@@ -90,6 +91,7 @@ void tab_settings_default(TabSettings *s) {
     s->tol = 1e-10;
     s->max_iter = 100000;
     s->net = 0;
+    tab_ppo_settings_default(&s->ppo);
 }
 
 int tab_settings_validate(const TabSettings *s, char *err, size_t errlen) {
@@ -100,7 +102,7 @@ int tab_settings_validate(const TabSettings *s, char *err, size_t errlen) {
     if (!(s->tol >= 0) || !isfinite(s->tol)) return sb_err(err, errlen, "solver.tol: must be >= 0, got %g", s->tol);
     if (s->max_iter < 1) return sb_err(err, errlen, "solver.max_iter: must be >= 1, got %ld", s->max_iter);
     if (s->net < 0) return sb_err(err, errlen, "solver.net: must be >= 0, got %d", s->net);
-    return 0;
+    return tab_ppo_settings_validate(&s->ppo, err, errlen);
 }
 
 static const char *const METHOD_NAMES[] = {"exact", "softmax", "ppo"};
@@ -233,6 +235,65 @@ static int read_pair(const YtDoc *d, const YtNode *parent, const char *key, cons
     return 0;
 }
 
+/* solver.ppo: the schedule, and SB3 hyperparameters under `leader:` and `follower:`. */
+static int read_ppo(const YtDoc *d, const YtNode *m, TabPpoSettings *p, char *err, size_t n) {
+    if (m->kind != YT_MAP) return yt_error_at(d, m, "solver.ppo", err, n, "expected a map such as {rounds: 6}");
+    long v;
+    int rc;
+    static const struct {
+        const char *key;
+        long lo, hi;
+    } ints[] = {{"rounds", 1, 1000000}, {"follower_steps", 1, 1000000000000L}, {"leader_steps", 1, 1000000000000L},
+                {"horizon", 1, 1000000000L}, {"n_envs", 1, 1024}, {"seed", 0, 9000000000000000L}};
+    for (size_t i = 0; i < SB_ARRAY_LEN(ints); i++) {
+        if ((rc = yt_get_int(d, m, ints[i].key, &v, err, n)) < 0) return -1;
+        if (!rc) continue;
+        if (v < ints[i].lo || v > ints[i].hi) {
+            char label[64];
+            snprintf(label, sizeof label, "solver.ppo.%s", ints[i].key);
+            return yt_error_at(d, yt_find(d, m, ints[i].key), label, err, n, "must be in [%ld, %ld], got %ld",
+                               ints[i].lo, ints[i].hi, v);
+        }
+        switch (i) {
+        case 0: p->rounds = (int)v; break;
+        case 1: p->follower_steps = v; break;
+        case 2: p->leader_steps = v; break;
+        case 3: p->horizon = (int)v; break;
+        case 4: p->n_envs = (int)v; break;
+        default: p->seed = (uint64_t)v; break;
+        }
+    }
+    if (yt_get_bool(d, m, "fresh_leader", &p->fresh_leader, err, n) < 0) return -1;
+    if (yt_get_bool(d, m, "fresh_follower", &p->fresh_follower, err, n) < 0) return -1;
+    const char *obs;
+    if ((rc = yt_get_str(d, m, "follower_obs", &obs, err, n)) < 0) return -1;
+    if (rc) {
+        if (!strcmp(obs, "pair")) p->follower_pair = 1;
+        else if (!strcmp(obs, "concat")) p->follower_pair = 0;
+        else
+            return yt_error_at(d, yt_find(d, m, "follower_obs"), "solver.ppo.follower_obs", err, n,
+                               "expected pair (one-hot(s) ++ one-hot(aL) ++ one-hot(s, aL)) or concat "
+                               "(one-hot(s) ++ one-hot(aL)), got \"%s\"", obs);
+    }
+    static const char *const who[] = {"leader", "follower"};
+    for (int k = 0; k < 2; k++) {
+        const YtNode *x = yt_find(d, m, who[k]);
+        if (!x) continue;
+        char label[64];
+        snprintf(label, sizeof label, "solver.ppo.%s", who[k]);
+        if (x->kind != YT_MAP) return yt_error_at(d, x, label, err, n, "expected a map of PPO hyperparameters");
+        const YtNode *gam = yt_find(d, x, "gamma");
+        if (gam) {
+            snprintf(label, sizeof label, "solver.ppo.%s.gamma", who[k]);
+            return yt_error_at(d, gam, label, err, n, "the discount is the game's (top-level gamma), not a PPO setting");
+        }
+        if (ppo_config_from_yaml(d, x, k ? &p->follower : &p->leader, err, n)) return -1;
+    }
+    char msg[256];
+    if (tab_ppo_settings_validate(p, msg, sizeof msg)) return yt_error_at(d, m, NULL, err, n, "%s", msg);
+    return 0;
+}
+
 static int read_solver(const YtDoc *d, TabSettings *s, char *err, size_t n) {
     const YtNode *m = yt_find(d, NULL, "solver");
     if (!m) return 0;
@@ -250,6 +311,8 @@ static int read_solver(const YtDoc *d, TabSettings *s, char *err, size_t n) {
     if (yt_get_int(d, m, "net", &net, err, n) < 0) return -1;
     if (net < 0 || net > 1000000) return yt_error_at(d, yt_find(d, m, "net"), "solver.net", err, n, "must be in [0, 1000000], got %ld", net);
     s->net = (int)net;
+    const YtNode *ppo = yt_find(d, m, "ppo");
+    if (ppo && read_ppo(d, ppo, &s->ppo, err, n)) return -1;
     const YtNode *alpha = yt_find(d, m, "alpha");
     if (!(s->alpha_leader > 0 && isfinite(s->alpha_leader)) || !(s->alpha_follower > 0 && isfinite(s->alpha_follower)))
         return yt_error_at(d, alpha, "solver.alpha", err, n, "must be finite and > 0, got leader %g, follower %g",

@@ -20,7 +20,12 @@
  *     [S  A_WZ; A_WZ' 0] [y; x_Z] = [r + A_WP H_P^-1 c_P; c_Z],   S = A_WP H_P^-1 A_WP'.
  * Feasible start: every bus' slack takes the bus' mismatch (so flows are those of a known
  * feasible point) and is marked TEMP: "phase 0" moves all TEMPs to zero at once towards the
- * subproblem solution; if that is blocked the TEMPs are frozen and released one by one. */
+ * subproblem solution; if that is blocked the TEMPs are frozen and released one by one.
+ * Rounding guards (found by the random-instance tests): direction components at rounding
+ * level neither block nor cross bounds; phase 0 only adds constraints that keep the working
+ * set independent over the free variables (Gram-Cholesky test); a constraint whose addition
+ * makes the subproblem singular is taken back; "optimal" needs residuals <= 1e-6; a warm
+ * start that exceeds its iteration budget or fails gives way to one cold start. */
 #include "grid/dispatch.h"
 
 #include <math.h>
@@ -634,6 +639,38 @@ static int solve_subproblem(DispatchSolver *s, int nP, int nZ, int phase0) {
     return 0;
 }
 
+/* Would the working set stay linearly independent over the free variables if variable
+ * fix_var were fixed (-1: none) and line add_line joined it (-1: none)? Rank through the
+ * Cholesky factorisation of the Gram matrix A A' of the rows restricted to the free
+ * variables (m' x m', in the kkt scratch). */
+static int stays_independent(DispatchSolver *s, int nF, int fix_var, int add_line) {
+    int m = 1 + s->nw + (add_line >= 0);
+    double *gm = s->kkt;
+    memset(gm, 0, (size_t)m * m * sizeof(double));
+    for (int k = 0; k < nF; k++) {
+        int j = s->fidx[k];
+        if (j == fix_var) continue;
+        for (int r = 0; r < 1 + s->nw; r++) s->acol[r] = coef(s, j, r);
+        if (add_line >= 0) s->acol[m - 1] = s->vsgn[j] * s->pt[(size_t)s->vbus[j] * s->M + add_line];
+        for (int r = 0; r < m; r++)
+            for (int c = 0; c <= r; c++) gm[(size_t)r * m + c] += s->acol[r] * s->acol[c];
+    }
+    for (int c = 0; c < m; c++) {
+        double diag = gm[(size_t)c * m + c];
+        double orig = diag;
+        for (int k = 0; k < c; k++) diag -= gm[(size_t)c * m + k] * gm[(size_t)c * m + k];
+        if (!(diag > 1e-12 * fmax(orig, 1e-300))) return 0;
+        double l = sqrt(diag);
+        gm[(size_t)c * m + c] = l;
+        for (int r = c + 1; r < m; r++) {
+            double v = gm[(size_t)r * m + c];
+            for (int k = 0; k < c; k++) v -= gm[(size_t)r * m + k] * gm[(size_t)c * m + k];
+            gm[(size_t)r * m + c] = v / l;
+        }
+    }
+    return 1;
+}
+
 /* Largest step along d (nonzero on the listed variables, dflow for lines) before a bound or
  * an inactive rated line blocks; *bvar / *bline say which (-1 if none). */
 static double ratio_test(DispatchSolver *s, const int *idx, int cnt, double amax, int *bvar, int *bline,
@@ -641,15 +678,18 @@ static double ratio_test(DispatchSolver *s, const int *idx, int cnt, double amax
     double alpha = amax, dn = 0;
     *bvar = -1;
     *bline = -1;
+    for (int k = 0; k < cnt; k++) dn = fmax(dn, fabs(s->d[idx[k]]));
+    /* components at rounding level are zeros of the exact direction: letting them block
+     * would add a constraint dependent on the working set */
+    double epsv = 1e-11 * dn;
     for (int k = 0; k < cnt; k++) {
         int j = idx[k];
         double dj = s->d[j];
-        dn = fmax(dn, fabs(dj));
-        if (dj < 0) {
+        if (dj < -epsv) {
             double a = (s->x[j] - s->vlo[j]) / -dj;
             if (a < 0) a = 0;
             if (a < alpha) alpha = a, *bvar = j, *bline = -1;
-        } else if (dj > 0) {
+        } else if (dj > epsv) {
             double a = (s->vhi[j] - s->x[j]) / dj;
             if (a < 0) a = 0;
             if (a < alpha) alpha = a, *bvar = j, *bline = -1;
@@ -688,12 +728,11 @@ static void direction_flows(DispatchSolver *s, const int *idx, int cnt) {
 
 static void finish(DispatchSolver *s, double cscale, int was_warm);
 
-DispatchStatus dispatch_solve(DispatchSolver *s) {
-    double t0 = sb_now();
-    if (s->dirty_load) refresh_load_terms(s);
+/* One run of the active-set method from a warm (was_warm) or cold start, at most budget
+ * iterations; *iters receives the count. */
+static DispatchStatus solve_once(DispatchSolver *s, int was_warm, int budget, int *iters) {
     int V = s->V;
     /* a warm start keeps the previous flows exactly (see start_point); a cold one needs them */
-    int was_warm = s->set.warm_start && s->have_prev;
     int phase0 = start_point(s);
     if (!was_warm) compute_flows(s);
     memcpy(s->flow0, s->flow, (size_t)s->M * sizeof(double));
@@ -706,9 +745,11 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
     double tolp = s->set.tol * pscale, told = s->set.tol * cscale;
     s->last_var = s->last_line = -1;
     DispatchStatus st = DISPATCH_MAX_ITER;
-    int it, p0_var = -1, p0_line = 0; /* the last constraint phase 0 added, to undo */
+    /* the constraint the previous iteration added, to undo if it made the working set
+     * singular; snap: treat the next subproblem solution as reached */
+    int it, add_var = -1, add_line = 0, add_p0 = 0, snap = 0;
     /* fidx lists the variables that move: free ones, plus TEMPs in phase 0 */
-    for (it = 0; it < s->set.max_iter; it++) {
+    for (it = 0; it < budget; it++) {
         int nF = 0, nP = 0, nZ = 0, m = 1 + s->nw, prefer = -1;
         for (int j = 0; j < V; j++) {
             if (s->vst[j] != VS_FREE) continue;
@@ -755,19 +796,25 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
                 for (int k = 0; k < nZ; k++) s->d[s->zidx[k]] = -s->d[s->zidx[k]];
         } else {
             if (solve_subproblem(s, nP, nZ, phase0)) {
-                if (!phase0 || (p0_var < 0 && !p0_line)) {
+                if (add_var < 0 && !add_line) {
                     st = DISPATCH_NUMERICAL;
                     break;
                 }
-                /* phase 0 added a constraint the free variables cannot carry: take it back,
-                 * freeze the TEMPs and go on one release at a time */
-                if (p0_var >= 0) s->vst[p0_var] = VS_FREE;
+                /* The last constraint added depends on the working set. In phase 0 the
+                 * free variables cannot carry it: take it back, freeze the TEMPs and go on
+                 * one release at a time. Otherwise the step that added it was rounding
+                 * noise (an exact direction would have had no component along it): take
+                 * it back and accept the subproblem solution. */
+                if (add_var >= 0) s->vst[add_var] = VS_FREE;
                 else s->inw[s->wl[--s->nw]] = 0;
-                p0_var = -1;
-                p0_line = 0;
-                phase0 = 0;
+                if (add_p0) phase0 = 0;
+                else snap = 1;
+                add_var = -1;
+                add_line = 0;
                 continue;
             }
+            add_var = -1;
+            add_line = 0;
             double dn = 0;
             for (int k = 0; k < nF; k++) {
                 int j = s->fidx[k];
@@ -781,8 +828,13 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
                         s->fidx[cnt++] = j;
                         dn = fmax(dn, fabs(s->d[j]));
                     }
-            if (dn <= tolp * 1e-3) {
+            if (snap && dn > 1e-7 * pscale) {
+                st = DISPATCH_NUMERICAL; /* the undone constraint was not a rounding artefact */
+                break;
+            }
+            if (dn <= tolp * 1e-3 || snap) {
                 /* at the subproblem optimum: snap, then check the multipliers */
+                snap = 0;
                 for (int k = 0; k < cnt; k++) s->x[s->fidx[k]] += s->d[s->fidx[k]];
                 if (phase0)
                     for (int j = 0; j < V; j++)
@@ -833,26 +885,30 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
             st = DISPATCH_NUMERICAL;
             break;
         }
-        if (alpha >= 1.0 && !ray) {
-            for (int k = 0; k < cnt; k++) s->x[s->fidx[k]] += s->d[s->fidx[k]];
-        } else {
-            for (int k = 0; k < cnt; k++) s->x[s->fidx[k]] += alpha * s->d[s->fidx[k]];
+        double step = alpha >= 1.0 && !ray ? 1.0 : alpha;
+        for (int k = 0; k < cnt; k++) {
+            int j = s->fidx[k];
+            /* a rounding-level component may not cross its bound */
+            s->x[j] = fmin(fmax(s->x[j] + step * s->d[j], s->vlo[j]), s->vhi[j]);
         }
         for (int k = 0; k < s->kr; k++) s->flow[s->rated[k]] += alpha * s->dflow[k];
+        int blocked = (bvar >= 0 || bline >= 0) && (alpha < 1.0 || ray);
+        /* phase 0 moves fixed variables too, so a blocking constraint may be dependent on the
+         * working set over the free variables; a normal step only meets independent ones */
+        int indep = !(blocked && phase0) || stays_independent(s, nF, bvar, bvar >= 0 ? -1 : bline);
         if (phase0) {
             if (alpha >= 1.0) {
                 for (int j = 0; j < V; j++)
                     if (s->vst[j] == VS_TEMP) s->vst[j] = VS_LOWER, s->x[j] = 0;
             }
-            phase0 = alpha < 1.0; /* blocked: add the blocking constraint, go on */
-            p0_var = -1;
-            p0_line = 0;
-            if (phase0) {
-                if (bvar >= 0) p0_var = bvar;
-                else p0_line = bline >= 0;
-            }
+            /* blocked: add the blocking constraint and go on, unless the free variables
+             * cannot carry it; then the TEMPs freeze and are released one at a time */
+            phase0 = alpha < 1.0 && indep;
         }
+        if (blocked && !indep) continue;
+        add_p0 = phase0;
         if (bvar >= 0 && (alpha < 1.0 || ray)) {
+            add_var = bvar;
             int up = s->d[bvar] > 0;
             s->vst[bvar] = up ? VS_UPPER : VS_LOWER;
             s->x[bvar] = up ? s->vhi[bvar] : s->vlo[bvar];
@@ -861,18 +917,34 @@ DispatchStatus dispatch_solve(DispatchSolver *s) {
                 st = DISPATCH_NUMERICAL;
                 break;
             }
+            add_line = 1;
             s->wl[s->nw] = bline;
             s->inw[bline] = 1;
             s->wside[s->nw] = (signed char)bside;
             s->nw++;
         }
     }
-    s->info.iterations = it + (st == DISPATCH_OPTIMAL);
+    *iters = it + (st == DISPATCH_OPTIMAL);
     s->info.status = st;
     if (st == DISPATCH_OPTIMAL) finish(s, cscale, was_warm);
     else s->have_prev = 0;
-    s->info.solve_time_s = sb_now() - t0;
     return s->info.status;
+}
+
+DispatchStatus dispatch_solve(DispatchSolver *s) {
+    double t0 = sb_now();
+    if (s->dirty_load) refresh_load_terms(s);
+    int warm = s->set.warm_start && s->have_prev, it = 0, it2 = 0;
+    /* a warm start that wanders (a near-degenerate working set) gives way to a cold one */
+    int budget = warm ? SB_MIN(s->set.max_iter, 20 * (s->V + s->K) + 100) : s->set.max_iter;
+    DispatchStatus st = solve_once(s, warm, budget, &it);
+    if (warm && (st == DISPATCH_MAX_ITER || st == DISPATCH_NUMERICAL)) {
+        s->have_prev = 0;
+        st = solve_once(s, 0, s->set.max_iter, &it2);
+    }
+    s->info.iterations = it + it2;
+    s->info.solve_time_s = sb_now() - t0;
+    return st;
 }
 
 /* Results, objective, residuals; infeasible if slack is off and used. */
@@ -955,7 +1027,9 @@ static void finish(DispatchSolver *s, double cscale, int was_warm) {
     s->info.compl_res = cr / (ds * pscale);
     s->info.objective = obj;
     s->info.status = DISPATCH_OPTIMAL;
-    if (s->slack_off && slack_used > s->set.tol * pscale) s->info.status = DISPATCH_INFEASIBLE;
+    /* a point the method calls optimal but whose residuals say otherwise is not one */
+    if (s->info.prim_res > 1e-6 || s->info.dual_res > 1e-6) s->info.status = DISPATCH_NUMERICAL;
+    else if (s->slack_off && slack_used > s->set.tol * pscale) s->info.status = DISPATCH_INFEASIBLE;
     s->have_prev = s->info.status == DISPATCH_OPTIMAL;
     for (int i = 0; i < N; i++) {
         s->prev_inj[i] = s->inj[i];

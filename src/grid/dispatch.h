@@ -10,7 +10,16 @@
  * Lifecycle: dispatch_setup is the only function that allocates. dispatch_update_* and
  * dispatch_solve reuse the workspace and warm-start from the previous active set.
  * "Infeasible" (slack off and not enough capacity, or line limits that cannot hold) is a
- * status in DispatchInfo, never a crash. dispatch_cleanup is safe on a half-built solver. */
+ * status in DispatchInfo, never a crash. dispatch_cleanup is safe on a half-built solver.
+ *
+ * The solver (dispatch.c) is a primal active-set method on the reduced (PTDF) problem:
+ * exact for quadratic and linear costs alike (a zero-curvature step goes to the next
+ * blocking constraint, like a simplex pivot), warm-started so that a market step usually
+ * costs one small dense solve plus one pass over the flows. Only rated in-service branches
+ * (rate > 0) are constraints; unrated ones only get their flows computed. Without slack
+ * (voll <= 0) the bus slacks stay in the model at a prohibitive internal price, and using
+ * them at the optimum is reported as DISPATCH_INFEASIBLE (the result arrays then hold that
+ * elastic solution, not a dispatch). Under infeasibility, objective and LMPs are meaningless. */
 #ifndef SB_DISPATCH_H
 #define SB_DISPATCH_H
 
@@ -28,7 +37,8 @@ typedef enum {
 
 typedef struct {
     double voll;       /* $/MWh price of unserved and spilled energy; <= 0 turns slack off */
-    int slack_bus;     /* internal index of the PTDF slack bus; -1: the reference bus */
+    int slack_bus;     /* internal index of the PTDF slack bus; -1: the (first) reference bus.
+                        * LMPs do not depend on it; lambda does (it is the slack bus' LMP). */
     int max_iter;      /* active-set iterations */
     double tol;        /* feasibility / optimality tolerance (scaled) */
     int warm_start;    /* reuse the last active set */
@@ -44,9 +54,9 @@ typedef struct {
     DispatchStatus status;
     int iterations;
     double objective;      /* $/h (or $ per step), including c0 of in-service units and slack cost */
-    double prim_res;       /* scaled KKT residuals of the returned point */
-    double dual_res;
-    double compl_res;
+    double prim_res;       /* KKT residuals of the returned point: primal in MW / max(1, load) */
+    double dual_res;       /* stationarity and signs in $/MWh / max(1, largest marginal cost) */
+    double compl_res;      /* complementarity in $/h / (both scales) */
     double solve_time_s;
 } DispatchInfo;
 

@@ -652,7 +652,10 @@ static int read_zip(Npz *z, const unsigned char *buf, size_t len, const char *la
         if (ZIP_CENTRAL_LEN + nl + xl + cl > cd_end - p)
             return sb_err(err, errlen, "%s: central directory entry %u runs past its end", label, i);
         char name[NPZ_MAX_NAME];
-        if (nl == 0 || nl >= sizeof name || memchr(c + ZIP_CENTRAL_LEN, 0, nl))
+        int binary = 0; /* control bytes would reach the terminal through our messages */
+        for (size_t k = 0; k < nl && nl < sizeof name; k++)
+            binary |= c[ZIP_CENTRAL_LEN + k] < 0x20 || c[ZIP_CENTRAL_LEN + k] == 0x7f;
+        if (nl == 0 || nl >= sizeof name || binary)
             return sb_err(err, errlen, "%s: entry %u has an empty, overlong or binary name", label, i);
         memcpy(name, c + ZIP_CENTRAL_LEN, nl);
         name[nl] = 0;
@@ -718,19 +721,44 @@ int npz_read(Npz *z, const char *path, char *err, size_t errlen) {
     return rc;
 }
 
-int npz_get_f64(const Npz *z, const char *name, const size_t *shape, int ndim, double *out,
-                const char *label, char *err, size_t errlen) {
+/* The member if it has shape[0..ndim), else NULL with a message. */
+static const NpzMember *find_shaped(const Npz *z, const char *name, const size_t *shape, int ndim,
+                                    const char *label, char *err, size_t errlen) {
     const NpzMember *m = npz_find(z, name);
-    if (!m) return sb_err(err, errlen, "%s: missing member %s.npy", label, name);
-    if (m->dtype == NPY_RAW) return sb_err(err, errlen, "%s: member %s is not an array", label, name);
+    if (!m) {
+        sb_err(err, errlen, "%s: missing member %s.npy", label, name);
+        return NULL;
+    }
+    if (m->dtype == NPY_RAW) {
+        sb_err(err, errlen, "%s: member %s is not an array", label, name);
+        return NULL;
+    }
     int same = m->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = m->shape[d] == shape[d];
     if (!same) {
         char a[256], b[256];
-        return sb_err(err, errlen, "%s: member %s.npy: shape %s does not match the expected %s",
-                      label, name, npy_shape_str(m->shape, m->ndim, a, sizeof a),
-                      npy_shape_str(shape, ndim, b, sizeof b));
+        sb_err(err, errlen, "%s: member %s.npy: shape %s does not match the expected %s", label, name,
+               npy_shape_str(m->shape, m->ndim, a, sizeof a), npy_shape_str(shape, ndim, b, sizeof b));
+        return NULL;
     }
+    return m;
+}
+
+int npz_get_exact(const Npz *z, const char *name, NpyDtype dt, const size_t *shape, int ndim,
+                  void *out, const char *label, char *err, size_t errlen) {
+    const NpzMember *m = find_shaped(z, name, shape, ndim, label, err, errlen);
+    if (!m) return -1;
+    if (m->dtype != dt)
+        return sb_err(err, errlen, "%s: member %s.npy: dtype %s, expected %s", label, name,
+                      npy_descr(m->dtype), npy_descr(dt));
+    if (m->count) memcpy(out, m->data, m->count * npy_itemsize(dt));
+    return 0;
+}
+
+int npz_get_f64(const Npz *z, const char *name, const size_t *shape, int ndim, double *out,
+                const char *label, char *err, size_t errlen) {
+    const NpzMember *m = find_shaped(z, name, shape, ndim, label, err, errlen);
+    if (!m) return -1;
     for (size_t i = 0; i < m->count; i++) {
         const unsigned char *p = (const unsigned char *)m->data + i * npy_itemsize(m->dtype);
         switch (m->dtype) {

@@ -88,6 +88,11 @@ const NpzMember *npz_find(const Npz *z, const char *name);
 int npz_get_f64(const Npz *z, const char *name, const size_t *shape, int ndim, double *out,
                 const char *label, char *err, size_t errlen);
 
+/* Copy member `name` bitwise into out, requiring exactly dtype `dt` and shape[0..ndim) (for
+ * restoring checkpoints: weights, optimiser moments, RNG states). */
+int npz_get_exact(const Npz *z, const char *name, NpyDtype dt, const size_t *shape, int ndim,
+                  void *out, const char *label, char *err, size_t errlen);
+
 /* IEEE 754 binary16 <-> binary32: round to nearest even, subnormals, inf and NaN kept. */
 uint16_t npy_f32_to_f16(float f);
 float npy_f16_to_f32(uint16_t h);

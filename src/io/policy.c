@@ -126,8 +126,10 @@ static int load_from_npz(SbPolicy *pol, const Npz *z, const char *label, char *e
         goto done;
     }
     if (strcmp(fmt, POLICY_FORMAT)) {
-        sb_err(err, errlen, "%s: meta.json: format is '%s', not '" POLICY_FORMAT "'%s", label, fmt,
-               !strcmp(fmt, "stackelberg-checkpoint") ? " (a checkpoint: run `stackelberg export` on its run directory)" : "");
+        int ck = !strcmp(fmt, "stackelberg-checkpoint");
+        sb_err(err, errlen, "%s: meta.json: format is %s, not '" POLICY_FORMAT "'%s", label,
+               ck ? "'stackelberg-checkpoint'" : "another",
+               ck ? " (a checkpoint: run `stackelberg export` on its run directory)" : "");
         goto done;
     }
     if (jv_get_num(&meta, "version", &version) != 1) {

@@ -53,7 +53,7 @@ int pspec_parse(Pspec *s, const JVal *obj, const char *where, char *err, size_t 
     if (jv_get_str(obj, "name", &str) != 1) return sb_err(err, errlen, "%s: name: missing or not a string", where);
     size_t nl = strlen(str);
     if (nl == 0 || nl >= sizeof s->name || strspn(str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != nl)
-        return sb_err(err, errlen, "%s: name: '%s' must be 1-63 letters, digits, '_' or '-'", where, str);
+        return sb_err(err, errlen, "%s: name: must be 1-63 letters, digits, '_' or '-'", where);
     memcpy(s->name, str, nl + 1);
     if (as_int(jv_get(obj, "obs_dim"), 1, PSPEC_MAX_WIDTH, &s->obs_dim))
         return sb_err(err, errlen, "%s: obs_dim: missing or not an integer in 1..%d", where, PSPEC_MAX_WIDTH);
@@ -74,7 +74,7 @@ int pspec_parse(Pspec *s, const JVal *obj, const char *where, char *err, size_t 
     if (!strcmp(str, "box")) s->kind = PSPEC_BOX;
     else if (!strcmp(str, "discrete")) s->kind = PSPEC_DISCRETE;
     else if (!strcmp(str, "multi_discrete")) s->kind = PSPEC_MULTI_DISCRETE;
-    else return sb_err(err, errlen, "%s: action.kind: '%s' is not box, discrete or multi_discrete", where, str);
+    else return sb_err(err, errlen, "%s: action.kind: not box, discrete or multi_discrete", where);
     int cap = s->kind == PSPEC_BOX ? PSPEC_MAX_BOX : s->kind == PSPEC_MULTI_DISCRETE ? PSPEC_MAX_NVEC : PSPEC_MAX_WIDTH;
     if (as_int(jv_get(act, "size"), 1, cap, &s->size))
         return sb_err(err, errlen, "%s: action.size: missing or not an integer in 1..%d", where, cap);

@@ -202,6 +202,7 @@ typedef struct {
     double wall_prev;           /* training time of earlier sessions */
     double t0;                  /* sb_now() when this session's training began */
     double next_ckpt;           /* sb_now() of the next periodic checkpoint */
+    long start_steps;           /* env steps already done when this session began */
     int signal;                 /* the signal that stopped training */
     int failed;                 /* a checkpoint could not be written: err holds why */
     char *err;
@@ -288,7 +289,7 @@ static int on_update(const PpoStats *s, void *user) {
                 s->learning_rate, s->clip_range, s->std, s->n_updates, s->fps, s->rollout_s, s->update_s);
         fflush(r->csv);
     }
-    progress_update(r->bar, s->timesteps, "return %.1f", s->ep_return_mean);
+    progress_update(r->bar, s->timesteps - r->start_steps, "return %.1f", s->ep_return_mean);
     int sig = sig_pending();
     double now = sb_now();
     int periodic = r->o->checkpoint_every > 0 && now >= r->next_ckpt;
@@ -379,7 +380,9 @@ static int resume_log(Run *r, const SingleCheckpoint *ck, char *err, size_t n) {
                       (long long)st.st_size, bytes);
     if (truncate(path, (off_t)bytes)) return sb_err(err, n, "%s: cannot truncate: %s", path, strerror(errno));
     r->csv = fopen(path, "a");
-    if (!r->csv) return sb_err(err, n, "%s: cannot append: %s", path, strerror(errno));
+    /* at the end explicitly: ftell must report the length even before the first write */
+    if (!r->csv || fseek(r->csv, 0, SEEK_END))
+        return sb_err(err, n, "%s: cannot append: %s", path, strerror(errno));
     return 0;
 }
 
@@ -420,7 +423,13 @@ int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *
                 goto done;
             }
         } else {
+            /* A new run replaces an old one in this directory: a stale checkpoint or summary
+             * would not match the new progress.csv. */
             char path[4096];
+            path_join(path, sizeof path, out_dir, "checkpoint.npz");
+            unlink(path);
+            path_join(path, sizeof path, out_dir, "summary.json");
+            unlink(path);
             path_join(path, sizeof path, out_dir, "progress.csv");
             r.csv = fopen(path, "w");
             if (!r.csv) {
@@ -430,7 +439,12 @@ int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *
             fputs(CSV_HEADER, r.csv);
         }
     }
-    r.bar = progress_new(c->total_timesteps, o->quiet, c->env);
+    /* The bar counts this session's steps, so its rate and ETA are right after a resume. */
+    long start = ppo_total_steps(p);
+    char label[96];
+    snprintf(label, sizeof label, "%s%s", c->env, ck ? " (resumed)" : "");
+    r.bar = progress_new(SB_MAX(c->total_timesteps - start, 1), o->quiet, label);
+    r.start_steps = start;
     r.t0 = sb_now();
     r.next_ckpt = r.t0 + o->checkpoint_every;
     int stopped = 0;
@@ -447,7 +461,7 @@ int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *
     res->update_s = r.update_s;
     res->train_return_mean_last100 = vecenv_mean_return(&v);
     if (stopped) {
-        res->signal = r.signal; /* its checkpoint is written */
+        res->signal = r.signal; /* the callback wrote its checkpoint (when out_dir is set) */
         goto done;
     }
     if (out_dir && write_checkpoint(&r, 1, err, n)) {

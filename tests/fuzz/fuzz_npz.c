@@ -4,8 +4,13 @@
  *
  *   make fuzz FUZZ_TIME=300      (clang, -fsanitize=fuzzer,address,undefined)
  *
- * Seeds and every input that once crashed live in tests/fuzz/corpus/; tests/test_npz.c
- * replays them on each `make test`, so a fixed crash stays fixed even where clang is absent. */
+ * The fuzz build defines FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, which makes npz.c accept
+ * a wrong CRC-32 so that mutations reach the .npy header and meta.json parsers.
+ *
+ * tests/fuzz/corpus/ holds the seeds (make_seeds.py, and policy-*.npz from `export`) and
+ * fuzz-* inputs the fuzzer found, one per distinct error message, with their CRC-32s
+ * recomputed so the normal build follows the same deep path. tests/test_npz.c replays them
+ * all on each `make test`, so a fixed crash stays fixed even where clang is absent. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
