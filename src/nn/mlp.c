@@ -570,16 +570,19 @@ NN_INLINE void dot8(const float *W, int ni, const float *x, const float *b, int 
             acc[j] += NN_SELECT(keep, w * xv, zero);
         }
     }
-    const NnV8i ev = {0, 8, 2, 10, 4, 12, 6, 14}, od = {1, 9, 3, 11, 5, 13, 7, 15};
-    const NnV8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-    const NnV8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
-    NnV8 p01 = __builtin_shuffle(acc[0], acc[1], ev) + __builtin_shuffle(acc[0], acc[1], od);
-    NnV8 p23 = __builtin_shuffle(acc[2], acc[3], ev) + __builtin_shuffle(acc[2], acc[3], od);
-    NnV8 p45 = __builtin_shuffle(acc[4], acc[5], ev) + __builtin_shuffle(acc[4], acc[5], od);
-    NnV8 p67 = __builtin_shuffle(acc[6], acc[7], ev) + __builtin_shuffle(acc[6], acc[7], od);
-    NnV8 q03 = __builtin_shuffle(p01, p23, lo2) + __builtin_shuffle(p01, p23, hi2);
-    NnV8 q47 = __builtin_shuffle(p45, p67, lo2) + __builtin_shuffle(p45, p67, hi2);
-    NnV8 r = __builtin_shuffle(q03, q47, lo4) + __builtin_shuffle(q03, q47, hi4);
+#define NN_PAIR_SUM(a, b) \
+    (NN_SHUFFLE(a, b, 0, 8, 2, 10, 4, 12, 6, 14) + NN_SHUFFLE(a, b, 1, 9, 3, 11, 5, 13, 7, 15))
+#define NN_QUAD_SUM(a, b) \
+    (NN_SHUFFLE(a, b, 0, 1, 8, 9, 4, 5, 12, 13) + NN_SHUFFLE(a, b, 2, 3, 10, 11, 6, 7, 14, 15))
+#define NN_HALF_SUM(a, b) \
+    (NN_SHUFFLE(a, b, 0, 1, 2, 3, 8, 9, 10, 11) + NN_SHUFFLE(a, b, 4, 5, 6, 7, 12, 13, 14, 15))
+    NnV8 p01 = NN_PAIR_SUM(acc[0], acc[1]), p23 = NN_PAIR_SUM(acc[2], acc[3]);
+    NnV8 p45 = NN_PAIR_SUM(acc[4], acc[5]), p67 = NN_PAIR_SUM(acc[6], acc[7]);
+    NnV8 q03 = NN_QUAD_SUM(p01, p23), q47 = NN_QUAD_SUM(p45, p67);
+    NnV8 r = NN_HALF_SUM(q03, q47);
+#undef NN_PAIR_SUM
+#undef NN_QUAD_SUM
+#undef NN_HALF_SUM
     NnV8 bv;
     NN_LD(bv, b + o0);
     r = bv + r;

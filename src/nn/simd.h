@@ -36,6 +36,13 @@ typedef int NnV8i __attribute__((vector_size(32)));
 #define NN_DISPATCH
 #endif
 
+/* Lanes of a and b (indices 0-7 and 8-15) picked by constant indices. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define NN_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define NN_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (NnV8i){__VA_ARGS__})
+#endif
+
 /* Lane-wise select: m ? a : b, m all-ones or all-zeros per lane. */
 #define NN_SELECT(m, a, b) ((NnV8)(((m) & (NnV8i)(a)) | (~(m) & (NnV8i)(b))))
 
