@@ -101,6 +101,24 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+/* The records of two run directories are the same bytes, and so are the results. */
+static void expect_same_records(const char *a, const char *b, const GameResult *ra, const GameResult *rb) {
+    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
+        char pa[512], pb[512];
+        path_join(pa, sizeof pa, a, files[i]);
+        path_join(pb, sizeof pb, b, files[i]);
+        cr_expect(same_file(pa, pb), "%s differs between the uninterrupted and the resumed run", files[i]);
+    }
+    cr_expect_eq(ra->imv_rl, rb->imv_rl);
+    cr_expect_eq(ra->imv_no_storage, rb->imv_no_storage);
+    cr_expect_eq(ra->eei_gap_learned, rb->eei_gap_learned);
+    cr_expect_eq(ra->eei_gap_baseline, rb->eei_gap_baseline);
+    cr_expect_eq(ra->shortfall, rb->shortfall);
+    cr_expect(!memcmp(&ra->final_tariff, &rb->final_tariff, sizeof ra->final_tariff));
+    cr_expect_eq(ra->train_env_steps, rb->train_env_steps);
+}
+
 Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) {
     GameConfig c;
     small_config(&c);
@@ -117,20 +135,7 @@ Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) 
     game_set_trace(NULL, NULL);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
     cr_assert_eq(game_run(&c, 3, b, 1, NULL, NULL, &rb, err, sizeof err), 0, "%s", err);
-    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv"};
-    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
-        char pa[512], pb[512];
-        path_join(pa, sizeof pa, a, files[i]);
-        path_join(pb, sizeof pb, b, files[i]);
-        cr_expect(same_file(pa, pb), "%s differs between the uninterrupted and the resumed run", files[i]);
-    }
-    cr_expect_eq(ra.imv_rl, rb.imv_rl);
-    cr_expect_eq(ra.imv_no_storage, rb.imv_no_storage);
-    cr_expect_eq(ra.eei_gap_learned, rb.eei_gap_learned);
-    cr_expect_eq(ra.eei_gap_baseline, rb.eei_gap_baseline);
-    cr_expect_eq(ra.shortfall, rb.shortfall);
-    cr_expect(!memcmp(&ra.final_tariff, &rb.final_tariff, sizeof ra.final_tariff));
-    cr_expect_eq(ra.train_env_steps, rb.train_env_steps);
+    expect_same_records(a, b, &ra, &rb);
     /* Resuming a finished run returns its results without work. */
     GameResult rc2;
     cr_assert_eq(game_run(&c, 3, b, 1, NULL, NULL, &rc2, err, sizeof err), 0, "%s", err);
@@ -238,15 +243,7 @@ Test(game, nested_schedule_runs_and_resumes_bitwise, .timeout = 600) {
     game_set_trace(NULL, NULL);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
     cr_assert_eq(game_run(&c, 5, b, 1, NULL, NULL, &rb, err, sizeof err), 0, "%s", err);
-    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv"};
-    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
-        char pa[512], pb[512];
-        path_join(pa, sizeof pa, a, files[i]);
-        path_join(pb, sizeof pb, b, files[i]);
-        cr_expect(same_file(pa, pb), "%s differs between the uninterrupted and the resumed run", files[i]);
-    }
-    cr_expect(!memcmp(&ra.final_tariff, &rb.final_tariff, sizeof ra.final_tariff));
-    cr_expect_eq(ra.imv_rl, rb.imv_rl);
+    expect_same_records(a, b, &ra, &rb);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
     cr_expect_eq(system(cmd), 0);

@@ -198,38 +198,33 @@ METRIC(m_fs, r->follower_s)
 METRIC(m_ls, r->leader_s)
 METRIC(m_ds, r->dispatch_s)
 
-static void emit_stat(Json *j, const char *key, const SeedSlot *slots, int seeds, Metric f) {
+/* {mean, std, seeds: [...]} of one value per seed. */
+static void emit_values(Json *j, const char *key, const double *v, int seeds) {
     double s1 = 0, s2 = 0;
     for (int s = 0; s < seeds; s++) {
-        double v = f(&slots[s].result);
-        s1 += v;
-        s2 += v * v;
+        s1 += v[s];
+        s2 += v[s] * v[s];
     }
     double m = s1 / seeds;
     json_obj_begin(j, key);
     json_num(j, "mean", m);
     json_num(j, "std", sqrt(fmax(s2 / seeds - m * m, 0)));
-    json_arr_begin(j, "seeds");
-    for (int s = 0; s < seeds; s++) json_num(j, NULL, f(&slots[s].result));
-    json_arr_end(j);
+    json_num_array(j, "seeds", v, (size_t)seeds);
     json_obj_end(j);
 }
 
+static void emit_stat(Json *j, const char *key, const SeedSlot *slots, int seeds, Metric f) {
+    double *v = sb_malloc((size_t)seeds * sizeof *v);
+    for (int s = 0; s < seeds; s++) v[s] = f(&slots[s].result);
+    emit_values(j, key, v, seeds);
+    free(v);
+}
+
 static void emit_fixed(Json *j, const char *key, const SeedSlot *slots, int seeds, int b) {
-    double s1 = 0, s2 = 0;
-    for (int s = 0; s < seeds; s++) {
-        double v = slots[s].result.final_tariff.fixed_prosumer[b];
-        s1 += v;
-        s2 += v * v;
-    }
-    double m = s1 / seeds;
-    json_obj_begin(j, key);
-    json_num(j, "mean", m);
-    json_num(j, "std", sqrt(fmax(s2 / seeds - m * m, 0)));
-    json_arr_begin(j, "seeds");
-    for (int s = 0; s < seeds; s++) json_num(j, NULL, slots[s].result.final_tariff.fixed_prosumer[b]);
-    json_arr_end(j);
-    json_obj_end(j);
+    double *v = sb_malloc((size_t)seeds * sizeof *v);
+    for (int s = 0; s < seeds; s++) v[s] = slots[s].result.final_tariff.fixed_prosumer[b];
+    emit_values(j, key, v, seeds);
+    free(v);
 }
 
 static int write_summary(const GameConfig *cfg, const char *dir, const SeedSlot *slots, int seeds, double wall,
