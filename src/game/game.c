@@ -670,6 +670,8 @@ static int write_summary(const Game *gm, long seed, const char *dir, const GameR
     json_num(&j, "dispatch", r->dispatch_s);
     json_num(&j, "other", r->other_s);
     json_obj_end(&j);
+    json_str(&j, "timing_note", "wall_s, train_steps_per_s and time_s are wall-clock; a resumed run sums its "
+                                "sessions, every other field equals an uninterrupted run's");
     json_str(&j, "version", SB_VERSION);
     game_config_json(gm->c, &j, "config");
     json_obj_end(&j);

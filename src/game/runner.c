@@ -263,6 +263,8 @@ static int write_summary(const GameConfig *cfg, const char *dir, const SeedSlot 
     json_arr_begin(&j, "seeds");
     for (int s = 0; s < seeds; s++) json_int(&j, NULL, cfg->seed + s);
     json_arr_end(&j);
+    json_str(&j, "timing_note", "wall_s, seed_wall_s, train_steps_per_s and time_s are wall-clock; every other "
+                                "field of a resumed run equals an uninterrupted run's");
     json_str(&j, "version", SB_VERSION);
     game_config_json(cfg, &j, "config");
     json_obj_end(&j);
