@@ -248,3 +248,55 @@ Test(game, nested_schedule_runs_and_resumes_bitwise, .timeout = 600) {
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
     cr_expect_eq(system(cmd), 0);
 }
+
+Test(game, leader_reward_options_by_hand) {
+    /* Prosumers 1000, 500, 300 with EEIs 5%, 3%, 2%; consumers 10%. Pooled prosumer EEI =
+     * (1000*5 + 500*3 + 300*2)/1800 = 7100/1800 = 3.9444%; gap 6.0556 pp.
+     * Per group: (1000*5 + 500*7 + 300*8)/1800 = 10900/1800 = 6.0556 pp (the same here, as every
+     * group is below the consumers; they differ once a group is above).
+     * Revenue 13,000 over one day at a cost of 10,800: surplus 2200/10800 = 0.2037, shortfall 0. */
+    GameConfig c;
+    char err[512];
+    cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
+    MarketEei e = {.prosumer = {0.05, 0.03, 0.02}, .consumer_mean = 0.10};
+    e.prosumer_mean = (1000 * 0.05 + 500 * 0.03 + 300 * 0.02) / 1800.0;
+    cr_expect_float_eq(game_leader_reward(&c, &e, 13000, 1), -6.055556, 1e-5);
+    c.utility.surplus_penalty = 10;
+    cr_expect_float_eq(game_leader_reward(&c, &e, 13000, 1), -6.055556 - 10 * 2200.0 / 10800, 1e-5);
+    /* A group above the consumers: b3 at 14% -> per-group gap (1000*5 + 500*7 + 300*4)/1800 =
+     * 9700/1800 = 5.3889 pp; pooled (5000 + 1500 + 4200)/1800 = 5.9444% -> gap 4.0556 pp. */
+    e.prosumer[2] = 0.14;
+    e.prosumer_mean = (1000 * 0.05 + 500 * 0.03 + 300 * 0.14) / 1800.0;
+    c.utility.surplus_penalty = 0;
+    cr_expect_float_eq(game_leader_reward(&c, &e, 10800, 1), -4.055556, 1e-5);
+    c.utility.eei_gap_groups = 1;
+    cr_expect_float_eq(game_leader_reward(&c, &e, 10800, 1), -5.388889, 1e-5);
+    /* A shortfall: revenue 5400 of 10800 -> 0.5 * kappa 10 = 5 more. */
+    cr_expect_float_eq(game_leader_reward(&c, &e, 5400, 1), -5.388889 - 5, 1e-5);
+}
+
+Test(game, progress_feature_extends_the_follower_observation) {
+    GameConfig c;
+    small_config(&c);
+    cr_expect_eq(game_follower_obs_dim(&c), 6);
+    c.aggregator.obs_progress = 1;
+    cr_expect_eq(game_follower_obs_dim(&c), 7);
+    GameShared g;
+    memset(&g, 0, sizeof g);
+    g.cfg = &c;
+    g.B = 3;
+    g.S = 8;
+    g.belief_sd[0] = 1;
+    float obs[GAME_FOLLOWER_OBS_MAX];
+    game_follower_obs(&g, 0, 5, 0.4, 1000, 0.25, obs);
+    cr_expect_float_eq(obs[1], 5.0f / 8, 1e-7, "hour / S");
+    cr_expect_float_eq(obs[3], 0.4f, 1e-7, "SoC");
+    cr_expect_float_eq(obs[6], 0.25f, 1e-7, "progress");
+    char dir[256], err[512];
+    tmpdir(dir, sizeof dir, "progress");
+    GameResult r;
+    cr_expect_eq(game_run(&c, 2, dir, 0, NULL, NULL, &r, err, sizeof err), 0, "%s", err);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+}

@@ -194,6 +194,7 @@ static int setup_agents(Game *gm, long seed, char *err, size_t n) {
     uint64_t s = (uint64_t)seed;
     if (gm->learn_followers) {
         gm->agg_cls = c->aggregator.action == AGG_GAUSSIAN ? agg_env_class_gaussian : agg_env_class_discrete;
+        gm->agg_cls.obs_dim = game_follower_obs_dim(c);
         if (c->aggregator.action != AGG_GAUSSIAN) gm->agg_cls.space.n = g->K;
         for (int b = 0; b < g->B; b++) {
             gm->agg[b] = ppo_create(&c->aggregator.ppo, gm->agg_cls.obs_dim, &gm->agg_cls.space, 1,
@@ -529,8 +530,9 @@ static void market_step(Game *gm, long t) {
         double a = 0;
         soc_before[b] = g->soc[b];
         if (gm->learn_followers && g->capacity_kwh[b] > 0) {
-            float obs[MARKET_FOLLOWER_OBS];
-            game_follower_obs(g, b, hour, g->soc[b], hs.prosumer_kwh[b], obs);
+            float obs[GAME_FOLLOWER_OBS_MAX];
+            int cycle = c->aggregator.episode_days * S;
+            game_follower_obs(g, b, hour, g->soc[b], hs.prosumer_kwh[b], (double)(t % cycle) / cycle, obs);
             a = game_follower_play(g, gm->agg[b], b, obs, g->soc[b], &gm->play_rng, gm->probs, gm->mask);
         }
         FleetStep fs;
@@ -572,7 +574,7 @@ static void close_period(Game *gm, int period, int day_start) {
     market_eei(&gm->period, &c->hh, &eei);
     double days = market_ledger_days(&gm->period);
     double sf = market_shortfall(gm->period.revenue, c->utility.fixed_cost_per_day, days);
-    double reward = market_leader_reward(eei.prosumer_mean, eei.consumer_mean, sf, c->utility.kappa);
+    double reward = game_leader_reward(c, &eei, gm->period.revenue, days);
     market_leader_obs(&eei, g->B, market_ledger_mean_lmp(&gm->period), c->utility.obs_lmp_scale, sf, &g->tariff,
                       g->leader_obs);
     fprintf(gm->periods_csv, "%d,%d,%.6f,%.6f", period, day_start, g->tariff.alpha_buy, g->tariff.alpha_sell);

@@ -69,8 +69,17 @@ extern const EnvClass agg_env_class_discrete;
 extern const EnvClass agg_env_class_gaussian;
 extern const EnvClass lead_env_class;
 
-/* Observation and mask of aggregator b in state (hour, soc, net_kwh) under g's beliefs. */
-void game_follower_obs(const GameShared *g, int b, int hour, double soc, double net_kwh, float *obs);
+#define GAME_FOLLOWER_OBS_MAX (MARKET_FOLLOWER_OBS + 1)
+
+/* Observation of aggregator b in state (hour, soc, net_kwh) under g's beliefs: SPEC 4's six
+ * floats, and with aggregator.obs_progress a seventh, `progress` in [0, 1) (the position in
+ * the 3-day episode, or in the real market's 3-day cycle). */
+void game_follower_obs(const GameShared *g, int b, int hour, double soc, double net_kwh, double progress,
+                       float *obs);
+int game_follower_obs_dim(const GameConfig *c);
+/* The leader's reward for a window (SPEC 5 with the [R] options utility.eei_gap and
+ * utility.surplus_penalty): -100 gap - kappa shortfall - surplus_penalty surplus. */
+double game_leader_reward(const GameConfig *c, const MarketEei *e, double revenue, double days);
 /* The real-market action of follower policy p for that observation (config `play`). */
 double game_follower_play(const GameShared *g, Ppo *p, int b, const float *obs, double soc, Rng *rng,
                           float *probs, unsigned char *mask);

@@ -350,6 +350,7 @@ static int read_all(Rd *r, GameConfig *c) {
     else if (rd_dbl(r, "aggregator.reward_scale", &a->reward_scale, 1e-12, 1e15) < 0) return -1;
     if (rd_dbl(r, "aggregator.mask_tol", &a->mask_tol, 0, 1e-3) < 0) return -1;
     if (rd_dbl(r, "aggregator.initial_soc", &a->initial_soc, 0, 1) < 0) return -1;
+    if (rd_bool(r, "aggregator.obs_progress", &a->obs_progress) < 0) return -1;
     if (rd_ppo(r, "aggregator.ppo", &a->ppo) < 0) return -1;
 
     /* Leader. */
@@ -365,6 +366,11 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_long(r, "utility.train_steps", &u->train_steps, 0, 1e12) < 0) return -1;
     if (rd_int(r, "utility.episode_periods", &u->episode_periods, 1, 1e6) < 0) return -1;
     if (rd_dbl(r, "utility.kappa", &u->kappa, 0, 1e9) < 0) return -1;
+    if (rd_dbl(r, "utility.surplus_penalty", &u->surplus_penalty, 0, 1e9) < 0) return -1;
+    {
+        static const char *const gaps[] = {"pooled", "groups"};
+        if (rd_enum(r, "utility.eei_gap", gaps, 2, &u->eei_gap_groups) < 0) return -1;
+    }
     if (rd_dbl(r, "utility.fixed_cost_per_day", &u->fixed_cost_per_day, 0, 1e15) < 0) return -1;
     if (rd_dbl(r, "utility.obs_lmp_scale", &u->obs_lmp_scale, 1e-9, 1e9) < 0) return -1;
     if (rd_ppo(r, "utility.ppo", &u->ppo) < 0) return -1;
@@ -567,6 +573,7 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     else json_str(j, "reward_scale", "auto");
     json_num(j, "mask_tol", a->mask_tol);
     json_num(j, "initial_soc", a->initial_soc);
+    json_bool(j, "obs_progress", a->obs_progress);
     ppo_json(&a->ppo, j);
     json_obj_end(j);
 
@@ -580,6 +587,8 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_int(j, "train_steps", u->train_steps);
     json_int(j, "episode_periods", u->episode_periods);
     json_num(j, "kappa", u->kappa);
+    json_num(j, "surplus_penalty", u->surplus_penalty);
+    json_str(j, "eei_gap", u->eei_gap_groups ? "groups" : "pooled");
     json_num(j, "fixed_cost_per_day", u->fixed_cost_per_day);
     json_num(j, "obs_lmp_scale", u->obs_lmp_scale);
     ppo_json(&u->ppo, j);

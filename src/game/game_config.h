@@ -60,6 +60,8 @@ typedef struct {
     double reward_scale;    /* $ per unit reward; 0: auto (market_reward_scale_auto) */
     double mask_tol;        /* fleet_mask tolerance, 1e-9 */
     double initial_soc;     /* real market's starting SoC, fraction */
+    int obs_progress;       /* [R] off by default (SPEC 4): add the position in the 3-day episode
+                             * (real market: in the 3-day cycle) to the observation, 7 floats */
     PpoConfig ppo;          /* Table 4, nets [18, 36] */
 } AggregatorConfig;
 
@@ -69,6 +71,9 @@ typedef struct {
     long train_steps;           /* leader steps per PPO phase: 2000 [P] */
     int episode_periods;        /* leader steps per training episode: 10 */
     double kappa;               /* weight of the relative revenue shortfall: 10 */
+    double surplus_penalty;     /* [R] weight of the relative revenue surplus: 0 (SPEC 5: none) */
+    int eei_gap_groups;         /* [R] 0 (SPEC 5): |pooled prosumer EEI - consumer EEI|; 1: the
+                                 * population-weighted mean of |EEI of each prosumer group - consumer EEI| */
     double fixed_cost_per_day;  /* $ per day the utility must recover: 10,800 */
     double obs_lmp_scale;       /* $/MWh dividing the mean LMP in the observation */
     PpoConfig ppo;              /* Table 4, nets [24, 36] */

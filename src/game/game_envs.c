@@ -7,10 +7,32 @@
 
 /* ---- follower ---- */
 
-void game_follower_obs(const GameShared *g, int b, int hour, double soc, double net_kwh, float *obs) {
+void game_follower_obs(const GameShared *g, int b, int hour, double soc, double net_kwh, double progress,
+                       float *obs) {
     const GameConfig *c = g->cfg;
     market_follower_obs(g->belief[b][hour], g->belief_mean[b], g->belief_sd[b], c->aggregator.belief_clip, hour,
                         g->S, hh_net_demand_ratio(&c->hh, b, net_kwh), soc, &g->tariff, obs);
+    if (c->aggregator.obs_progress) obs[MARKET_FOLLOWER_OBS] = (float)progress;
+}
+
+int game_follower_obs_dim(const GameConfig *c) { return MARKET_FOLLOWER_OBS + (c->aggregator.obs_progress != 0); }
+
+double game_leader_reward(const GameConfig *c, const MarketEei *e, double revenue, double days) {
+    double gap;
+    if (c->utility.eei_gap_groups) {
+        double w = 0, s = 0;
+        for (int b = 0; b < c->hh.n_bus; b++) {
+            w += c->hh.prosumers[b];
+            s += c->hh.prosumers[b] * fabs(e->prosumer[b] - e->consumer_mean);
+        }
+        gap = s / w;
+    } else {
+        gap = fabs(e->prosumer_mean - e->consumer_mean);
+    }
+    double cost = c->utility.fixed_cost_per_day * days;
+    double shortfall = market_shortfall(revenue, c->utility.fixed_cost_per_day, days);
+    double surplus = cost > 0 ? fmax(0.0, revenue - cost) / cost : 0.0;
+    return -100.0 * gap - c->utility.kappa * shortfall - c->utility.surplus_penalty * surplus;
 }
 
 double game_follower_play(const GameShared *g, Ppo *p, int b, const float *obs, double soc, Rng *rng,
@@ -37,7 +59,7 @@ double game_follower_play(const GameShared *g, Ppo *p, int b, const float *obs, 
 static void agg_observe(AggEnv *e, float *obs, unsigned char *mask) {
     const GameShared *g = e->g;
     e->net_kwh = hh_draw_prosumer_kwh(&g->cfg->hh, g->cfg->train_noise, e->bus, e->hour, &e->rng);
-    game_follower_obs(g, e->bus, e->hour, e->soc, e->net_kwh, obs);
+    game_follower_obs(g, e->bus, e->hour, e->soc, e->net_kwh, (double)e->t / e->len, obs);
     if (mask) fleet_mask(e->soc, g->K, g->cfg->aggregator.mask_tol, mask);
 }
 
@@ -141,7 +163,7 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
     game_leader_tariff(g, action, &view.tariff);
     MarketLedger led;
     market_ledger_reset(&led, B, S);
-    float fobs[MARKET_FOLLOWER_OBS], probs[1024];
+    float fobs[GAME_FOLLOWER_OBS_MAX], probs[1024];
     unsigned char fmask[1024];
     SB_ASSERT(g->K <= 1024);
     double lmp[HH_MAX_BUS], fleet_kwh[HH_MAX_BUS];
@@ -152,7 +174,8 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
         for (int b = 0; b < B; b++) {
             double a = 0;
             if (g->capacity_kwh[b] > 0) {
-                game_follower_obs(&view, b, hour, e->soc[b], hs.prosumer_kwh[b], fobs);
+                game_follower_obs(&view, b, hour, e->soc[b], hs.prosumer_kwh[b],
+                                  (double)(k % (c->aggregator.episode_days * S)) / (c->aggregator.episode_days * S), fobs);
                 a = game_follower_play(&view, e->followers[b], b, fobs, e->soc[b], &e->rng, probs, fmask);
             }
             FleetStep fs;
@@ -175,7 +198,7 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
     market_eei(&led, &c->hh, &eei);
     double days = market_ledger_days(&led);
     double shortfall = market_shortfall(led.revenue, c->utility.fixed_cost_per_day, days);
-    *reward = (float)market_leader_reward(eei.prosumer_mean, eei.consumer_mean, shortfall, c->utility.kappa);
+    *reward = (float)game_leader_reward(c, &eei, led.revenue, days);
     market_leader_obs(&eei, B, market_ledger_mean_lmp(&led), c->utility.obs_lmp_scale, shortfall, &view.tariff,
                       obs);
     e->t++;
