@@ -321,12 +321,6 @@ const YtNode *yt_find(const YtDoc *d, const YtNode *m, const char *path) {
     return find(m ? m : d->root, path, NULL, NULL);
 }
 
-static const char *node_file(const YtDoc *d, const YtNode *x) {
-    /* Overrides are positioned at line 1 of "--set" with a column past the key. */
-    (void)x;
-    return d->file;
-}
-
 int yt_error_at(const YtDoc *d, const YtNode *node, const char *key, char *err, size_t n, const char *fmt,
                 ...) {
     char msg[512];
@@ -336,8 +330,8 @@ int yt_error_at(const YtDoc *d, const YtNode *node, const char *key, char *err, 
     va_end(ap);
     int line = node ? node->line : 1, col = node ? node->col : 1;
     if (key)
-        return sb_err(err, n, "%s:%d:%d: %s: %s", node_file(d, node), line, col, key, msg);
-    return sb_err(err, n, "%s:%d:%d: %s", node_file(d, node), line, col, msg);
+        return sb_err(err, n, "%s:%d:%d: %s: %s", d->file, line, col, key, msg);
+    return sb_err(err, n, "%s:%d:%d: %s", d->file, line, col, msg);
 }
 
 int yt_node_double(const YtDoc *d, const YtNode *x, const char *what, double *out, char *err, size_t n) {

@@ -493,11 +493,11 @@ fail:
 static void leader_phase(Game *gm, float *act_out) {
     if (!gm->learn_leader) return;
     double t0 = sb_now();
+    long before = ppo_total_steps(gm->lead);
     dispatch_reset(gm->lead_env.ds); /* each phase starts cold: see clear() */
     ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, NULL, NULL);
     gm->leader_s += sb_now() - t0;
-    gm->train_env_steps += (long)gm->c->utility.ppo.n_steps *
-                           ((gm->c->utility.train_steps + gm->c->utility.ppo.n_steps - 1) / gm->c->utility.ppo.n_steps);
+    gm->train_env_steps += ppo_total_steps(gm->lead) - before;
     /* The tariff for the next period: the policy's mean (deterministic) action. */
     float act[HH_MAX_BUS + 3];
     ppo_predict(gm->lead, gm->g.leader_obs, NULL, 1, 1, act, NULL, NULL);
@@ -509,10 +509,9 @@ static void follower_phases(Game *gm) {
     if (!gm->learn_followers) return;
     double t0 = sb_now();
     for (int b = 0; b < gm->g.B; b++) {
+        long before = ppo_total_steps(gm->agg[b]);
         ppo_learn(gm->agg[b], &gm->agg_vec[b], gm->c->aggregator.train_steps, NULL, NULL);
-        gm->train_env_steps +=
-            (long)gm->c->aggregator.ppo.n_steps *
-            ((gm->c->aggregator.train_steps + gm->c->aggregator.ppo.n_steps - 1) / gm->c->aggregator.ppo.n_steps);
+        gm->train_env_steps += ppo_total_steps(gm->agg[b]) - before;
     }
     gm->follower_s += sb_now() - t0;
 }
