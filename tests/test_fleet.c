@@ -80,24 +80,38 @@ Test(fleet, battery_step_with_losses) {
      * Charge a = 0.2: 600 kWh into the batteries, 600 / 0.8 = 750 from the grid,
      *   q = 1000 + 750 = 1750 kWh, loss 150, SoC 0.57. */
     FleetStep s;
-    fleet_step(0.37, 0.2, 3000, 0.8, 1000, &s);
+    fleet_step(0.37, 0.2, 3000, 0.8, 0.8, 1000, &s);
     cr_expect_float_eq(s.charge_kwh, 600, 1e-9);
     cr_expect_float_eq(s.discharge_kwh, 0, 1e-12);
     cr_expect_float_eq(s.grid_kwh, 1750, 1e-9);
     cr_expect_float_eq(s.loss_kwh, 150, 1e-9);
     cr_expect_float_eq(s.soc_next, 0.57, 1e-12);
     /* Discharge a = -0.3: 900 kWh out, 0.8 * 900 = 720 delivered, q = 280, loss 180, SoC 0.07. */
-    fleet_step(0.37, -0.3, 3000, 0.8, 1000, &s);
+    fleet_step(0.37, -0.3, 3000, 0.8, 0.8, 1000, &s);
     cr_expect_float_eq(s.discharge_kwh, 900, 1e-9);
     cr_expect_float_eq(s.grid_kwh, 280, 1e-9);
     cr_expect_float_eq(s.loss_kwh, 180, 1e-9);
     cr_expect_float_eq(s.soc_next, 0.07, 1e-12);
     /* Over-discharge a = -0.5 is clipped to -0.37: 1110 out, 888 delivered, q = 112, SoC 0. */
-    fleet_step(0.37, -0.5, 3000, 0.8, 1000, &s);
+    fleet_step(0.37, -0.5, 3000, 0.8, 0.8, 1000, &s);
     cr_expect_float_eq(s.discharge_kwh, 1110, 1e-9);
     cr_expect_float_eq(s.grid_kwh, 112, 1e-9);
     cr_expect_eq(s.soc_next, 0.0);
     /* Discharging into a small demand exports: 500 - 720 = -220 kWh. */
-    fleet_step(0.37, -0.3, 3000, 0.8, 500, &s);
+    fleet_step(0.37, -0.3, 3000, 0.8, 0.8, 500, &s);
     cr_expect_float_eq(s.grid_kwh, -220, 1e-9);
+}
+
+Test(fleet, losses_on_charging_only) {
+    /* efficiency_applies: charging (e_in 0.8, e_out 1). Charging is unchanged: a = 0.2 draws
+     * 600 / 0.8 = 750, q = 1750, loss 150. Discharge a = -0.3: 900 out, all 900 delivered,
+     * q = 1000 - 900 = 100, no loss. Round trip: 750 in for 600 back, 0.8. */
+    FleetStep s;
+    fleet_step(0.37, 0.2, 3000, 0.8, 1.0, 1000, &s);
+    cr_expect_float_eq(s.grid_kwh, 1750, 1e-9);
+    cr_expect_float_eq(s.loss_kwh, 150, 1e-9);
+    fleet_step(0.37, -0.3, 3000, 0.8, 1.0, 1000, &s);
+    cr_expect_float_eq(s.grid_kwh, 100, 1e-9);
+    cr_expect_float_eq(s.loss_kwh, 0, 1e-12);
+    cr_expect_float_eq(s.soc_next, 0.07, 1e-12);
 }

@@ -300,3 +300,70 @@ Test(game, progress_feature_extends_the_follower_observation) {
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
 }
+
+/* One training step of aggregator 0 (a 30,000 kWh fleet) at hour 6, the last of a 24-step
+ * episode, from SoC 0.5, all beliefs 40 $/MWh, tariff t, reward scale 100 $. */
+static void agg_one_step(GameConfig *c, const Tariff *t, int level, double net_kwh, float *reward, int *term,
+                         int *trunc) {
+    GameShared g;
+    memset(&g, 0, sizeof g);
+    g.cfg = c;
+    g.B = 3;
+    g.S = 8;
+    g.K = c->aggregator.action_levels;
+    for (int h = 0; h < 8; h++) g.belief[0][h] = 40;
+    g.belief_mean[0] = 40;
+    g.belief_sd[0] = 1;
+    g.capacity_kwh[0] = 30000;
+    g.reward_scale[0] = 100;
+    g.tariff = *t;
+    AggEnv e;
+    memset(&e, 0, sizeof e);
+    e.g = &g;
+    e.bus = 0;
+    e.len = 24;
+    rng_seed(&e.rng, 1, 0);
+    float obs[GAME_FOLLOWER_OBS_MAX];
+    unsigned char mask[201];
+    float act = (float)level;
+    agg_env_class_discrete.reset(&e, obs, mask);
+    e.t = 23;
+    e.hour = 6;
+    e.soc = 0.5;
+    e.net_kwh = net_kwh;
+    agg_env_class_discrete.step(&e, &act, obs, mask, reward, term, trunc);
+}
+
+Test(game, follower_reward_and_episode_end_options_by_hand) {
+    GameConfig c;
+    small_config(&c);
+    Tariff t;
+    memset(&t, 0, sizeof t);
+    float r;
+    int term, trunc;
+    /* Level 60 of 201 is a = -1 + 120/200 = -0.4: 12,000 kWh out of the fleet, 0.8 * 12,000 =
+     * 9,600 delivered against a net demand of 10,000 kWh: q = 400 kWh at 40 $/MWh = 16 $.
+     * reward: bill: -16 / 100 = -0.16. */
+    agg_one_step(&c, &t, 60, 10000, &r, &term, &trunc);
+    cr_expect_float_eq(r, -0.16f, 1e-6);
+    cr_expect(!term && trunc, "the 24th step is a time limit by default");
+    /* reward: battery subtracts the bill without the battery (10,000 kWh: 400 $, i.e. -4):
+     * -0.16 + 4 = 3.84, the 384 $ the discharge saved. */
+    c.aggregator.reward_battery = 1;
+    agg_one_step(&c, &t, 60, 10000, &r, &term, &trunc);
+    cr_expect_float_eq(r, 3.84f, 1e-5);
+    /* Exporting at a lower sell rate: alpha_buy 0.02, alpha_sell -0.01 $/kWh, net demand 5,000
+     * kWh: q = 5,000 - 9,600 = -4,600 kWh sold at 0.04 - 0.01 = 0.03 $/kWh, bill -138 $;
+     * without the battery 5,000 kWh at 0.04 + 0.02 = 0.06, 300 $. (138 + 300) / 100 = 4.38. */
+    t.alpha_buy = 0.02;
+    t.alpha_sell = -0.01;
+    c.aggregator.episode_terminate = 1;
+    agg_one_step(&c, &t, 60, 5000, &r, &term, &trunc);
+    cr_expect_float_eq(r, 4.38f, 1e-5);
+    cr_expect(term && !trunc, "episode_end: terminate makes the 24th step terminal");
+    /* Losses on charging only: the same discharge delivers all 12,000 kWh: q = -7,000 at 0.03,
+     * -210 $; (210 + 300) / 100 = 5.10. */
+    c.hh.efficiency_charging_only = 1;
+    agg_one_step(&c, &t, 60, 5000, &r, &term, &trunc);
+    cr_expect_float_eq(r, 5.10f, 1e-5);
+}

@@ -77,6 +77,8 @@ Test(market, one_day_bill_eei_revenue_and_reward) {
     cr_expect_float_eq(market_leader_reward(e.prosumer_mean, e.consumer_mean, sf, 10), -16.035, 1e-9);
     /* A surplus is not rewarded: revenue 820 against a cost of 500. */
     cr_expect_eq(market_shortfall(820, 500, 1), 0.0);
+    /* A negative revenue: (500 - (-250)) / 500 = 1.5, above the no-revenue 1. */
+    cr_expect_float_eq(market_shortfall(-250, 500, 1), 1.5, 1e-12);
 }
 
 Test(market, eei_is_annualised_and_population_weighted) {

@@ -535,7 +535,7 @@ static void market_step(Game *gm, long t) {
             a = game_follower_play(g, gm->agg[b], b, obs, g->soc[b], &gm->play_rng, gm->probs, gm->mask);
         }
         FleetStep fs;
-        fleet_step(g->soc[b], a, g->capacity_kwh[b], c->hh.efficiency, hs.prosumer_kwh[b], &fs);
+        fleet_step(g->soc[b], a, g->capacity_kwh[b], c->hh.efficiency, hh_efficiency_out(&c->hh), hs.prosumer_kwh[b], &fs);
         g->soc[b] = fs.soc_next;
         fleet_kwh[b] = fs.grid_kwh;
         action[b] = a;

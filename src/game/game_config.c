@@ -319,6 +319,10 @@ static int read_all(Rd *r, GameConfig *c) {
     }
     if (rd_dbl(r, "demand_scale_kwh", &p->demand_scale_kwh, 1e-9, 1e9) < 0) return -1;
     if (rd_dbl(r, "efficiency", &p->efficiency, 1e-6, 1) < 0) return -1;
+    {
+        static const char *const applies[] = {"both", "charging"};
+        if (rd_enum(r, "efficiency_applies", applies, 2, &p->efficiency_charging_only) < 0) return -1;
+    }
     if (rd_noise(r, "noise", &c->noise) < 0) return -1;
     if (rd_noise(r, "train_noise", &c->train_noise) < 0) return -1;
     const YtNode *tri;
@@ -351,6 +355,11 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_dbl(r, "aggregator.mask_tol", &a->mask_tol, 0, 1e-3) < 0) return -1;
     if (rd_dbl(r, "aggregator.initial_soc", &a->initial_soc, 0, 1) < 0) return -1;
     if (rd_bool(r, "aggregator.obs_progress", &a->obs_progress) < 0) return -1;
+    {
+        static const char *const rewards[] = {"bill", "battery"}, *const ends[] = {"truncate", "terminate"};
+        if (rd_enum(r, "aggregator.reward", rewards, 2, &a->reward_battery) < 0) return -1;
+        if (rd_enum(r, "aggregator.episode_end", ends, 2, &a->episode_terminate) < 0) return -1;
+    }
     if (rd_ppo(r, "aggregator.ppo", &a->ppo) < 0) return -1;
 
     /* Leader. */
@@ -546,6 +555,7 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_obj_end(j);
     json_num(j, "demand_scale_kwh", p->demand_scale_kwh);
     json_num(j, "efficiency", p->efficiency);
+    json_str(j, "efficiency_applies", p->efficiency_charging_only ? "charging" : "both");
     json_str(j, "noise", hh_noise_str(c->noise));
     json_str(j, "train_noise", hh_noise_str(c->train_noise));
     json_obj_begin(j, "noise_triangular");
@@ -574,6 +584,8 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_num(j, "mask_tol", a->mask_tol);
     json_num(j, "initial_soc", a->initial_soc);
     json_bool(j, "obs_progress", a->obs_progress);
+    json_str(j, "reward", a->reward_battery ? "battery" : "bill");
+    json_str(j, "episode_end", a->episode_terminate ? "terminate" : "truncate");
     ppo_json(&a->ppo, j);
     json_obj_end(j);
 

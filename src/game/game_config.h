@@ -62,6 +62,11 @@ typedef struct {
     double initial_soc;     /* real market's starting SoC, fraction */
     int obs_progress;       /* [R] off by default (SPEC 4): add the position in the 3-day episode
                              * (real market: in the 3-day cycle) to the observation, 7 floats */
+    int reward_battery;     /* [R] 0: reward = -(fleet's bill)/scale (SPEC 4); 1: -(bill - bill of the
+                             * same step without the battery)/scale, the battery's own cost [A]
+                             * ("focus on actions"): an action-independent shift, same optimum */
+    int episode_terminate;  /* [R] 0: the 3-day end is a time limit (bootstrapped); 1: a terminal
+                             * state, as the authors' env returns terminated=True [A] */
     PpoConfig ppo;          /* Table 4, nets [18, 36] */
 } AggregatorConfig;
 

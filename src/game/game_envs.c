@@ -79,14 +79,18 @@ static void agg_step(void *env, const float *action, float *obs, unsigned char *
     double a = c->aggregator.action == AGG_GAUSSIAN ? fleet_clip_action(action[0], e->soc)
                                                     : fleet_clip_action(fleet_level_value((int)action[0], g->K), e->soc);
     FleetStep fs;
-    fleet_step(e->soc, a, g->capacity_kwh[e->bus], c->hh.efficiency, e->net_kwh, &fs);
-    *reward = (float)market_follower_reward(fs.grid_kwh, g->belief[e->bus][e->hour], &g->tariff,
-                                            g->reward_scale[e->bus]);
+    fleet_step(e->soc, a, g->capacity_kwh[e->bus], c->hh.efficiency, hh_efficiency_out(&c->hh), e->net_kwh, &fs);
+    double price = g->belief[e->bus][e->hour];
+    double r = market_follower_reward(fs.grid_kwh, price, &g->tariff, g->reward_scale[e->bus]);
+    if (c->aggregator.reward_battery) /* minus the same step's bill without the battery */
+        r -= market_follower_reward(e->net_kwh, price, &g->tariff, g->reward_scale[e->bus]);
+    *reward = (float)r;
     e->soc = fs.soc_next;
     e->hour = (e->hour + 1) % g->S;
     e->t++;
-    *terminated = 0;
-    *truncated = e->t >= e->len; /* a time limit: PPO bootstraps it */
+    /* A time limit (PPO bootstraps it) unless the config makes it terminal [A]. */
+    *terminated = c->aggregator.episode_terminate && e->t >= e->len;
+    *truncated = !*terminated && e->t >= e->len;
     agg_observe(e, obs, mask);
 }
 
@@ -179,7 +183,7 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
                 a = game_follower_play(&view, e->followers[b], b, fobs, e->soc[b], &e->rng, probs, fmask);
             }
             FleetStep fs;
-            fleet_step(e->soc[b], a, g->capacity_kwh[b], c->hh.efficiency, hs.prosumer_kwh[b], &fs);
+            fleet_step(e->soc[b], a, g->capacity_kwh[b], c->hh.efficiency, hh_efficiency_out(&c->hh), hs.prosumer_kwh[b], &fs);
             e->soc[b] = fs.soc_next;
             fleet_kwh[b] = fs.grid_kwh;
         }

@@ -48,13 +48,14 @@ int fleet_mode_level(const float *probs, const unsigned char *mask, int levels) 
     return best;
 }
 
-void fleet_step(double soc, double a, double capacity_kwh, double eff, double net_demand_kwh, FleetStep *out) {
+void fleet_step(double soc, double a, double capacity_kwh, double eff_in, double eff_out, double net_demand_kwh,
+                FleetStep *out) {
     a = fleet_clip_action(a, soc);
     double moved = fabs(a) * capacity_kwh; /* kWh into or out of the batteries */
     out->charge_kwh = a > 0 ? moved : 0.0;
     out->discharge_kwh = a < 0 ? moved : 0.0;
-    out->grid_kwh = net_demand_kwh + out->charge_kwh / eff - eff * out->discharge_kwh;
-    out->loss_kwh = out->charge_kwh * (1.0 / eff - 1.0) + out->discharge_kwh * (1.0 - eff);
+    out->grid_kwh = net_demand_kwh + out->charge_kwh / eff_in - eff_out * out->discharge_kwh;
+    out->loss_kwh = out->charge_kwh * (1.0 / eff_in - 1.0) + out->discharge_kwh * (1.0 - eff_out);
     double s = soc + a;
     out->soc_next = s < 0 ? 0.0 : s > 1 ? 1.0 : s;
 }

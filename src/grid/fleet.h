@@ -9,9 +9,10 @@
  * [-SoC, 1 - SoC]. The discrete action has K levels a_k = -1 + 2k/(K-1) (step 0.01 for
  * K = 201); infeasible levels are masked.
  *
- * Losses [P][R]: one-way efficiency e (0.8). Charging E kWh into the batteries draws E/e from
- * the grid; discharging E kWh out of the batteries delivers e*E. So the fleet's grid energy is
- *   q = net demand + charge/e - e * discharge            (kWh; negative = export)
+ * Losses [P][R]: one-way efficiencies e_in and e_out (0.8 both by default). Charging E kWh into
+ * the batteries draws E/e_in from the grid; discharging E kWh out of the batteries delivers
+ * e_out*E. So the fleet's grid energy is
+ *   q = net demand + charge/e_in - e_out * discharge        (kWh; negative = export)
  *
  * [R] Mask tolerance (config `aggregator.mask_tol`, default 1e-9): level a_k is valid when
  * -SoC - tol <= a_k <= 1 - SoC + tol. A SoC that is a sum of 0.01 steps carries float error
@@ -51,7 +52,9 @@ double fleet_expected_level(const float *probs, const unsigned char *mask, int l
 int fleet_mode_level(const float *probs, const unsigned char *mask, int levels);
 
 /* Apply action a (clipped to the feasible range) to a fleet of capacity_kwh holding soc,
- * with one-way efficiency eff and net demand net_demand_kwh this step. */
-void fleet_step(double soc, double a, double capacity_kwh, double eff, double net_demand_kwh, FleetStep *out);
+ * with efficiencies eff_in (charging) and eff_out (discharging) and net demand
+ * net_demand_kwh this step. */
+void fleet_step(double soc, double a, double capacity_kwh, double eff_in, double eff_out, double net_demand_kwh,
+                FleetStep *out);
 
 #endif

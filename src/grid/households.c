@@ -37,6 +37,8 @@ void hh_params_default(HhParams *p) {
     p->solar_capacity_mwh[0] = p->solar_capacity_mwh[1] = 30.0;
 }
 
+double hh_efficiency_out(const HhParams *p) { return p->efficiency_charging_only ? 1.0 : p->efficiency; }
+
 int hh_params_validate(const HhParams *p, char *err, size_t n) {
     if (p->n_bus < 1 || p->n_bus > HH_MAX_BUS)
         return sb_err(err, n, "households: between 1 and %d buses, got %d", HH_MAX_BUS, p->n_bus);

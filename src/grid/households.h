@@ -52,6 +52,8 @@ typedef struct {
     double shape_solar[HH_MAX_STEPS];    /* (S) grid solar capacity factor in [0, 1] */
     double demand_scale_kwh;             /* kWh per household per step at shape 1 */
     double efficiency;                   /* one-way battery efficiency (0, 1] */
+    int efficiency_charging_only;        /* [R] 0 (SPEC 3): the loss applies to charging and to
+                                          * discharging; 1: to charging only (round trip = efficiency) */
 
     double noise_low, noise_mode, noise_high; /* triangular noise (0.8, 1, 1.2) */
 
@@ -72,6 +74,8 @@ void hh_params_default(HhParams *p);
 /* Populations > 0, incomes > 0, storage >= 0, shapes >= 0, capacity factors in [0, 1],
  * 0 < low <= mode <= high, efficiency in (0, 1]. 0, or -1 with "field: what is wrong". */
 int hh_params_validate(const HhParams *p, char *err, size_t n);
+/* Efficiency of discharging: efficiency, or 1 when the loss applies to charging only. */
+double hh_efficiency_out(const HhParams *p);
 
 /* Parse "per_household" | "clt" | "per_bus"; -1 if unknown. */
 int hh_noise_parse(const char *s);

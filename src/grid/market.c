@@ -107,7 +107,7 @@ double market_shortfall(double revenue, double fixed_cost_per_day, double days) 
     double cost = fixed_cost_per_day * days;
     if (!(cost > 0)) return 0.0;
     double s = (cost - revenue) / cost;
-    return s < 0 ? 0.0 : s > 1 ? 1.0 : s;
+    return s < 0 ? 0.0 : s; /* above 1 when the revenue is negative (subsidies exceed charges) */
 }
 
 double market_leader_reward(double eei_prosumer, double eei_consumer, double shortfall, double kappa) {

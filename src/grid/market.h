@@ -19,7 +19,7 @@
  *   - EEI_consumers is the population-weighted mean over the buses' consumer groups, as
  *     EEI_prosumers is over the prosumer groups [P];
  *   - relative shortfall = max(0, fixed_cost_per_day * days - revenue) / (fixed_cost_per_day *
- *     days): a surplus is not rewarded;
+ *     days), not capped (a negative revenue scores above 1); a surplus is not rewarded;
  *   - a leader action with alpha_sell > alpha_buy is repaired by `utility.sell_above_buy`:
  *     clip (alpha_sell = alpha_buy) or swap the two;
  *   - the mean LMP of a window (leader observation) averages every step and household bus,
@@ -115,8 +115,9 @@ typedef struct {
 double market_eei_group(double group_bill, int households, double days, double income);
 void market_eei(const MarketLedger *l, const HhParams *p, MarketEei *out);
 
-/* Relative revenue shortfall in [0, 1]: max(0, cost - revenue) / cost with cost =
- * fixed_cost_per_day * days ($/day, days). */
+/* Relative revenue shortfall >= 0: max(0, cost - revenue) / cost with cost =
+ * fixed_cost_per_day * days ($/day, days). Not capped at 1: a negative revenue (alpha
+ * subsidies larger than every charge) must cost the leader more than no revenue at all. */
 double market_shortfall(double revenue, double fixed_cost_per_day, double days);
 
 /* ---- the leader ---- */
