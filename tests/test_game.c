@@ -367,3 +367,35 @@ Test(game, follower_reward_and_episode_end_options_by_hand) {
     agg_one_step(&c, &t, 60, 5000, &r, &term, &trunc);
     cr_expect_float_eq(r, 5.10f, 1e-5);
 }
+
+Test(game, leader_action_maps_clip_and_tanh_by_hand) {
+    GameConfig c;
+    small_config(&c);
+    c.utility.bounds.alpha_lo = -0.01;
+    c.utility.bounds.alpha_hi = 0.01;
+    c.utility.bounds.fixed_lo = 0;
+    c.utility.bounds.fixed_hi = 15;
+    GameShared g;
+    memset(&g, 0, sizeof g);
+    g.cfg = &c;
+    g.B = 3;
+    Tariff t;
+    /* clip: -2 is held at the lower bound, 0.5 is 3/4 of the way: 0 + 0.75 * 15 = 11.25. */
+    float act[6] = {0.5f, -2.0f, 0.5f, -2.0f, 0.0f, 3.0f};
+    game_leader_tariff(&g, act, &t);
+    cr_expect_float_eq(t.alpha_buy, 0.005, 1e-7);
+    cr_expect_float_eq(t.alpha_sell, -0.01, 1e-7);
+    cr_expect_float_eq(t.fixed_prosumer[0], 11.25, 1e-5);
+    cr_expect_float_eq(t.fixed_prosumer[1], 0.0, 1e-7);
+    cr_expect_float_eq(t.fixed_prosumer[2], 7.5, 1e-5);
+    cr_expect_float_eq(t.fixed_consumer, 15.0, 1e-5);
+    /* tanh: atanh(0.5) = 0.549306 maps to 3/4 of the range; -2 to (1 + tanh(-2)) / 2 * 15 =
+     * (1 - 0.964028) / 2 * 15 = 0.269790, no longer the bound. */
+    c.utility.action_tanh = 1;
+    float act2[6] = {0.549306f, -2.0f, 0.549306f, -2.0f, 0.0f, 3.0f};
+    game_leader_tariff(&g, act2, &t);
+    cr_expect_float_eq(t.alpha_buy, 0.005, 1e-7);
+    cr_expect_float_eq(t.fixed_prosumer[0], 11.25, 1e-4);
+    cr_expect_float_eq(t.fixed_prosumer[1], 0.269790, 1e-5);
+    cr_expect_float_eq(t.fixed_consumer, (1 + 0.995055) / 2 * 15, 1e-4);
+}

@@ -215,8 +215,10 @@ static int setup_agents(Game *gm, long seed, char *err, size_t n) {
         gm->lead_cls.obs_dim = market_leader_obs_dim(g->B);
         gm->lead_cls.space.dim = market_tariff_dim(g->B);
         for (int k = 0; k < gm->lead_cls.space.dim; k++) {
-            gm->lead_cls.space.low[k] = -1.0f;
-            gm->lead_cls.space.high[k] = 1.0f;
+            /* tanh: the env squashes, so the Box is unbounded in effect (clipping a no-op). */
+            float lim = c->utility.action_tanh ? 1e30f : 1.0f;
+            gm->lead_cls.space.low[k] = -lim;
+            gm->lead_cls.space.high[k] = lim;
         }
         gm->lead = ppo_create(&c->utility.ppo, gm->lead_cls.obs_dim, &gm->lead_cls.space, 1, s * 1000003u + 7u,
                               err, n);

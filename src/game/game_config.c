@@ -374,6 +374,10 @@ static int read_all(Rd *r, GameConfig *c) {
     u->bounds.sell_rule = (MarketSellRule)v;
     if (rd_long(r, "utility.train_steps", &u->train_steps, 0, 1e12) < 0) return -1;
     if (rd_int(r, "utility.episode_periods", &u->episode_periods, 1, 1e6) < 0) return -1;
+    {
+        static const char *const maps[] = {"clip", "tanh"};
+        if (rd_enum(r, "utility.action_map", maps, 2, &u->action_tanh) < 0) return -1;
+    }
     if (rd_dbl(r, "utility.kappa", &u->kappa, 0, 1e9) < 0) return -1;
     if (rd_dbl(r, "utility.surplus_penalty", &u->surplus_penalty, 0, 1e9) < 0) return -1;
     {
@@ -598,6 +602,7 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_str(j, "sell_above_buy", u->bounds.sell_rule == MARKET_SELL_SWAP ? "swap" : "clip");
     json_int(j, "train_steps", u->train_steps);
     json_int(j, "episode_periods", u->episode_periods);
+    json_str(j, "action_map", u->action_tanh ? "tanh" : "clip");
     json_num(j, "kappa", u->kappa);
     json_num(j, "surplus_penalty", u->surplus_penalty);
     json_str(j, "eei_gap", u->eei_gap_groups ? "groups" : "pooled");

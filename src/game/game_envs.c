@@ -123,13 +123,15 @@ const EnvClass agg_env_class_gaussian = {
 
 void game_leader_tariff(const GameShared *g, const float *act, Tariff *t) {
     /* [R] The policy acts in [-1, 1]^(B+3) (SB3 advises a symmetric, normalised Box: its
-     * Gaussian starts at std 1); each entry maps linearly onto its bounds. */
+     * Gaussian starts at std 1); each entry maps linearly onto its bounds. With
+     * utility.action_map: tanh the Gaussian is not clipped but squashed by tanh first, so a
+     * mean beyond a bound still moves the tariff (clipping makes it flat there). */
     const TariffBounds *bd = &g->cfg->utility.bounds;
     float v[HH_MAX_BUS + 3];
     int K = market_tariff_dim(g->B);
     for (int k = 0; k < K; k++) {
         double lo = k < 2 ? bd->alpha_lo : bd->fixed_lo, hi = k < 2 ? bd->alpha_hi : bd->fixed_hi;
-        double a = fmin(fmax(act[k], -1.0), 1.0);
+        double a = g->cfg->utility.action_tanh ? tanh(act[k]) : fmin(fmax(act[k], -1.0), 1.0);
         v[k] = (float)(lo + 0.5 * (a + 1.0) * (hi - lo));
     }
     market_tariff_from_action(v, g->B, bd, t);
@@ -142,7 +144,9 @@ void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act) {
     market_tariff_to_vec(t, g->B, v);
     for (int k = 0; k < K; k++) {
         double lo = k < 2 ? bd->alpha_lo : bd->fixed_lo, hi = k < 2 ? bd->alpha_hi : bd->fixed_hi;
-        act[k] = (float)(hi > lo ? 2.0 * (v[k] - lo) / (hi - lo) - 1.0 : 0.0);
+        double a = hi > lo ? 2.0 * (v[k] - lo) / (hi - lo) - 1.0 : 0.0;
+        if (g->cfg->utility.action_tanh) a = atanh(fmin(fmax(a, -0.999999), 0.999999));
+        act[k] = (float)a;
     }
 }
 
