@@ -3,6 +3,7 @@
  * uninterrupted one, the no-storage/no-learning baseline reproduces the paper's IMV range,
  * the Gaussian aggregator stays feasible, and a bad config writes nothing. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,8 @@ Test(game, leader_reward_options_by_hand) {
     GameConfig c;
     char err[512];
     cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
+    c.utility.eei_gap_groups = 0; /* SPEC 5's reward first */
+    c.utility.surplus_penalty = 0;
     MarketEei e = {.prosumer = {0.05, 0.03, 0.02}, .consumer_mean = 0.10};
     e.prosumer_mean = (1000 * 0.05 + 500 * 0.03 + 300 * 0.02) / 1800.0;
     cr_expect_float_eq(game_leader_reward(&c, &e, 13000, 1), -6.055556, 1e-5);
@@ -339,6 +342,9 @@ Test(game, follower_reward_and_episode_end_options_by_hand) {
     small_config(&c);
     Tariff t;
     memset(&t, 0, sizeof t);
+    c.aggregator.reward_battery = 0; /* SPEC 4's choices first */
+    c.aggregator.episode_terminate = 0;
+    c.hh.efficiency_charging_only = 0;
     float r;
     int term, trunc;
     /* Level 60 of 201 is a = -1 + 120/200 = -0.4: 12,000 kWh out of the fleet, 0.8 * 12,000 =
@@ -375,6 +381,7 @@ Test(game, leader_action_maps_clip_and_tanh_by_hand) {
     c.utility.bounds.alpha_hi = 0.01;
     c.utility.bounds.fixed_lo = 0;
     c.utility.bounds.fixed_hi = 15;
+    c.utility.action_tanh = 0;
     GameShared g;
     memset(&g, 0, sizeof g);
     g.cfg = &c;
@@ -398,4 +405,30 @@ Test(game, leader_action_maps_clip_and_tanh_by_hand) {
     cr_expect_float_eq(t.fixed_prosumer[0], 11.25, 1e-4);
     cr_expect_float_eq(t.fixed_prosumer[1], 0.269790, 1e-5);
     cr_expect_float_eq(t.fixed_consumer, (1 + 0.995055) / 2 * 15, 1e-4);
+}
+
+Test(game, leader_starts_at_the_baseline_tariff_or_mid_bounds) {
+    /* With no leader training (utility.train_steps 0) the tariff in force is the initial
+     * policy's mean. Its head starts with weights of gain 0.01 (|W h| <= 0.01 * sqrt(36) = 0.06
+     * before tanh), so the tariff is within 0.06 * 7.5 = 0.45 $/day of its target:
+     * baseline: alpha 0 and 10,800 $ / 10,800 households = 1 $/household/day;
+     * midpoint: alpha 0 and 7.5 $/day, the middle of [0, 15]. */
+    GameConfig c;
+    small_config(&c);
+    c.utility.train_steps = 0;
+    char dir[256], err[512], cmd[600];
+    GameResult r;
+    for (int start = 0; start < 2; start++) {
+        c.utility.initial_mean_baseline = start;
+        double want = start ? 1.0 : 7.5;
+        tmpdir(dir, sizeof dir, start ? "start-baseline" : "start-mid");
+        cr_assert_eq(game_run(&c, 1, dir, 0, NULL, NULL, &r, err, sizeof err), 0, "%s", err);
+        cr_expect(fabs(r.final_tariff.alpha_buy) < 0.001, "alpha_buy %g", r.final_tariff.alpha_buy);
+        for (int b = 0; b < 3; b++)
+            cr_expect(fabs(r.final_tariff.fixed_prosumer[b] - want) < 0.45, "b%d %g vs %g", b + 1,
+                      r.final_tariff.fixed_prosumer[b], want);
+        cr_expect(fabs(r.final_tariff.fixed_consumer - want) < 0.45, "consumers %g", r.final_tariff.fixed_consumer);
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        cr_expect_eq(system(cmd), 0);
+    }
 }

@@ -223,6 +223,15 @@ static int setup_agents(Game *gm, long seed, char *err, size_t n) {
         gm->lead = ppo_create(&c->utility.ppo, gm->lead_cls.obs_dim, &gm->lead_cls.space, 1, s * 1000003u + 7u,
                               err, n);
         if (!gm->lead) return -1;
+        if (c->utility.initial_mean_baseline) {
+            /* The policy head's weights start near 0 (orthogonal, gain 0.01), so its bias is
+             * the initial mean action: put it on the baseline tariff. */
+            float a[HH_MAX_BUS + 3];
+            game_tariff_to_action(g, &g->baseline, a);
+            const Mlp *m = ppo_pi_net(gm->lead);
+            float *bias = ppo_pi_params(gm->lead) + m->b_off[m->n_layers - 1];
+            for (int k = 0; k < gm->lead_cls.space.dim; k++) bias[k] = a[k];
+        }
         LeadEnv *e = &gm->lead_env;
         rng_seed(&e->rng, s, 200);
         e->g = g;

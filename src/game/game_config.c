@@ -50,6 +50,7 @@ void game_config_default(GameConfig *c) {
     c->noise = HH_NOISE_PER_HOUSEHOLD;
     c->train_noise = HH_NOISE_CLT;
     c->shape_len[0] = c->shape_len[1] = c->shape_len[2] = c->hh.steps_per_day;
+    c->hh.efficiency_charging_only = 1; /* [R] configs/paper.yaml says why */
 
     AggregatorConfig *a = &c->aggregator;
     a->action_levels = 201;
@@ -62,14 +63,18 @@ void game_config_default(GameConfig *c) {
     a->reward_scale = 0.0;
     a->mask_tol = 1e-9;
     a->initial_soc = 0.5;
+    a->reward_battery = 1; /* [A] */
     table4(&a->ppo, 18);
 
     UtilityConfig *u = &c->utility;
     u->learn = 1;
-    u->bounds.alpha_lo = -0.10;
-    u->bounds.alpha_hi = 0.10;
+    u->bounds.alpha_lo = -0.01;
+    u->bounds.alpha_hi = 0.01;
     u->bounds.fixed_lo = 0.0;
-    u->bounds.fixed_hi = 5.0;
+    u->bounds.fixed_hi = 15.0;
+    u->action_tanh = 1;
+    u->surplus_penalty = 10.0;
+    u->eei_gap_groups = 1;
     u->bounds.sell_rule = MARKET_SELL_CLIP;
     u->train_steps = 2000;
     u->episode_periods = 10;
@@ -375,7 +380,8 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_long(r, "utility.train_steps", &u->train_steps, 0, 1e12) < 0) return -1;
     if (rd_int(r, "utility.episode_periods", &u->episode_periods, 1, 1e6) < 0) return -1;
     {
-        static const char *const maps[] = {"clip", "tanh"};
+        static const char *const maps[] = {"clip", "tanh"}, *const starts[] = {"midpoint", "baseline"};
+        if (rd_enum(r, "utility.initial_mean", starts, 2, &u->initial_mean_baseline) < 0) return -1;
         if (rd_enum(r, "utility.action_map", maps, 2, &u->action_tanh) < 0) return -1;
     }
     if (rd_dbl(r, "utility.kappa", &u->kappa, 0, 1e9) < 0) return -1;
@@ -603,6 +609,7 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_int(j, "train_steps", u->train_steps);
     json_int(j, "episode_periods", u->episode_periods);
     json_str(j, "action_map", u->action_tanh ? "tanh" : "clip");
+    json_str(j, "initial_mean", u->initial_mean_baseline ? "baseline" : "midpoint");
     json_num(j, "kappa", u->kappa);
     json_num(j, "surplus_penalty", u->surplus_penalty);
     json_str(j, "eei_gap", u->eei_gap_groups ? "groups" : "pooled");
