@@ -432,3 +432,38 @@ Test(game, leader_starts_at_the_baseline_tariff_or_mid_bounds) {
         cr_expect_eq(system(cmd), 0);
     }
 }
+
+Test(game, balancing_consumer_charge_by_hand) {
+    /* Mean shapes: consumers 6.46 / 8 = 0.8075, prosumers 5.3399 / 8 = 0.6674875; a day is
+     * 8 x 16.667 = 133.336 kWh at shape 1. Energy per day: consumers 9000 x 0.8075 x 133.336 =
+     * 969,019.38 kWh, prosumers 1800 x 0.6674875 x 133.336 = 160,200.20 kWh; together
+     * 1,129,219.58 kWh. Tariff alpha_buy 0.002, prosumer charges 2, 6, 10 $/day: 2,258.44 $
+     * from energy and 1000*2 + 500*6 + 300*10 = 8,000 $ from prosumers; the consumers cover
+     * (10,800 - 2,258.44 - 8,000) / 9000 = 0.060173 $/day. With alpha_buy -0.004 the energy
+     * margin is -4,516.88 $: (10,800 + 4,516.88 - 8,000) / 9000 = 0.812986. */
+    GameConfig c;
+    small_config(&c);
+    Tariff t;
+    memset(&t, 0, sizeof t);
+    t.alpha_buy = 0.002;
+    t.fixed_prosumer[0] = 2;
+    t.fixed_prosumer[1] = 6;
+    t.fixed_prosumer[2] = 10;
+    cr_expect_float_eq(game_balancing_consumer_charge(&c, &t), 0.060173, 1e-6);
+    t.alpha_buy = -0.004;
+    cr_expect_float_eq(game_balancing_consumer_charge(&c, &t), 0.812986, 1e-6);
+    /* A surplus is clipped at the lower bound 0. */
+    t.fixed_prosumer[2] = 15;
+    t.alpha_buy = 0.01;
+    cr_expect_eq(game_balancing_consumer_charge(&c, &t), 0.0);
+    /* And the leader's tariff uses it when configured. */
+    c.utility.consumer_charge_balancing = 1;
+    GameShared g;
+    memset(&g, 0, sizeof g);
+    g.cfg = &c;
+    g.B = 3;
+    float act[6] = {0, 0, 0, 0, 0, 0};
+    game_leader_tariff(&g, act, &t);
+    cr_expect_float_eq(t.fixed_consumer, game_balancing_consumer_charge(&c, &t), 1e-12);
+    cr_expect(t.fixed_consumer < 1.0, "mid-bounds prosumer charges cover most of the cost");
+}

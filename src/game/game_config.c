@@ -382,6 +382,8 @@ static int read_all(Rd *r, GameConfig *c) {
     {
         static const char *const maps[] = {"clip", "tanh"}, *const starts[] = {"midpoint", "baseline"};
         if (rd_enum(r, "utility.initial_mean", starts, 2, &u->initial_mean_baseline) < 0) return -1;
+        static const char *const cc[] = {"learned", "balancing"};
+        if (rd_enum(r, "utility.consumer_charge", cc, 2, &u->consumer_charge_balancing) < 0) return -1;
         if (rd_enum(r, "utility.action_map", maps, 2, &u->action_tanh) < 0) return -1;
     }
     if (rd_dbl(r, "utility.kappa", &u->kappa, 0, 1e9) < 0) return -1;
@@ -610,6 +612,7 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_int(j, "episode_periods", u->episode_periods);
     json_str(j, "action_map", u->action_tanh ? "tanh" : "clip");
     json_str(j, "initial_mean", u->initial_mean_baseline ? "baseline" : "midpoint");
+    json_str(j, "consumer_charge", u->consumer_charge_balancing ? "balancing" : "learned");
     json_num(j, "kappa", u->kappa);
     json_num(j, "surplus_penalty", u->surplus_penalty);
     json_str(j, "eei_gap", u->eei_gap_groups ? "groups" : "pooled");

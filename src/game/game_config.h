@@ -77,6 +77,8 @@ typedef struct {
     int episode_periods;        /* leader steps per training episode: 10 */
     int initial_mean_baseline;  /* [R] 0: the policy starts at the middle of the bounds (SB3); 1: at the
                                  * baseline tariff (the bias of its mean head) */
+    int consumer_charge_balancing; /* [R] 0: the leader sets the consumers' fixed charge; 1: it is the
+                                 * residual that recovers the fixed cost (game_balancing_consumer_charge) */
     int action_tanh;            /* [R] 0: the Gaussian is clipped to [-1, 1] (SB3's Box); 1: squashed by tanh */
     double kappa;               /* weight of the relative revenue shortfall: 10 */
     double surplus_penalty;     /* [R] weight of the relative revenue surplus: 0 (SPEC 5: none) */

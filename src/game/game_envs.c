@@ -121,6 +121,24 @@ const EnvClass agg_env_class_gaussian = {
 
 /* ---- leader ---- */
 
+double game_balancing_consumer_charge(const GameConfig *c, const Tariff *t) {
+    /* Expected energy per day from the mean shapes (noise has mean 1; the batteries move
+     * energy between hours and add only their losses), kWh. */
+    const HhParams *p = &c->hh;
+    double e_cons = 0, e_pros = 0, n_cons = 0, fixed_pros = 0;
+    for (int b = 0; b < p->n_bus; b++) {
+        e_cons += p->consumers[b] * hh_shape_mean(p->shape_consumer, p->steps_per_day);
+        e_pros += p->prosumers[b] * hh_shape_mean(p->shape_prosumer, p->steps_per_day);
+        n_cons += p->consumers[b];
+        fixed_pros += p->prosumers[b] * t->fixed_prosumer[b];
+    }
+    double per_day = p->steps_per_day * p->demand_scale_kwh;
+    double energy_margin = t->alpha_buy * (e_cons + e_pros) * per_day;
+    double f = (c->utility.fixed_cost_per_day - energy_margin - fixed_pros) / n_cons;
+    const TariffBounds *bd = &c->utility.bounds;
+    return f < bd->fixed_lo ? bd->fixed_lo : f > bd->fixed_hi ? bd->fixed_hi : f;
+}
+
 void game_leader_tariff(const GameShared *g, const float *act, Tariff *t) {
     /* [R] The policy acts in [-1, 1]^(B+3) (SB3 advises a symmetric, normalised Box: its
      * Gaussian starts at std 1); each entry maps linearly onto its bounds. With
@@ -135,6 +153,7 @@ void game_leader_tariff(const GameShared *g, const float *act, Tariff *t) {
         v[k] = (float)(lo + 0.5 * (a + 1.0) * (hi - lo));
     }
     market_tariff_from_action(v, g->B, bd, t);
+    if (g->cfg->utility.consumer_charge_balancing) t->fixed_consumer = game_balancing_consumer_charge(g->cfg, t);
 }
 
 void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act) {
