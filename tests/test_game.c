@@ -382,6 +382,7 @@ Test(game, leader_action_maps_clip_and_tanh_by_hand) {
     c.utility.bounds.fixed_lo = 0;
     c.utility.bounds.fixed_hi = 15;
     c.utility.action_tanh = 0;
+    c.utility.consumer_charge_balancing = 0;
     GameShared g;
     memset(&g, 0, sizeof g);
     g.cfg = &c;
@@ -416,6 +417,9 @@ Test(game, leader_starts_at_the_baseline_tariff_or_mid_bounds) {
     GameConfig c;
     small_config(&c);
     c.utility.train_steps = 0;
+    c.utility.consumer_charge_balancing = 0; /* the policy's own consumer charge */
+    c.utility.bounds.alpha_lo = -0.01;       /* alpha's middle is 0 */
+    c.utility.bounds.alpha_hi = 0.01;
     char dir[256], err[512], cmd[600];
     GameResult r;
     for (int start = 0; start < 2; start++) {

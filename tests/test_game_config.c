@@ -79,7 +79,9 @@ Test(game_config, paper_yaml_holds_spec_and_table4) {
     cr_expect_eq(c.utility.episode_periods, 10);
     cr_expect_float_eq(c.utility.kappa, 10, 1e-15);
     cr_expect_float_eq(c.utility.fixed_cost_per_day, 10800, 1e-9);
-    cr_expect(c.utility.bounds.alpha_lo == -0.01 && c.utility.bounds.alpha_hi == 0.01);
+    cr_expect(c.utility.bounds.alpha_lo == 0 && c.utility.bounds.alpha_hi == 0.01);
+    cr_expect_eq(c.utility.consumer_charge_balancing, 1);
+    cr_expect_float_eq(c.utility.ppo.log_std_init, -1, 1e-15);
     cr_expect(c.utility.bounds.fixed_lo == 0 && c.utility.bounds.fixed_hi == 15);
     /* The [R] resolutions that differ from SPEC's first ones (configs/paper.yaml says why). */
     cr_expect_eq(c.hh.efficiency_charging_only, 1);

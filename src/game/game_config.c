@@ -68,13 +68,14 @@ void game_config_default(GameConfig *c) {
 
     UtilityConfig *u = &c->utility;
     u->learn = 1;
-    u->bounds.alpha_lo = -0.01;
+    u->bounds.alpha_lo = 0.0;
     u->bounds.alpha_hi = 0.01;
     u->bounds.fixed_lo = 0.0;
     u->bounds.fixed_hi = 15.0;
     u->action_tanh = 1;
     u->surplus_penalty = 10.0;
     u->eei_gap_groups = 1;
+    u->consumer_charge_balancing = 1;
     u->bounds.sell_rule = MARKET_SELL_CLIP;
     u->train_steps = 2000;
     u->episode_periods = 10;
@@ -82,6 +83,7 @@ void game_config_default(GameConfig *c) {
     u->fixed_cost_per_day = 10800.0;
     u->obs_lmp_scale = 100.0;
     table4(&u->ppo, 24);
+    u->ppo.log_std_init = -1.0; /* [R] configs/paper.yaml says why */
 }
 
 /* ---- typed readers over dotted paths from the root, so messages name the full key ---- */
