@@ -8,14 +8,23 @@
  *   grid (path), voll, storage (bool), learning (bool), train_steps (sets both roles'),
  *   households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}, ...},
  *   shapes: {consumer: [S], prosumer: [S], solar: [S]}, demand_scale_kwh, efficiency,
+ *   efficiency_applies: both | charging,
  *   noise: per_household | clt | per_bus, train_noise: (same), noise_triangular: {low, mode, high},
  *   solar: {generators: [names in the grid file], capacity_mwh: [U]},
  *   aggregator: {action_levels, action: discrete | gaussian, play: mean | mode | sample,
  *                train_steps, episode_days, belief_step, belief_clip, reward_scale: auto | $,
- *                mask_tol, initial_soc, ppo: {SB3 keys, see ppo_config.h}},
+ *                mask_tol, initial_soc, obs_progress, reward: bill | battery,
+ *                episode_end: truncate | terminate, ppo: {SB3 keys, see ppo_config.h}},
  *   utility: {learn, alpha_bounds: [lo, hi], fixed_charge_bounds: [lo, hi],
- *             sell_above_buy: clip | swap, train_steps, episode_periods, kappa,
+ *             action_map: clip | tanh, initial_mean: midpoint | baseline,
+ *             consumer_charge: learned | balancing, sell_above_buy: clip | swap, train_steps,
+ *             episode_periods, kappa, surplus_penalty, eei_gap: pooled | groups,
  *             fixed_cost_per_day, obs_lmp_scale, ppo: {...}}.
+ *
+ * The defaults differ from SPEC's first [R] resolutions in nine values (efficiency_applies,
+ * aggregator.reward, the utility's alpha and fixed-charge bounds, action_map, eei_gap,
+ * surplus_penalty, consumer_charge and its ppo log_std_init): configs/paper.yaml gives each
+ * reason, bench/RESULTS.md the runs.
  *
  * [R] values introduced here (beyond those in grid/households.h, grid/fleet.h, grid/market.h):
  *   - seed: 0, the base seed; seed s of `seeds` runs with seed + s;
