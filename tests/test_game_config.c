@@ -86,7 +86,7 @@ Test(game_config, paper_yaml_holds_spec_and_table4) {
     /* The [R] resolutions that differ from SPEC's first ones (configs/paper.yaml says why). */
     cr_expect_eq(c.hh.efficiency_charging_only, 1);
     cr_expect_eq(c.aggregator.reward_battery, 1);
-    cr_expect_eq(c.aggregator.episode_terminate, 0);
+    cr_expect_eq(c.aggregator.episode_terminate, 1);
     cr_expect_eq(c.utility.action_tanh, 1);
     cr_expect_eq(c.utility.initial_mean_baseline, 0);
     cr_expect_eq(c.utility.eei_gap_groups, 1);

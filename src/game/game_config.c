@@ -63,7 +63,8 @@ void game_config_default(GameConfig *c) {
     a->reward_scale = 0.0;
     a->mask_tol = 1e-9;
     a->initial_soc = 0.5;
-    a->reward_battery = 1; /* [A] */
+    a->reward_battery = 1;    /* [A] */
+    a->episode_terminate = 1; /* [A] */
     table4(&a->ppo, 18);
 
     UtilityConfig *u = &c->utility;

@@ -21,8 +21,8 @@
  *             episode_periods, kappa, surplus_penalty, eei_gap: pooled | groups,
  *             fixed_cost_per_day, obs_lmp_scale, ppo: {...}}.
  *
- * The defaults differ from SPEC's first [R] resolutions in nine values (efficiency_applies,
- * aggregator.reward, the utility's alpha and fixed-charge bounds, action_map, eei_gap,
+ * The defaults differ from SPEC's first [R] resolutions in ten values (efficiency_applies,
+ * aggregator.reward and episode_end, the utility's alpha and fixed-charge bounds, action_map, eei_gap,
  * surplus_penalty, consumer_charge and its ppo log_std_init): configs/paper.yaml gives each
  * reason, bench/RESULTS.md the runs.
  *
