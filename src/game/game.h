@@ -87,11 +87,11 @@ double game_follower_play(const GameShared *g, Ppo *p, int b, const float *obs, 
 /* The leader's action in [-1, 1]^(B+3) as a tariff (linear onto the bounds, then the sell
  * rule), and back. */
 void game_leader_tariff(const GameShared *g, const float *act, Tariff *t);
+void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act);
 /* utility.consumer_charge: balancing [R]: the consumers' fixed charge that recovers
  * fixed_cost_per_day given the rest of tariff t, on the expected energy of the mean shapes
  * (alpha_buy on every household's energy), clipped to the fixed-charge bounds. */
 double game_balancing_consumer_charge(const GameConfig *c, const Tariff *t);
-void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act);
 
 /* Per-seed results (also written to the seed's directory). */
 typedef struct {

@@ -383,11 +383,11 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_long(r, "utility.train_steps", &u->train_steps, 0, 1e12) < 0) return -1;
     if (rd_int(r, "utility.episode_periods", &u->episode_periods, 1, 1e6) < 0) return -1;
     {
-        static const char *const maps[] = {"clip", "tanh"}, *const starts[] = {"midpoint", "baseline"};
-        if (rd_enum(r, "utility.initial_mean", starts, 2, &u->initial_mean_baseline) < 0) return -1;
-        static const char *const cc[] = {"learned", "balancing"};
-        if (rd_enum(r, "utility.consumer_charge", cc, 2, &u->consumer_charge_balancing) < 0) return -1;
+        static const char *const maps[] = {"clip", "tanh"}, *const starts[] = {"midpoint", "baseline"},
+                                 *const charges[] = {"learned", "balancing"};
         if (rd_enum(r, "utility.action_map", maps, 2, &u->action_tanh) < 0) return -1;
+        if (rd_enum(r, "utility.initial_mean", starts, 2, &u->initial_mean_baseline) < 0) return -1;
+        if (rd_enum(r, "utility.consumer_charge", charges, 2, &u->consumer_charge_balancing) < 0) return -1;
     }
     if (rd_dbl(r, "utility.kappa", &u->kappa, 0, 1e9) < 0) return -1;
     if (rd_dbl(r, "utility.surplus_penalty", &u->surplus_penalty, 0, 1e9) < 0) return -1;

@@ -81,7 +81,7 @@ typedef struct {
 
 typedef struct {
     int learn;                  /* 0: the baseline tariff throughout */
-    TariffBounds bounds;        /* alpha in [-0.10, 0.10] $/kWh, fixed charges [0, 5] $/household/day */
+    TariffBounds bounds;        /* alpha in [0, 0.01] $/kWh, fixed charges [0, 15] $/household/day */
     long train_steps;           /* leader steps per PPO phase: 2000 [P] */
     int episode_periods;        /* leader steps per training episode: 10 */
     int initial_mean_baseline;  /* [R] 0: the policy starts at the middle of the bounds (SB3); 1: at the
@@ -90,7 +90,7 @@ typedef struct {
                                  * residual that recovers the fixed cost (game_balancing_consumer_charge) */
     int action_tanh;            /* [R] 0: the Gaussian is clipped to [-1, 1] (SB3's Box); 1: squashed by tanh */
     double kappa;               /* weight of the relative revenue shortfall: 10 */
-    double surplus_penalty;     /* [R] weight of the relative revenue surplus: 0 (SPEC 5: none) */
+    double surplus_penalty;     /* [R] weight of the relative revenue surplus: 10 (SPEC 5: none, 0) */
     int eei_gap_groups;         /* [R] 0 (SPEC 5): |pooled prosumer EEI - consumer EEI|; 1: the
                                  * population-weighted mean of |EEI of each prosumer group - consumer EEI| */
     double fixed_cost_per_day;  /* $ per day the utility must recover: 10,800 */
