@@ -460,14 +460,16 @@ Test(game, balancing_consumer_charge_by_hand) {
     t.fixed_prosumer[2] = 15;
     t.alpha_buy = 0.01;
     cr_expect_eq(game_balancing_consumer_charge(&c, &t), 0.0);
-    /* And the leader's tariff uses it when configured. */
+    /* And the leader's tariff uses it when configured: under the defaults (tanh onto alpha
+     * [0, 0.01] and charges [0, 15]) the actions atanh(-0.6), atanh(2/7.5 - 1), atanh(6/7.5 - 1),
+     * atanh(10/7.5 - 1) are alpha 0.002 and charges 2, 6, 10: the first case, 0.060173. */
     c.utility.consumer_charge_balancing = 1;
     GameShared g;
     memset(&g, 0, sizeof g);
     g.cfg = &c;
     g.B = 3;
-    float act[6] = {0, 0, 0, 0, 0, 0};
+    float act[6] = {-0.6931472f, -0.6931472f, -0.9359011f, -0.2027326f, 0.3465736f, 0};
     game_leader_tariff(&g, act, &t);
-    cr_expect_float_eq(t.fixed_consumer, game_balancing_consumer_charge(&c, &t), 1e-12);
-    cr_expect(t.fixed_consumer < 1.0, "mid-bounds prosumer charges cover most of the cost");
+    cr_expect_float_eq(t.alpha_buy, 0.002, 1e-7);
+    cr_expect_float_eq(t.fixed_consumer, 0.060173, 1e-5);
 }
