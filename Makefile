@@ -84,7 +84,7 @@ deps:
 	  fi; \
 	fi
 
-# Tests run from the repository root (they read configs/ and ../shared/data/).
+# Tests run from the repository root (they read configs/ and data/).
 # OpenBLAS stays single-threaded: the matrices are small and forked test runners must
 # not inherit a thread pool.
 test: deps

@@ -8,7 +8,7 @@
  *                     solve (a market step's change).
  * A warm solve is update_load + update_gen_bounds + solve after the previous step; a cold
  * one resets the warm start first. Load vectors are drawn before timing.
- * Usage: bench_dispatch [CASE_DIR]  (default ../shared/data/matpower) */
+ * Usage: bench_dispatch [CASE_DIR]  (default data/matpower) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +137,7 @@ static void bench_case(const char *dir, const char *name, int warm_count, int co
 }
 
 int main(int argc, char **argv) {
-    const char *dir = argc > 1 ? argv[1] : "../shared/data/matpower";
+    const char *dir = argc > 1 ? argv[1] : "data/matpower";
     printf("| case | buses | cold us/solve (median) | warm us/solve (median) | status |\n|---|---|---|---|---|\n");
     bench_paper3();
     bench_case(dir, "case118", 5001, 501);

@@ -14,7 +14,7 @@
 #include "util/common.h"
 #include "util/rng.h"
 
-#define CASES "../shared/data/matpower/"
+#define CASES "data/matpower/"
 
 static void load_case(GridNetwork *g, const char *name) {
     char path[256], err[512];

@@ -18,7 +18,7 @@ Test(matpower, reads_case9_fields) {
     /* case9.m: gen 1 at bus 1, Pmax 250, Pmin 10; gencost row 1: 2 1500 0 3 0.11 5 150 */
     GridNetwork g;
     char err[512];
-    cr_assert_eq(grid_read_matpower(&g, "../shared/data/matpower/case9.m", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(grid_read_matpower(&g, "data/matpower/case9.m", err, sizeof err), 0, "%s", err);
     cr_expect_eq(g.n_bus, 9);
     cr_expect_eq(g.n_gen, 3);
     cr_expect_eq(g.n_branch, 9);
@@ -37,7 +37,7 @@ Test(matpower, skips_cell_arrays_of_large_cases) {
      * 2000 buses, 544 generators, 3206 branches. */
     GridNetwork g;
     char err[512];
-    cr_assert_eq(grid_read_matpower(&g, "../shared/data/matpower/case_ACTIVSg2000.m", err, sizeof err), 0, "%s",
+    cr_assert_eq(grid_read_matpower(&g, "data/matpower/case_ACTIVSg2000.m", err, sizeof err), 0, "%s",
                  err);
     cr_expect_eq(g.n_bus, 2000);
     cr_expect_eq(g.n_gen, 544);
@@ -135,7 +135,7 @@ static int run(const char *args, char *out, size_t cap) {
 
 Test(cli_dispatch, json_has_exactly_the_documented_keys) {
     static char out[1 << 16];
-    int rc = run("../shared/data/matpower/case5.m --json", out, sizeof out);
+    int rc = run("data/matpower/case5.m --json", out, sizeof out);
     cr_assert_eq(rc, 0, "%s", out);
     const char *keys[] = {"\"status\": \"optimal\"", "\"objective\": 17479.89", "\"lmp\": [16.97", "\"pg\": [40,",
                           "\"flow\": [", "\"iterations\": "};
