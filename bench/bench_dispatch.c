@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "grid/dispatch.h"
-#include "grid/gridyaml.h"
+#include "config/gridyaml.h"
 #include "grid/matpower.h"
 #include "util/common.h"
 #include "util/rng.h"

@@ -7,11 +7,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/game_config.h"
 #include "game/game.h"
-#include "game/game_config.h"
+#include "game/world.h"
 #include "testutil.h"
 #include "util/common.h"
 #include "util/fsutil.h"
+
+/* The grid and households of c (loaded once the config is final). */
+static GameWorld world_of(const GameConfig *c) {
+    GameWorld w;
+    char err[1024];
+    cr_assert_eq(game_world_load(&w, c, err, sizeof err), 0, "%s", err);
+    return w;
+}
+
+/* One seed of c in dir; the world is loaded and freed around the run. */
+static int run_seed(const GameConfig *c, long seed, const char *dir, int resume, const GameOptions *o, GameResult *r,
+                    char *err, size_t n) {
+    GameWorld w = world_of(c);
+    int rc = game_run(c, &w, seed, dir, resume, o, r, err, n);
+    game_world_free(&w);
+    return rc;
+}
 
 /* A small, fast version of configs/paper.yaml: 3 days, the leader every day, short phases. */
 static void small_config(GameConfig *c) {
@@ -64,13 +82,14 @@ Test(game, single_loop_phase_order_over_three_days) {
     }
     snprintf(want + k, sizeof want - k, "close:24:-1 ");
     Trace tr = {0};
-    game_set_trace(record, &tr);
+    GameOptions o = {.trace = record, .trace_user = &tr};
     char dir[256], err[512];
     tmpdir(dir, sizeof dir, "order");
-    GameResult r;
-    int rc = game_run(&c, 0, dir, 0, NULL, NULL, &r, err, sizeof err);
-    game_set_trace(NULL, NULL);
+    GameResult r = {0};
+    int rc = run_seed(&c, 0, dir, 0, &o, &r, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
+    game_result_free(&r);
+    game_config_free(&c);
     cr_expect_str_eq(tr.log, want);
     /* Three leader periods: periods.csv has a header and three rows. */
     char path[512];
@@ -116,7 +135,10 @@ static void expect_same_records(const char *a, const char *b, const GameResult *
     cr_expect_eq(ra->eei_gap_learned, rb->eei_gap_learned);
     cr_expect_eq(ra->eei_gap_baseline, rb->eei_gap_baseline);
     cr_expect_eq(ra->shortfall, rb->shortfall);
-    cr_expect(!memcmp(&ra->final_tariff, &rb->final_tariff, sizeof ra->final_tariff));
+    cr_expect_eq(ra->alpha_buy, rb->alpha_buy);
+    cr_expect_eq(ra->fixed_consumer, rb->fixed_consumer);
+    cr_assert_eq(ra->n_class, rb->n_class);
+    cr_expect(!memcmp(ra->fixed_class, rb->fixed_class, (size_t)ra->n_class * sizeof(double)));
     cr_expect_eq(ra->train_env_steps, rb->train_env_steps);
 }
 
@@ -126,21 +148,24 @@ Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) 
     char a[256], b[256], err[512];
     tmpdir(a, sizeof a, "full");
     tmpdir(b, sizeof b, "resumed");
-    GameResult ra, rb;
-    cr_assert_eq(game_run(&c, 3, a, 0, NULL, NULL, &ra, err, sizeof err), 0, "%s", err);
+    GameResult ra = {0}, rb = {0};
+    cr_assert_eq(run_seed(&c, 3, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
     /* Stop after the market of step 12 (mid-period), then resume. */
     volatile int stop = 0;
     Trace tr = {.stop_at = 12, .stop = &stop};
-    game_set_trace(record, &tr);
-    int rc = game_run(&c, 3, b, 0, NULL, &stop, &rb, err, sizeof err);
-    game_set_trace(NULL, NULL);
+    GameOptions o = {.trace = record, .trace_user = &tr, .stop = &stop};
+    int rc = run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
-    cr_assert_eq(game_run(&c, 3, b, 1, NULL, NULL, &rb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
     expect_same_records(a, b, &ra, &rb);
     /* Resuming a finished run returns its results without work. */
-    GameResult rc2;
-    cr_assert_eq(game_run(&c, 3, b, 1, NULL, NULL, &rc2, err, sizeof err), 0, "%s", err);
+    GameResult rc2 = {0};
+    cr_assert_eq(run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
     cr_expect_eq(rc2.imv_rl, rb.imv_rl);
+    game_result_free(&ra);
+    game_result_free(&rb);
+    game_result_free(&rc2);
+    game_config_free(&c);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
     cr_expect_eq(system(cmd), 0);
@@ -155,13 +180,15 @@ Test(game, no_storage_baseline_reproduces_the_paper_imv) {
     cr_assert_eq(game_config_load("configs/no-rl.yaml", &c, err, sizeof err), 0, "%s", err);
     double sum = 0;
     for (int s = 0; s < c.seeds; s++) {
-        GameResult r;
+        GameResult r = {0};
         tmpdir(dir, sizeof dir, "norl");
-        cr_assert_eq(game_run(&c, c.seed + s, dir, 0, NULL, NULL, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(run_seed(&c, c.seed + s, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
         cr_expect_eq(r.imv_rl, r.imv_no_storage, "seed %d: without storage both markets clear alike", s);
         cr_log_info("no-rl seed %d: IMV %.4f $/MWh", s, r.imv_rl);
         sum += r.imv_rl;
+        game_result_free(&r);
     }
+    game_config_free(&c);
     double mean = sum / c.seeds;
     cr_expect(mean >= 4.6 && mean <= 4.9, "mean IMV %.4f outside 4.6-4.9 $/MWh", mean);
     char cmd[600];
@@ -175,8 +202,10 @@ Test(game, gaussian_aggregators_stay_within_the_feasible_range) {
     c.aggregator.action = AGG_GAUSSIAN;
     char dir[256], err[512], path[512];
     tmpdir(dir, sizeof dir, "gauss");
-    GameResult r;
-    cr_assert_eq(game_run(&c, 1, dir, 0, NULL, NULL, &r, err, sizeof err), 0, "%s", err);
+    GameResult r = {0};
+    cr_assert_eq(run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
+    game_result_free(&r);
+    game_config_free(&c);
     path_join(path, sizeof path, dir, "steps.csv");
     FILE *f = fopen(path, "r");
     cr_assert(f);
@@ -235,16 +264,18 @@ Test(game, nested_schedule_runs_and_resumes_bitwise, .timeout = 600) {
     char a[256], b[256], err[512];
     tmpdir(a, sizeof a, "nested-full");
     tmpdir(b, sizeof b, "nested-resumed");
-    GameResult ra, rb;
-    cr_assert_eq(game_run(&c, 5, a, 0, NULL, NULL, &ra, err, sizeof err), 0, "%s", err);
+    GameResult ra = {0}, rb = {0};
+    cr_assert_eq(run_seed(&c, 5, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
     volatile int stop = 0;
     Trace tr = {.stop_at = 9, .stop = &stop};
-    game_set_trace(record, &tr);
-    int rc = game_run(&c, 5, b, 0, NULL, &stop, &rb, err, sizeof err);
-    game_set_trace(NULL, NULL);
+    GameOptions o = {.trace = record, .trace_user = &tr, .stop = &stop};
+    int rc = run_seed(&c, 5, b, 0, &o, &rb, err, sizeof err);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
-    cr_assert_eq(game_run(&c, 5, b, 1, NULL, NULL, &rb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(run_seed(&c, 5, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
     expect_same_records(a, b, &ra, &rb);
+    game_result_free(&ra);
+    game_result_free(&rb);
+    game_config_free(&c);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
     cr_expect_eq(system(cmd), 0);
@@ -261,21 +292,29 @@ Test(game, leader_reward_options_by_hand) {
     cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
     c.utility.eei_gap_groups = 0; /* SPEC 5's reward first */
     c.utility.surplus_penalty = 0;
-    MarketEei e = {.prosumer = {0.05, 0.03, 0.02}, .consumer_mean = 0.10};
+    const HhParams *hh = &c.hh;
+    MarketEei e;
+    market_eei_init(&e, 3, 3);
+    e.prosumer[0] = 0.05;
+    e.prosumer[1] = 0.03;
+    e.prosumer[2] = 0.02;
+    e.consumer_mean = 0.10;
     e.prosumer_mean = (1000 * 0.05 + 500 * 0.03 + 300 * 0.02) / 1800.0;
-    cr_expect_float_eq(game_leader_reward(&c, &e, 13000, 1), -6.055556, 1e-5);
+    cr_expect_float_eq(game_leader_reward(&c, hh, &e, 13000, 1), -6.055556, 1e-5);
     c.utility.surplus_penalty = 10;
-    cr_expect_float_eq(game_leader_reward(&c, &e, 13000, 1), -6.055556 - 10 * 2200.0 / 10800, 1e-5);
+    cr_expect_float_eq(game_leader_reward(&c, hh, &e, 13000, 1), -6.055556 - 10 * 2200.0 / 10800, 1e-5);
     /* A group above the consumers: b3 at 14% -> per-group gap (1000*5 + 500*7 + 300*4)/1800 =
      * 9700/1800 = 5.3889 pp; pooled (5000 + 1500 + 4200)/1800 = 5.9444% -> gap 4.0556 pp. */
     e.prosumer[2] = 0.14;
     e.prosumer_mean = (1000 * 0.05 + 500 * 0.03 + 300 * 0.14) / 1800.0;
     c.utility.surplus_penalty = 0;
-    cr_expect_float_eq(game_leader_reward(&c, &e, 10800, 1), -4.055556, 1e-5);
+    cr_expect_float_eq(game_leader_reward(&c, hh, &e, 10800, 1), -4.055556, 1e-5);
     c.utility.eei_gap_groups = 1;
-    cr_expect_float_eq(game_leader_reward(&c, &e, 10800, 1), -5.388889, 1e-5);
+    cr_expect_float_eq(game_leader_reward(&c, hh, &e, 10800, 1), -5.388889, 1e-5);
     /* A shortfall: revenue 5400 of 10800 -> 0.5 * kappa 10 = 5 more. */
-    cr_expect_float_eq(game_leader_reward(&c, &e, 5400, 1), -5.388889 - 5, 1e-5);
+    cr_expect_float_eq(game_leader_reward(&c, hh, &e, 5400, 1), -5.388889 - 5, 1e-5);
+    market_eei_free(&e);
+    game_config_free(&c);
 }
 
 Test(game, progress_feature_extends_the_follower_observation) {
@@ -284,21 +323,23 @@ Test(game, progress_feature_extends_the_follower_observation) {
     cr_expect_eq(game_follower_obs_dim(&c), 6);
     c.aggregator.obs_progress = 1;
     cr_expect_eq(game_follower_obs_dim(&c), 7);
+    GameWorld w = world_of(&c);
     GameShared g;
-    memset(&g, 0, sizeof g);
-    g.cfg = &c;
-    g.B = 3;
-    g.S = 8;
+    game_shared_init(&g, &c, &w);
     g.belief_sd[0] = 1;
-    float obs[GAME_FOLLOWER_OBS_MAX];
-    game_follower_obs(&g, 0, 5, 0.4, 1000, 0.25, obs);
+    float obs[MARKET_FOLLOWER_OBS + 1];
+    game_follower_obs(&g, &g.tariff, 0, 5, 0.4, 1000, 0.25, obs);
     cr_expect_float_eq(obs[1], 5.0f / 8, 1e-7, "hour / S");
     cr_expect_float_eq(obs[3], 0.4f, 1e-7, "SoC");
     cr_expect_float_eq(obs[6], 0.25f, 1e-7, "progress");
+    game_shared_free(&g);
+    game_world_free(&w);
     char dir[256], err[512];
     tmpdir(dir, sizeof dir, "progress");
-    GameResult r;
-    cr_expect_eq(game_run(&c, 2, dir, 0, NULL, NULL, &r, err, sizeof err), 0, "%s", err);
+    GameResult r = {0};
+    cr_expect_eq(run_seed(&c, 2, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
+    game_result_free(&r);
+    game_config_free(&c);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
@@ -308,25 +349,22 @@ Test(game, progress_feature_extends_the_follower_observation) {
  * episode, from SoC 0.5, all beliefs 40 $/MWh, tariff t, reward scale 100 $. */
 static void agg_one_step(GameConfig *c, const Tariff *t, int level, double net_kwh, float *reward, int *term,
                          int *trunc) {
+    GameWorld w = world_of(c);
     GameShared g;
-    memset(&g, 0, sizeof g);
-    g.cfg = c;
-    g.B = 3;
-    g.S = 8;
-    g.K = c->aggregator.action_levels;
-    for (int h = 0; h < 8; h++) g.belief[0][h] = 40;
+    game_shared_init(&g, c, &w);
+    for (int h = 0; h < 8; h++) g.belief[h] = 40;
     g.belief_mean[0] = 40;
     g.belief_sd[0] = 1;
-    g.capacity_kwh[0] = 30000;
+    cr_assert_eq(g.capacity_kwh[0], 30000);
     g.reward_scale[0] = 100;
-    g.tariff = *t;
+    tariff_copy(&g.tariff, t);
     AggEnv e;
     memset(&e, 0, sizeof e);
     e.g = &g;
     e.bus = 0;
     e.len = 24;
     rng_seed(&e.rng, 1, 0);
-    float obs[GAME_FOLLOWER_OBS_MAX];
+    float obs[MARKET_FOLLOWER_OBS + 1];
     unsigned char mask[201];
     float act = (float)level;
     agg_env_class_discrete.reset(&e, obs, mask);
@@ -335,13 +373,15 @@ static void agg_one_step(GameConfig *c, const Tariff *t, int level, double net_k
     e.soc = 0.5;
     e.net_kwh = net_kwh;
     agg_env_class_discrete.step(&e, &act, obs, mask, reward, term, trunc);
+    game_shared_free(&g);
+    game_world_free(&w);
 }
 
 Test(game, follower_reward_and_episode_end_options_by_hand) {
     GameConfig c;
     small_config(&c);
     Tariff t;
-    memset(&t, 0, sizeof t);
+    tariff_init(&t, 3);
     c.aggregator.reward_battery = 0; /* SPEC 4's choices first */
     c.aggregator.episode_terminate = 0;
     c.hh.efficiency_charging_only = 0;
@@ -372,6 +412,8 @@ Test(game, follower_reward_and_episode_end_options_by_hand) {
     c.hh.efficiency_charging_only = 1;
     agg_one_step(&c, &t, 60, 5000, &r, &term, &trunc);
     cr_expect_float_eq(r, 5.10f, 1e-5);
+    tariff_free(&t);
+    game_config_free(&c);
 }
 
 Test(game, leader_action_maps_clip_and_tanh_by_hand) {
@@ -383,11 +425,11 @@ Test(game, leader_action_maps_clip_and_tanh_by_hand) {
     c.utility.bounds.fixed_hi = 15;
     c.utility.action_tanh = 0;
     c.utility.consumer_charge_balancing = 0;
+    GameWorld w = world_of(&c);
     GameShared g;
-    memset(&g, 0, sizeof g);
-    g.cfg = &c;
-    g.B = 3;
+    game_shared_init(&g, &c, &w);
     Tariff t;
+    tariff_init(&t, 3);
     /* clip: -2 is held at the lower bound, 0.5 is 3/4 of the way: 0 + 0.75 * 15 = 11.25. */
     float act[6] = {0.5f, -2.0f, 0.5f, -2.0f, 0.0f, 3.0f};
     game_leader_tariff(&g, act, &t);
@@ -406,6 +448,10 @@ Test(game, leader_action_maps_clip_and_tanh_by_hand) {
     cr_expect_float_eq(t.fixed_prosumer[0], 11.25, 1e-4);
     cr_expect_float_eq(t.fixed_prosumer[1], 0.269790, 1e-5);
     cr_expect_float_eq(t.fixed_consumer, (1 + 0.995055) / 2 * 15, 1e-4);
+    tariff_free(&t);
+    game_shared_free(&g);
+    game_world_free(&w);
+    game_config_free(&c);
 }
 
 Test(game, leader_starts_at_the_baseline_tariff_or_mid_bounds) {
@@ -421,20 +467,21 @@ Test(game, leader_starts_at_the_baseline_tariff_or_mid_bounds) {
     c.utility.bounds.alpha_lo = -0.01;       /* alpha's middle is 0 */
     c.utility.bounds.alpha_hi = 0.01;
     char dir[256], err[512], cmd[600];
-    GameResult r;
     for (int start = 0; start < 2; start++) {
+        GameResult r = {0};
         c.utility.initial_mean_baseline = start;
         double want = start ? 1.0 : 7.5;
         tmpdir(dir, sizeof dir, start ? "start-baseline" : "start-mid");
-        cr_assert_eq(game_run(&c, 1, dir, 0, NULL, NULL, &r, err, sizeof err), 0, "%s", err);
-        cr_expect(fabs(r.final_tariff.alpha_buy) < 0.001, "alpha_buy %g", r.final_tariff.alpha_buy);
+        cr_assert_eq(run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
+        cr_expect(fabs(r.alpha_buy) < 0.001, "alpha_buy %g", r.alpha_buy);
         for (int b = 0; b < 3; b++)
-            cr_expect(fabs(r.final_tariff.fixed_prosumer[b] - want) < 0.45, "b%d %g vs %g", b + 1,
-                      r.final_tariff.fixed_prosumer[b], want);
-        cr_expect(fabs(r.final_tariff.fixed_consumer - want) < 0.45, "consumers %g", r.final_tariff.fixed_consumer);
+            cr_expect(fabs(r.fixed_class[b] - want) < 0.45, "b%d %g vs %g", b + 1, r.fixed_class[b], want);
+        cr_expect(fabs(r.fixed_consumer - want) < 0.45, "consumers %g", r.fixed_consumer);
+        game_result_free(&r);
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         cr_expect_eq(system(cmd), 0);
     }
+    game_config_free(&c);
 }
 
 Test(game, balancing_consumer_charge_by_hand) {
@@ -448,28 +495,31 @@ Test(game, balancing_consumer_charge_by_hand) {
     GameConfig c;
     small_config(&c);
     Tariff t;
-    memset(&t, 0, sizeof t);
+    tariff_init(&t, 3);
     t.alpha_buy = 0.002;
     t.fixed_prosumer[0] = 2;
     t.fixed_prosumer[1] = 6;
     t.fixed_prosumer[2] = 10;
-    cr_expect_float_eq(game_balancing_consumer_charge(&c, &t), 0.060173, 1e-6);
+    cr_expect_float_eq(game_balancing_consumer_charge(&c, &c.hh, &t), 0.060173, 1e-6);
     t.alpha_buy = -0.004;
-    cr_expect_float_eq(game_balancing_consumer_charge(&c, &t), 0.812986, 1e-6);
+    cr_expect_float_eq(game_balancing_consumer_charge(&c, &c.hh, &t), 0.812986, 1e-6);
     /* A surplus is clipped at the lower bound 0. */
     t.fixed_prosumer[2] = 15;
     t.alpha_buy = 0.01;
-    cr_expect_eq(game_balancing_consumer_charge(&c, &t), 0.0);
+    cr_expect_eq(game_balancing_consumer_charge(&c, &c.hh, &t), 0.0);
     /* And the leader's tariff uses it when configured: under the defaults (tanh onto alpha
      * [0, 0.01] and charges [0, 15]) the actions atanh(-0.6), atanh(2/7.5 - 1), atanh(6/7.5 - 1),
      * atanh(10/7.5 - 1) are alpha 0.002 and charges 2, 6, 10: the first case, 0.060173. */
     c.utility.consumer_charge_balancing = 1;
+    GameWorld w = world_of(&c);
     GameShared g;
-    memset(&g, 0, sizeof g);
-    g.cfg = &c;
-    g.B = 3;
+    game_shared_init(&g, &c, &w);
     float act[6] = {-0.6931472f, -0.6931472f, -0.9359011f, -0.2027326f, 0.3465736f, 0};
     game_leader_tariff(&g, act, &t);
     cr_expect_float_eq(t.alpha_buy, 0.002, 1e-7);
     cr_expect_float_eq(t.fixed_consumer, 0.060173, 1e-5);
+    tariff_free(&t);
+    game_shared_free(&g);
+    game_world_free(&w);
+    game_config_free(&c);
 }

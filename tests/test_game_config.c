@@ -3,7 +3,7 @@
  * out of range, bad list lengths, bad choices) and cross-field errors name the key. */
 #include <criterion/criterion.h>
 
-#include "game/game_config.h"
+#include "config/game_config.h"
 #include "testutil.h"
 #include "util/json.h"
 
@@ -42,21 +42,23 @@ Test(game_config, paper_yaml_holds_spec_and_table4) {
     cr_expect_eq(game_total_steps(&c), 800);
     cr_expect_eq(c.schedule, GAME_SINGLE_LOOP);
     cr_expect_float_eq(c.voll, 5000, 1e-12);
-    cr_expect_str_eq(c.grid, "configs/grids/paper3.yaml");
+    cr_expect_str_eq(c.grid, "grids/paper3.yaml");
+    cr_expect_str_eq(c.grid_path, "configs/grids/paper3.yaml"); /* relative to the config file */
     cr_expect_eq(c.storage, 1);
     cr_expect_eq(c.learning, 1);
     /* SPEC 3. */
     cr_expect_eq(c.hh.n_bus, 3);
-    cr_expect_str_eq(c.bus_name[2], "b3");
+    cr_expect_str_eq(c.hh.bus_name[2], "b3");
+    cr_expect_str_eq(c.hh.class_name[2], "b3");
     cr_expect_eq(c.hh.bus_id[1], 2);
     cr_expect_eq(c.hh.prosumers[0], 1000);
     cr_expect_eq(c.hh.prosumers[1], 500);
     cr_expect_eq(c.hh.prosumers[2], 300);
-    cr_expect_float_eq(c.hh.prosumer_income[2], 65000, 1e-9);
+    cr_expect_float_eq(c.hh.class_income[2], 65000, 1e-9);
     cr_expect_float_eq(c.hh.storage_kwh[1], 60, 1e-12);
     cr_expect_eq(c.hh.consumers[2], 3000);
     cr_expect_float_eq(c.hh.consumer_income[0], 15000, 1e-9);
-    cr_expect_float_eq(game_fleet_capacity_kwh(&c, 2), 30000, 1e-9);
+    cr_expect_float_eq(hh_fleet_capacity_kwh(&c.hh, 2), 30000, 1e-9);
     cr_expect_float_eq(c.hh.shape_consumer[5], 0.9967, 1e-15);
     cr_expect_float_eq(c.hh.shape_prosumer[6], 0.8, 1e-15);
     cr_expect_float_eq(c.hh.shape_solar[4], 0.9, 1e-15);
@@ -93,6 +95,7 @@ Test(game_config, paper_yaml_holds_spec_and_table4) {
     cr_expect_float_eq(c.utility.surplus_penalty, 10, 1e-15);
     expect_table4(&c.aggregator.ppo, 18);
     expect_table4(&c.utility.ppo, 24);
+    game_config_free(&c);
 }
 
 Test(game_config, defaults_are_the_paper_run) {
@@ -126,6 +129,8 @@ Test(game_config, defaults_are_the_paper_run) {
     cr_assert_eq(yt_load_string(&d, "e.yaml", "{}\n", err, sizeof err), 0, "%s", err);
     cr_expect_eq(game_config_from_yaml(&d, &c, err, sizeof err), 0, "%s", err);
     yt_free(&d);
+    game_config_free(&c);
+    game_config_free(&f);
 }
 
 Test(game_config, no_rl_yaml_is_the_baseline) {
@@ -135,13 +140,15 @@ Test(game_config, no_rl_yaml_is_the_baseline) {
     cr_expect_eq(c.storage, 0);
     cr_expect_eq(c.learning, 0);
     cr_expect_eq(c.utility.learn, 0);
-    cr_expect_eq(game_fleet_capacity_kwh(&c, 0), 0.0);
     cr_expect_eq(c.report_days, 3);
     /* Baseline fixed charge: 10,800 $/day / 10,800 households = 1 $/household/day. */
     Tariff t;
+    tariff_init(&t, c.hh.n_class);
     market_baseline_tariff(&c.hh, c.utility.fixed_cost_per_day, &t);
     cr_expect_float_eq(t.fixed_consumer, 1.0, 1e-15);
     cr_expect_float_eq(t.fixed_prosumer[2], 1.0, 1e-15);
+    tariff_free(&t);
+    game_config_free(&c);
 }
 
 /* Parse `text` as file "t.yaml" over the defaults; return the reader's status, message in err. */
@@ -160,6 +167,7 @@ static int parse(const char *text, GameConfig *c, char *err, size_t n) {
         char e_[512] = "";                                                         \
         cr_expect_eq(parse(text, &c_, e_, sizeof e_), -1, "accepted: %s", text);   \
         cr_expect(strstr(e_, want) != NULL, "got \"%s\", want \"%s\"", e_, want);  \
+        game_config_free(&c_);                                                     \
     } while (0)
 
 Test(game_config, errors_carry_file_line_col) {
@@ -222,7 +230,7 @@ Test(game_config, overrides_and_small_configs) {
     cr_expect_eq(c.aggregator.play, AGG_PLAY_MODE);
     cr_expect_eq(c.hh.n_bus, 1);
     cr_expect_eq(c.hh.bus_id[0], 7);
-    cr_expect_str_eq(c.bus_name[0], "north");
+    cr_expect_str_eq(c.hh.bus_name[0], "north");
     cr_expect_eq(c.hh.steps_per_day, 2);
     cr_expect_float_eq(c.hh.shape_consumer[1], 2, 1e-15);
     cr_expect_eq(c.utility.bounds.sell_rule, MARKET_SELL_SWAP);
@@ -230,6 +238,52 @@ Test(game_config, overrides_and_small_configs) {
     cr_expect_str_eq(c.solar_gen[0], "pv");
     cr_expect_float_eq(c.hh.solar_capacity_mwh[0], 12, 1e-15);
     /* Baseline charge here: 10,800 / 30 households = 360 $/household/day, inside [0, 1000]. */
+    game_config_free(&c);
+}
+
+Test(game_config, households_from_load_and_the_grid_keys) {
+    GameConfig c;
+    char err[512];
+    const char *text = "grid: ../data/matpower/case14.m\n"
+                       "cost_basis: per_hour\n"
+                       "base_load: case\n"
+                       "record: [grid]\n"
+                       "households:\n"
+                       "  from_load:\n"
+                       "    households: 5000\n"
+                       "    prosumers:\n"
+                       "      low:  {share: 0.1, income: 25000, storage_kwh: 30}\n"
+                       "      high: {share: 0.05, income: 65000, storage_kwh: 100}\n"
+                       "    consumers: {share: 0.85, income: 15000}\n"
+                       "solar: {generators: []}\n";
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(c.from_load, 1);
+    cr_expect_eq(c.from_load_households, 5000);
+    cr_assert_eq(c.from_load_n_rows, 3);
+    cr_expect_str_eq(c.from_load_rows[1].name, "high");
+    cr_expect_float_eq(c.from_load_rows[1].storage_kwh, 100, 1e-15);
+    cr_expect_float_eq(c.from_load_rows[2].share, 0.85, 1e-15);
+    cr_expect_eq(c.cost_basis, COST_BASIS_PER_HOUR);
+    cr_expect_eq(c.base_load, BASE_LOAD_CASE);
+    cr_expect_eq(c.record, GAME_RECORD_GRID);
+    cr_expect_eq(c.hh.n_solar, 0);
+    /* The grid path resolves against the config file's directory ("t.yaml": the working one). */
+    cr_expect_str_eq(c.grid_path, "../data/matpower/case14.m");
+    game_config_free(&c);
+    /* A table that does not sum to 1, at the table's position. */
+    EXPECT_ERROR("households:\n  from_load:\n    households: 10\n    prosumers: {a: {share: 0.5, income: 1, "
+                 "storage_kwh: 1}}\n    consumers: {share: 0.4, income: 1}\n",
+                 "t.yaml:3:5: households.from_load: the shares of the prosumer classes and the consumers must sum to 1, "
+                 "they sum to 0.9");
+    EXPECT_ERROR("households:\n  from_load:\n    households: 10\n    consumers: {share: 1, income: 1}\n",
+                 "households.from_load: missing prosumers");
+    EXPECT_ERROR("households:\n  from_load:\n    households: 10\n    prosumers: {a: {share: 0.5, income: 1}}\n"
+                 "    consumers: {share: 0.5, income: 1}\n",
+                 "households.from_load.prosumers.a: missing storage_kwh");
+    EXPECT_ERROR("cost_basis: hourly\n", "t.yaml:1:13: cost_basis: expected grid | per_step | per_hour");
+    EXPECT_ERROR("record: [steps]\n", "t.yaml:1:10: record: expected grid");
+    EXPECT_ERROR("base_load_shape: [1, 2]\n", "t.yaml:1:18: base_load_shape: expected steps_per_day = 8 values");
+    EXPECT_ERROR("solar: {generators: [a, a], capacity_mwh: [1, 2]}\n", "solar.generators: \"a\" is named twice");
 }
 
 Test(game_config, json_record_is_valid_json_with_the_values) {
@@ -254,6 +308,7 @@ Test(game_config, json_record_is_valid_json_with_the_values) {
              path);
     int rc = tu_run(cmd, out, sizeof out);
     remove(path);
+    game_config_free(&c);
     cr_assert_eq(rc, 0, "%s", out);
     cr_expect(strstr(out, "100 500 [24, 36] auto 0.9") != NULL, "%s", out);
 }

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "grid/dispatch.h"
-#include "grid/gridyaml.h"
+#include "config/gridyaml.h"
 #include "grid/matpower.h"
 #include "testutil.h"
 #include "util/common.h"

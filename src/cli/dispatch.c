@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "grid/dispatch.h"
-#include "grid/gridyaml.h"
+#include "config/gridyaml.h"
 #include "grid/matpower.h"
 #include "util/common.h"
 #include "util/json.h"

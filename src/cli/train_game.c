@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "game/game_config.h"
+#include "config/game_config.h"
 #include "game/runner.h"
+#include "game/world.h"
 #include "io/jsonval.h"
 #include "util/common.h"
 #include "util/fsutil.h"
@@ -40,23 +41,23 @@ static int write_run_json(const char *out, const char *file, const char *text, c
 static int build_config(const char *file, const char *text, const char *const *sets, int n_sets, GameConfig *cfg,
                         char *err, size_t n) {
     YtDoc doc;
+    game_config_default(cfg);
     if (yt_load_string(&doc, file, text, err, n)) return -1;
     int rc = 0;
     for (int i = 0; i < n_sets && !rc; i++) rc = yt_set(&doc, sets[i], err, n);
-    game_config_default(cfg);
     if (!rc) rc = game_config_from_yaml(&doc, cfg, err, n);
     yt_free(&doc);
     return rc;
 }
 
-static int run(const GameConfig *cfg, const char *out, int seeds, int jobs, int quiet, int resume) {
+static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int seeds, int jobs, int quiet, int resume) {
     char err[1024];
     RunnerOptions o = {.seeds = seeds, .jobs = jobs, .quiet = quiet, .figures = 1, .resume = resume};
     double t0 = sb_now();
-    int rc = game_train(cfg, out, &o, err, sizeof err);
+    int rc = game_train(cfg, w, out, &o, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "stackelberg train: %s\n", err);
-        return SB_EXIT_FAIL;
+        return rc == -2 ? SB_EXIT_USAGE : SB_EXIT_FAIL;
     }
     if (rc > 0) {
         fprintf(stderr, "stackelberg train: stopped by %s; every seed wrote a checkpoint; continue with: "
@@ -72,16 +73,24 @@ int train_game(const char *file, const char *text, const char *const *sets, int 
                int jobs, int quiet) {
     char err[1024];
     GameConfig cfg;
-    if (build_config(file, text, sets, n_sets, &cfg, err, sizeof err)) {
+    GameWorld w;
+    /* Everything that can be wrong with the input is found before a file is written. */
+    if (build_config(file, text, sets, n_sets, &cfg, err, sizeof err) || game_world_load(&w, &cfg, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
+        game_config_free(&cfg);
         return SB_EXIT_USAGE;
     }
     if (seeds <= 0) seeds = cfg.seeds;
+    int status;
     if (mkdir_p(out, err, sizeof err) || write_run_json(out, file, text, sets, n_sets, seeds, err, sizeof err)) {
         fprintf(stderr, "stackelberg train: %s\n", err);
-        return SB_EXIT_FAIL;
+        status = SB_EXIT_FAIL;
+    } else {
+        status = run(&cfg, &w, out, seeds, jobs, quiet, 0);
     }
-    return run(&cfg, out, seeds, jobs, quiet, 0);
+    game_world_free(&w);
+    game_config_free(&cfg);
+    return status;
 }
 
 int train_game_resume(const char *dir, int jobs, int quiet) {
@@ -119,11 +128,16 @@ int train_game_resume(const char *dir, int jobs, int quiet) {
         sets[i] = set->items[i].str;
     }
     GameConfig cfg;
+    GameWorld w;
     if (build_config(file, text, sets, (int)set->n, &cfg, err, sizeof err)) {
         fprintf(stderr, "stackelberg train: %s: the recorded config: %s\n", path, err);
+    } else if (game_world_load(&w, &cfg, err, sizeof err)) {
+        fprintf(stderr, "stackelberg train: %s: the recorded config: %s\n", path, err);
     } else {
-        status = run(&cfg, dir, (int)seeds, jobs, quiet, 1);
+        status = run(&cfg, &w, dir, (int)seeds, jobs, quiet, 1);
+        game_world_free(&w);
     }
+    game_config_free(&cfg);
     free(sets);
 done:
     jv_free(&v);

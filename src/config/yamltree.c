@@ -220,6 +220,7 @@ void yt_free(YtDoc *doc) {
 static void reposition(YtNode *x, int line, int col) {
     x->line = line;
     x->col = col;
+    x->from_set = 1;
     for (size_t i = 0; i < x->n; i++) {
         reposition(x->items[i], line, col);
         if (x->kind == YT_MAP) { x->key_line[i] = line; x->key_col[i] = col; }

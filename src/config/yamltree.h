@@ -22,6 +22,7 @@ typedef struct YtNode {
     char **keys;            /* YT_MAP: (n) keys */
     int *key_line, *key_col;/* YT_MAP: (n) positions of the keys */
     unsigned char *used;    /* YT_MAP: (n) set when a getter read the key */
+    int from_set;           /* the node came from a command-line override (yt_set) */
 } YtNode;
 
 typedef struct {

@@ -1,44 +1,95 @@
-/* game_envs.c: the followers' and the leader's training environments (SPEC 4 and 5). */
+/* game_envs.c: what the real market and the training environments share (the fleets' acting,
+ * the leader's tariff map and reward), and the followers' and the leader's training
+ * environments (docs/MODEL.md, "Followers" and "Leader"). */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "game/game.h"
 #include "util/common.h"
 
-/* ---- follower ---- */
+/* ---- the shared state ---- */
 
-void game_follower_obs(const GameShared *g, int b, int hour, double soc, double net_kwh, double progress,
-                       float *obs) {
+void game_shared_init(GameShared *g, const GameConfig *cfg, const GameWorld *w) {
+    memset(g, 0, sizeof *g);
+    const HhParams *p = &w->hh;
+    g->cfg = cfg;
+    g->w = w;
+    g->hh = p;
+    g->B = p->n_bus;
+    g->G = p->n_group;
+    g->C = p->n_class;
+    g->S = cfg->steps_per_day;
+    g->K = cfg->aggregator.action_levels;
+    const size_t B = (size_t)g->B, G = (size_t)g->G;
+    g->capacity_kwh = sb_calloc(B, sizeof(double));
+    g->group_cap_kwh = sb_calloc(G, sizeof(double));
+    g->belief = sb_calloc(B * (size_t)g->S, sizeof(double));
+    g->belief_mean = sb_calloc(B, sizeof(double));
+    g->belief_sd = sb_calloc(B, sizeof(double));
+    g->reward_scale = sb_calloc(B, sizeof(double));
+    g->soc = sb_calloc(B, sizeof(double));
+    g->leader_obs = sb_calloc((size_t)market_leader_obs_dim(g->C), sizeof(float));
+    tariff_init(&g->tariff, g->C);
+    tariff_init(&g->baseline, g->C);
+    for (int b = 0; b < g->B; b++) {
+        g->capacity_kwh[b] = cfg->storage ? hh_fleet_capacity_kwh(p, b) : 0.0;
+        g->soc[b] = cfg->aggregator.initial_soc;
+    }
+    for (int k = 0; k < g->G; k++) g->group_cap_kwh[k] = cfg->storage ? p->prosumers[k] * p->storage_kwh[k] : 0.0;
+    market_baseline_tariff(p, cfg->utility.fixed_cost_per_day, &g->baseline);
+    tariff_copy(&g->tariff, &g->baseline);
+}
+
+void game_shared_free(GameShared *g) {
+    free(g->capacity_kwh);
+    free(g->group_cap_kwh);
+    free(g->belief);
+    free(g->belief_mean);
+    free(g->belief_sd);
+    free(g->reward_scale);
+    free(g->soc);
+    free(g->leader_obs);
+    tariff_free(&g->tariff);
+    tariff_free(&g->baseline);
+    memset(g, 0, sizeof *g);
+}
+
+void fleet_buffers_init(FleetBuffers *f, const GameShared *g) {
+    f->obs = sb_calloc((size_t)game_follower_obs_dim(g->cfg), sizeof(float));
+    f->probs = sb_calloc((size_t)g->K, sizeof(float));
+    f->mask = sb_calloc((size_t)g->K, 1);
+    f->action = sb_calloc((size_t)g->B, sizeof(double));
+    f->fleet_kwh = sb_calloc((size_t)g->B, sizeof(double));
+    f->group_kwh = sb_calloc((size_t)g->G, sizeof(double));
+}
+
+void fleet_buffers_free(FleetBuffers *f) {
+    free(f->obs);
+    free(f->probs);
+    free(f->mask);
+    free(f->action);
+    free(f->fleet_kwh);
+    free(f->group_kwh);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- the followers ---- */
+
+void game_follower_obs(const GameShared *g, const Tariff *t, int b, int hour, double soc, double net_kwh,
+                       double progress, float *obs) {
     const GameConfig *c = g->cfg;
-    market_follower_obs(g->belief[b][hour], g->belief_mean[b], g->belief_sd[b], c->aggregator.belief_clip, hour,
-                        g->S, hh_net_demand_ratio(&c->hh, b, net_kwh), soc, &g->tariff, obs);
+    market_follower_obs(g->belief[(size_t)b * g->S + hour], g->belief_mean[b], g->belief_sd[b],
+                        c->aggregator.belief_clip, hour, g->S, hh_net_demand_ratio(g->hh, b, net_kwh), soc, t, obs);
     if (c->aggregator.obs_progress) obs[MARKET_FOLLOWER_OBS] = (float)progress;
 }
 
 int game_follower_obs_dim(const GameConfig *c) { return MARKET_FOLLOWER_OBS + (c->aggregator.obs_progress != 0); }
 
-double game_leader_reward(const GameConfig *c, const MarketEei *e, double revenue, double days) {
-    double gap;
-    if (c->utility.eei_gap_groups) {
-        double w = 0, s = 0;
-        for (int b = 0; b < c->hh.n_bus; b++) {
-            w += c->hh.prosumers[b];
-            s += c->hh.prosumers[b] * fabs(e->prosumer[b] - e->consumer_mean);
-        }
-        gap = s / w;
-    } else {
-        gap = fabs(e->prosumer_mean - e->consumer_mean);
-    }
-    double cost = c->utility.fixed_cost_per_day * days;
-    double shortfall = market_shortfall(revenue, c->utility.fixed_cost_per_day, days);
-    double surplus = cost > 0 ? fmax(0.0, revenue - cost) / cost : 0.0;
-    return -100.0 * gap - c->utility.kappa * shortfall - c->utility.surplus_penalty * surplus;
-}
-
-double game_follower_play(const GameShared *g, Ppo *p, int b, const float *obs, double soc, Rng *rng,
-                          float *probs, unsigned char *mask) {
+double game_follower_play(const GameShared *g, Ppo *p, const float *obs, double soc, Rng *rng, float *probs,
+                          unsigned char *mask) {
     const GameConfig *c = g->cfg;
-    (void)b;
     if (c->aggregator.action == AGG_GAUSSIAN) {
         float a;
         ppo_predict(p, obs, NULL, 1, c->aggregator.play != AGG_PLAY_SAMPLE, &a, NULL, rng);
@@ -56,10 +107,40 @@ double game_follower_play(const GameShared *g, Ppo *p, int b, const float *obs, 
     return fleet_expected_level(probs, mask, g->K, soc);
 }
 
+void game_fleet_actions(const GameShared *g, Ppo *const *followers, const Tariff *t, int hour, double progress,
+                        const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, FleetBuffers *f) {
+    for (int b = b0; b < b1; b++) {
+        f->action[b] = 0;
+        if (!followers || !followers[b] || !(g->capacity_kwh[b] > 0)) continue;
+        game_follower_obs(g, t, b, hour, soc[b], hs->prosumer_kwh[b], progress, f->obs);
+        f->action[b] = game_follower_play(g, followers[b], f->obs, soc[b], rng, f->probs, f->mask);
+    }
+}
+
+void game_fleet_apply(const GameShared *g, double *soc, const HhStep *hs, FleetBuffers *f) {
+    const HhParams *p = g->hh;
+    const double eff_in = p->efficiency, eff_out = hh_efficiency_out(p);
+    for (int b = 0; b < g->B; b++) {
+        /* Every group of the bus follows the bus's action on its share of the capacity; the
+         * bus fleet's energy sums them from the first (one group: that group's bits). */
+        int g0 = p->group_first[b], k = p->group_count[b];
+        double q = 0, next = soc[b];
+        for (int i = g0; i < g0 + k; i++) {
+            FleetStep fs;
+            fleet_step(soc[b], f->action[b], g->group_cap_kwh[i], eff_in, eff_out, hs->group_kwh[i], &fs);
+            f->group_kwh[i] = fs.grid_kwh;
+            q = i == g0 ? fs.grid_kwh : q + fs.grid_kwh;
+            next = fs.soc_next;
+        }
+        f->fleet_kwh[b] = q;
+        soc[b] = next;
+    }
+}
+
 static void agg_observe(AggEnv *e, float *obs, unsigned char *mask) {
     const GameShared *g = e->g;
-    e->net_kwh = hh_draw_prosumer_kwh(&g->cfg->hh, g->cfg->train_noise, e->bus, e->hour, &e->rng);
-    game_follower_obs(g, e->bus, e->hour, e->soc, e->net_kwh, (double)e->t / e->len, obs);
+    e->net_kwh = hh_draw_prosumer_kwh(g->hh, g->cfg->train_noise, e->bus, e->hour, &e->rng);
+    game_follower_obs(g, &g->tariff, e->bus, e->hour, e->soc, e->net_kwh, (double)e->t / e->len, obs);
     if (mask) fleet_mask(e->soc, g->K, g->cfg->aggregator.mask_tol, mask);
 }
 
@@ -76,11 +157,12 @@ static void agg_step(void *env, const float *action, float *obs, unsigned char *
     AggEnv *e = env;
     const GameShared *g = e->g;
     const GameConfig *c = g->cfg;
+    const HhParams *p = g->hh;
     double a = c->aggregator.action == AGG_GAUSSIAN ? fleet_clip_action(action[0], e->soc)
                                                     : fleet_clip_action(fleet_level_value((int)action[0], g->K), e->soc);
     FleetStep fs;
-    fleet_step(e->soc, a, g->capacity_kwh[e->bus], c->hh.efficiency, hh_efficiency_out(&c->hh), e->net_kwh, &fs);
-    double price = g->belief[e->bus][e->hour];
+    fleet_step(e->soc, a, g->capacity_kwh[e->bus], p->efficiency, hh_efficiency_out(p), e->net_kwh, &fs);
+    double price = g->belief[(size_t)e->bus * g->S + e->hour];
     double r = market_follower_reward(fs.grid_kwh, price, &g->tariff, g->reward_scale[e->bus]);
     if (c->aggregator.reward_battery) /* minus the same step's bill without the battery */
         r -= market_follower_reward(e->net_kwh, price, &g->tariff, g->reward_scale[e->bus]);
@@ -99,6 +181,47 @@ static void agg_seed(void *env, uint64_t seed, uint64_t stream) {
     rng_seed(&e->rng, seed, stream);
 }
 
+/* Checkpoint members: PREFIX.rng (4 u8), PREFIX.ints (bus, hour, t, len), PREFIX.state (soc,
+ * net_kwh). The pointer to the shared state is the restoring game's. */
+static int agg_save(const void *env, Npz *z, const char *prefix, char *err, size_t n) {
+    const AggEnv *e = env;
+    char name[NPZ_MAX_NAME];
+    size_t sh[1] = {4};
+    int64_t ints[4] = {e->bus, e->hour, e->t, e->len};
+    double st[2] = {e->soc, e->net_kwh};
+    snprintf(name, sizeof name, "%s.rng", prefix);
+    if (npz_add(z, name, NPY_U8, sh, 1, e->rng.s, err, n)) return -1;
+    snprintf(name, sizeof name, "%s.ints", prefix);
+    if (npz_add(z, name, NPY_I8, sh, 1, ints, err, n)) return -1;
+    sh[0] = 2;
+    snprintf(name, sizeof name, "%s.state", prefix);
+    return npz_add(z, name, NPY_F8, sh, 1, st, err, n);
+}
+
+static int agg_restore(void *env, const Npz *z, const char *prefix, const char *label, char *err, size_t n) {
+    AggEnv *e = env;
+    char name[NPZ_MAX_NAME];
+    size_t sh4[1] = {4}, sh2[1] = {2};
+    uint64_t rng[4];
+    int64_t ints[4];
+    double st[2];
+    snprintf(name, sizeof name, "%s.rng", prefix);
+    if (npz_get_exact(z, name, NPY_U8, sh4, 1, rng, label, err, n)) return -1;
+    snprintf(name, sizeof name, "%s.ints", prefix);
+    if (npz_get_exact(z, name, NPY_I8, sh4, 1, ints, label, err, n)) return -1;
+    snprintf(name, sizeof name, "%s.state", prefix);
+    if (npz_get_exact(z, name, NPY_F8, sh2, 1, st, label, err, n)) return -1;
+    if (ints[0] != e->bus || ints[1] < 0 || ints[1] >= e->g->S || ints[2] < 0 || ints[2] > e->len || ints[3] != e->len ||
+        !(st[0] >= 0 && st[0] <= 1))
+        return sb_err(err, n, "%s: member %s: values do not fit this game", label, name);
+    memcpy(e->rng.s, rng, sizeof rng);
+    e->hour = (int)ints[1];
+    e->t = (int)ints[2];
+    e->soc = st[0];
+    e->net_kwh = st[1];
+    return 0;
+}
+
 const EnvClass agg_env_class_discrete = {
     .name = "aggregator",
     .obs_dim = MARKET_FOLLOWER_OBS,
@@ -107,6 +230,8 @@ const EnvClass agg_env_class_discrete = {
     .step = agg_step,
     .size = sizeof(AggEnv),
     .seed = agg_seed,
+    .save = agg_save,
+    .restore = agg_restore,
 };
 
 const EnvClass agg_env_class_gaussian = {
@@ -117,21 +242,41 @@ const EnvClass agg_env_class_gaussian = {
     .step = agg_step,
     .size = sizeof(AggEnv),
     .seed = agg_seed,
+    .save = agg_save,
+    .restore = agg_restore,
 };
 
-/* ---- leader ---- */
+/* ---- the leader ---- */
 
-double game_balancing_consumer_charge(const GameConfig *c, const Tariff *t) {
+double game_leader_reward(const GameConfig *c, const HhParams *hh, const MarketEei *e, double revenue, double days) {
+    double gap;
+    if (c->utility.eei_gap_groups) {
+        double w = 0, s = 0;
+        for (int k = 0; k < hh->n_class; k++) {
+            double n = (double)hh_class_prosumers(hh, k);
+            w += n;
+            s += n * fabs(e->prosumer[k] - e->consumer_mean);
+        }
+        gap = s / w;
+    } else {
+        gap = fabs(e->prosumer_mean - e->consumer_mean);
+    }
+    double cost = c->utility.fixed_cost_per_day * days;
+    double shortfall = market_shortfall(revenue, c->utility.fixed_cost_per_day, days);
+    double surplus = cost > 0 ? fmax(0.0, revenue - cost) / cost : 0.0;
+    return -100.0 * gap - c->utility.kappa * shortfall - c->utility.surplus_penalty * surplus;
+}
+
+double game_balancing_consumer_charge(const GameConfig *c, const HhParams *p, const Tariff *t) {
     /* Expected energy per day from the mean shapes (noise has mean 1; the batteries move
      * energy between hours and add only their losses), kWh. */
-    const HhParams *p = &c->hh;
     double e_cons = 0, e_pros = 0, n_cons = 0, fixed_pros = 0;
     for (int b = 0; b < p->n_bus; b++) {
         e_cons += p->consumers[b] * hh_shape_mean(p->shape_consumer, p->steps_per_day);
-        e_pros += p->prosumers[b] * hh_shape_mean(p->shape_prosumer, p->steps_per_day);
+        e_pros += (double)hh_bus_prosumers(p, b) * hh_shape_mean(p->shape_prosumer, p->steps_per_day);
         n_cons += p->consumers[b];
-        fixed_pros += p->prosumers[b] * t->fixed_prosumer[b];
     }
+    for (int g = 0; g < p->n_group; g++) fixed_pros += p->prosumers[g] * t->fixed_prosumer[p->group_class[g]];
     double per_day = p->steps_per_day * p->demand_scale_kwh;
     double energy_margin = t->alpha_buy * (e_cons + e_pros) * per_day;
     double f = (c->utility.fixed_cost_per_day - energy_margin - fixed_pros) / n_cons;
@@ -140,27 +285,27 @@ double game_balancing_consumer_charge(const GameConfig *c, const Tariff *t) {
 }
 
 void game_leader_tariff(const GameShared *g, const float *act, Tariff *t) {
-    /* [R] The policy acts in [-1, 1]^(B+3) (SB3 advises a symmetric, normalised Box: its
+    /* [R] The policy acts in [-1, 1]^(C+3) (SB3 advises a symmetric, normalised Box: its
      * Gaussian starts at std 1); each entry maps linearly onto its bounds. With
      * utility.action_map: tanh the Gaussian is not clipped but squashed by tanh first, so a
      * mean beyond a bound still moves the tariff (clipping makes it flat there). */
     const TariffBounds *bd = &g->cfg->utility.bounds;
-    float v[HH_MAX_BUS + 3];
-    int K = market_tariff_dim(g->B);
+    float v[ENV_MAX_ACT];
+    int K = market_tariff_dim(g->C);
     for (int k = 0; k < K; k++) {
         double lo = k < 2 ? bd->alpha_lo : bd->fixed_lo, hi = k < 2 ? bd->alpha_hi : bd->fixed_hi;
         double a = g->cfg->utility.action_tanh ? tanh(act[k]) : fmin(fmax(act[k], -1.0), 1.0);
         v[k] = (float)(lo + 0.5 * (a + 1.0) * (hi - lo));
     }
-    market_tariff_from_action(v, g->B, bd, t);
-    if (g->cfg->utility.consumer_charge_balancing) t->fixed_consumer = game_balancing_consumer_charge(g->cfg, t);
+    market_tariff_from_action(v, bd, t);
+    if (g->cfg->utility.consumer_charge_balancing) t->fixed_consumer = game_balancing_consumer_charge(g->cfg, g->hh, t);
 }
 
 void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act) {
     const TariffBounds *bd = &g->cfg->utility.bounds;
-    float v[HH_MAX_BUS + 3];
-    int K = market_tariff_dim(g->B);
-    market_tariff_to_vec(t, g->B, v);
+    float v[ENV_MAX_ACT];
+    int K = market_tariff_dim(g->C);
+    market_tariff_to_vec(t, v);
     for (int k = 0; k < K; k++) {
         double lo = k < 2 ? bd->alpha_lo : bd->fixed_lo, hi = k < 2 ? bd->alpha_hi : bd->fixed_hi;
         double a = hi > lo ? 2.0 * (v[k] - lo) / (hi - lo) - 1.0 : 0.0;
@@ -169,13 +314,41 @@ void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act) {
     }
 }
 
+int lead_env_init(LeadEnv *e, const GameShared *g, Ppo **followers, char *err, size_t n) {
+    memset(e, 0, sizeof *e);
+    e->g = g;
+    e->followers = followers;
+    e->len = g->cfg->utility.episode_periods;
+    if (market_clear_setup(&e->clear, g->w, g->cfg->voll, err, n)) return -1;
+    e->soc = sb_calloc((size_t)g->B, sizeof(double));
+    tariff_init(&e->view, g->C);
+    hh_step_alloc(&e->hs, g->hh);
+    fleet_buffers_init(&e->fb, g);
+    e->lmp = sb_calloc((size_t)g->B, sizeof(double));
+    market_ledger_init(&e->led, g->B, g->C, g->S);
+    market_eei_init(&e->eei, g->B, g->C);
+    return 0;
+}
+
+void lead_env_free(LeadEnv *e) {
+    market_clear_cleanup(&e->clear);
+    free(e->soc);
+    tariff_free(&e->view);
+    hh_step_free(&e->hs);
+    fleet_buffers_free(&e->fb);
+    free(e->lmp);
+    market_ledger_free(&e->led);
+    market_eei_free(&e->eei);
+    memset(e, 0, sizeof *e);
+}
+
 static void lead_reset(void *env, float *obs, unsigned char *mask) {
     (void)mask;
     LeadEnv *e = env;
     const GameShared *g = e->g;
     e->t = 0;
-    memcpy(e->soc, g->soc, sizeof e->soc);
-    memcpy(obs, g->leader_obs, (size_t)market_leader_obs_dim(g->B) * sizeof(float));
+    memcpy(e->soc, g->soc, (size_t)g->B * sizeof(double));
+    memcpy(obs, g->leader_obs, (size_t)market_leader_obs_dim(g->C) * sizeof(float));
 }
 
 static void lead_step(void *env, const float *action, float *obs, unsigned char *mask, float *reward,
@@ -184,50 +357,24 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
     LeadEnv *e = env;
     const GameShared *g = e->g;
     const GameConfig *c = g->cfg;
-    const int B = g->B, S = g->S, P = game_period_steps(c);
-    /* The followers see the tariff being evaluated: a private copy of the shared state. */
-    GameShared view = *g;
-    game_leader_tariff(g, action, &view.tariff);
-    MarketLedger led;
-    market_ledger_reset(&led, B, S);
-    float fobs[GAME_FOLLOWER_OBS_MAX], probs[1024];
-    unsigned char fmask[1024];
-    SB_ASSERT(g->K <= 1024);
-    double lmp[HH_MAX_BUS], fleet_kwh[HH_MAX_BUS];
+    const int S = g->S, P = game_period_steps(c), cycle = c->aggregator.episode_days * S;
+    /* The followers see the tariff being evaluated. */
+    game_leader_tariff(g, action, &e->view);
+    market_ledger_reset(&e->led);
     for (int k = 0; k < P; k++) {
         int hour = k % S;
-        HhStep hs;
-        hh_draw_step(&c->hh, c->train_noise, hour, &e->rng, &hs);
-        for (int b = 0; b < B; b++) {
-            double a = 0;
-            if (g->capacity_kwh[b] > 0) {
-                game_follower_obs(&view, b, hour, e->soc[b], hs.prosumer_kwh[b],
-                                  (double)(k % (c->aggregator.episode_days * S)) / (c->aggregator.episode_days * S), fobs);
-                a = game_follower_play(&view, e->followers[b], b, fobs, e->soc[b], &e->rng, probs, fmask);
-            }
-            FleetStep fs;
-            fleet_step(e->soc[b], a, g->capacity_kwh[b], c->hh.efficiency, hh_efficiency_out(&c->hh), hs.prosumer_kwh[b], &fs);
-            e->soc[b] = fs.soc_next;
-            fleet_kwh[b] = fs.grid_kwh;
-        }
-        hh_bus_load_mwh(&c->hh, g->grid_bus, hs.consumer_kwh, fleet_kwh, e->load, dispatch_n_bus(e->ds));
-        for (int u = 0; u < c->hh.n_solar; u++) e->pmax[g->solar_gen[u]] = hs.solar_mwh[u];
-        double t0 = sb_now();
-        dispatch_update_load(e->ds, e->load);
-        dispatch_update_gen_bounds(e->ds, e->pmin, e->pmax);
-        dispatch_solve(e->ds);
-        e->dispatch_s += sb_now() - t0;
-        const DispatchResult *r = dispatch_result(e->ds);
-        for (int b = 0; b < B; b++) lmp[b] = r->lmp[g->grid_bus[b]];
-        market_ledger_step(&led, &c->hh, &view.tariff, lmp, fleet_kwh, hs.consumer_kwh);
+        hh_draw_step(g->hh, c->train_noise, hour, &e->rng, &e->hs);
+        game_fleet_actions(g, e->followers, &e->view, hour, (double)(k % cycle) / cycle, e->soc, &e->hs, 0, g->B,
+                           &e->rng, &e->fb);
+        game_fleet_apply(g, e->soc, &e->hs, &e->fb);
+        market_clear(&e->clear, hour, &e->hs, e->fb.fleet_kwh, 1, e->lmp, NULL);
+        market_ledger_step(&e->led, g->hh, &e->view, e->lmp, e->fb.group_kwh, e->hs.consumer_kwh);
     }
-    MarketEei eei;
-    market_eei(&led, &c->hh, &eei);
-    double days = market_ledger_days(&led);
-    double shortfall = market_shortfall(led.revenue, c->utility.fixed_cost_per_day, days);
-    *reward = (float)game_leader_reward(c, &eei, led.revenue, days);
-    market_leader_obs(&eei, B, market_ledger_mean_lmp(&led), c->utility.obs_lmp_scale, shortfall, &view.tariff,
-                      obs);
+    market_eei(&e->led, g->hh, &e->eei);
+    double days = market_ledger_days(&e->led);
+    double shortfall = market_shortfall(e->led.revenue, c->utility.fixed_cost_per_day, days);
+    *reward = (float)game_leader_reward(c, g->hh, &e->eei, e->led.revenue, days);
+    market_leader_obs(&e->eei, market_ledger_mean_lmp(&e->led), c->utility.obs_lmp_scale, shortfall, &e->view, obs);
     e->t++;
     *terminated = 0;
     *truncated = e->t >= e->len;
@@ -238,12 +385,58 @@ static void lead_seed(void *env, uint64_t seed, uint64_t stream) {
     rng_seed(&e->rng, seed, stream);
 }
 
+/* Checkpoint members: PREFIX.rng, PREFIX.ints (t, len), PREFIX.soc (B). The solver's warm
+ * start is not state: every leader phase starts cold. */
+static int lead_save(const void *env, Npz *z, const char *prefix, char *err, size_t n) {
+    const LeadEnv *e = env;
+    char name[NPZ_MAX_NAME];
+    size_t sh[1] = {4};
+    snprintf(name, sizeof name, "%s.rng", prefix);
+    if (npz_add(z, name, NPY_U8, sh, 1, e->rng.s, err, n)) return -1;
+    int64_t ints[2] = {e->t, e->len};
+    sh[0] = 2;
+    snprintf(name, sizeof name, "%s.ints", prefix);
+    if (npz_add(z, name, NPY_I8, sh, 1, ints, err, n)) return -1;
+    sh[0] = (size_t)e->g->B;
+    snprintf(name, sizeof name, "%s.soc", prefix);
+    return npz_add(z, name, NPY_F8, sh, 1, e->soc, err, n);
+}
+
+static int lead_restore(void *env, const Npz *z, const char *prefix, const char *label, char *err, size_t n) {
+    LeadEnv *e = env;
+    char name[NPZ_MAX_NAME];
+    size_t sh4[1] = {4}, sh2[1] = {2}, shb[1] = {(size_t)e->g->B};
+    uint64_t rng[4];
+    int64_t ints[2];
+    double *soc = sb_malloc(shb[0] * sizeof *soc);
+    int rc = -1;
+    snprintf(name, sizeof name, "%s.rng", prefix);
+    if (npz_get_exact(z, name, NPY_U8, sh4, 1, rng, label, err, n)) goto done;
+    snprintf(name, sizeof name, "%s.ints", prefix);
+    if (npz_get_exact(z, name, NPY_I8, sh2, 1, ints, label, err, n)) goto done;
+    snprintf(name, sizeof name, "%s.soc", prefix);
+    if (npz_get_exact(z, name, NPY_F8, shb, 1, soc, label, err, n)) goto done;
+    if (ints[0] < 0 || ints[0] > e->len || ints[1] != e->len) {
+        sb_err(err, n, "%s: member %s.ints: values do not fit this game", label, prefix);
+        goto done;
+    }
+    memcpy(e->rng.s, rng, sizeof rng);
+    e->t = (int)ints[0];
+    memcpy(e->soc, soc, shb[0] * sizeof *soc);
+    rc = 0;
+done:
+    free(soc);
+    return rc;
+}
+
 const EnvClass lead_env_class = {
     .name = "utility",
-    .obs_dim = 0, /* set per game: 2B + 6 */
+    .obs_dim = 0, /* set per game: 2C + 6 */
     .space = {.kind = SPACE_BOX, .dim = 0},
     .reset = lead_reset,
     .step = lead_step,
     .size = sizeof(LeadEnv),
     .seed = lead_seed,
+    .save = lead_save,
+    .restore = lead_restore,
 };

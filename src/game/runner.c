@@ -18,13 +18,18 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 
-/* One seed's slot in memory shared with its child process. */
+/* One seed's slot in memory shared with its child process: the results as plain numbers
+ * (GameResult's arrays live in the child's heap; the classes' fixed charges follow the slots). */
 typedef struct {
     GameProgress progress;
-    GameResult result;
-    int status;          /* 0 running/ok, 1 stopped, 2 failed */
+    GameResult result;   /* fixed_class not valid here: see slot_fixed */
+    int status;          /* 0 running/ok, 1 stopped, 2 failed, 3 bad input (a checkpoint or record) */
     char err[512];
 } SeedSlot;
+
+static double *slot_fixed(SeedSlot *slots, int seeds, int C, int s) {
+    return (double *)(slots + seeds) + (size_t)s * (size_t)C;
+}
 
 static volatile sig_atomic_t g_stop;
 static volatile int *g_child_stop;
@@ -47,15 +52,23 @@ static void seed_dir(char *out, size_t cap, const char *dir, int s) {
     path_join(out, cap, dir, name);
 }
 
-static void run_child(const GameConfig *cfg, const char *dir, int s, int resume, SeedSlot *slot) {
+static void run_child(const GameConfig *cfg, const GameWorld *w, const char *dir, int s, int resume, SeedSlot *slot,
+                      double *fixed) {
     static volatile int stop;
     g_child_stop = &stop;
     g_npids = 0;
     char sd[4096];
     seed_dir(sd, sizeof sd, dir, s);
-    int rc = game_run(cfg, cfg->seed + s, sd, resume, &slot->progress, &stop, &slot->result, slot->err,
-                      sizeof slot->err);
-    slot->status = rc == 0 ? 0 : rc == 1 ? 1 : 2;
+    GameOptions o = {.progress = &slot->progress, .stop = &stop};
+    GameResult res = {0};
+    int rc = game_run(cfg, w, cfg->seed + s, sd, resume, &o, &res, slot->err, sizeof slot->err);
+    if (rc == 0) {
+        slot->result = res;
+        slot->result.fixed_class = NULL;
+        memcpy(fixed, res.fixed_class, (size_t)res.n_class * sizeof(double));
+    }
+    game_result_free(&res);
+    slot->status = rc == 0 ? 0 : rc == 1 ? 1 : rc == -2 ? 3 : 2;
     slot->progress.done = 1;
     slot->progress.failed = rc < 0;
     _exit(rc == 0 ? 0 : rc == 1 ? 1 : 2);
@@ -117,8 +130,13 @@ static int split(char *line, char **fields, int cap) {
     return k;
 }
 
+static int count_fields(const char *line) {
+    int k = 1;
+    for (const char *c = line; *c; c++) k += *c == ',';
+    return k;
+}
+
 static int aggregate_csv(const char *dir, int seeds, const char *name, int key_cols, char *err, size_t n) {
-    enum { MAXC = 64 };
     Lines *L = sb_calloc((size_t)seeds, sizeof *L);
     int rc = -1;
     char path[4096];
@@ -134,9 +152,11 @@ static int aggregate_csv(const char *dir, int seeds, const char *name, int key_c
     }
     path_join(path, sizeof path, dir, name);
     AtomicFile a;
-    if (atomic_open(&a, path, err, n)) goto done;
+    if (!L[0].n || atomic_open(&a, path, err, n)) goto done;
+    const int MAXC = count_fields(L[0].lines[0]);
+    char **f = sb_calloc((size_t)MAXC, sizeof *f), **g = sb_calloc((size_t)MAXC, sizeof *g);
+    double *sum = sb_calloc((size_t)MAXC, sizeof *sum), *sum2 = sb_calloc((size_t)MAXC, sizeof *sum2);
     for (size_t r = 0; r < L[0].n; r++) {
-        char *f[MAXC];
         char *row0 = sb_strdup(L[0].lines[r]);
         int nc = split(row0, f, MAXC);
         if (r == 0) {
@@ -148,9 +168,9 @@ static int aggregate_csv(const char *dir, int seeds, const char *name, int key_c
             free(row0);
             continue;
         }
-        double sum[MAXC] = {0}, sum2[MAXC] = {0};
+        memset(sum, 0, (size_t)MAXC * sizeof *sum);
+        memset(sum2, 0, (size_t)MAXC * sizeof *sum2);
         for (int s = 0; s < seeds; s++) {
-            char *g[MAXC];
             char *row = sb_strdup(L[s].lines[r]);
             int k = split(row, g, MAXC);
             for (int c = key_cols; c < k && c < nc; c++) {
@@ -171,6 +191,10 @@ static int aggregate_csv(const char *dir, int seeds, const char *name, int key_c
         fputc('\n', a.f);
         free(row0);
     }
+    free(f);
+    free(g);
+    free(sum);
+    free(sum2);
     rc = atomic_commit(&a, err, n);
 done:
     for (int s = 0; s < seeds; s++) free_lines(&L[s]);
@@ -187,9 +211,9 @@ METRIC(m_imv_rl, r->imv_rl)
 METRIC(m_imv_ns, r->imv_no_storage)
 METRIC(m_gap_base, r->eei_gap_baseline)
 METRIC(m_gap_learn, r->eei_gap_learned)
-METRIC(m_fc, r->final_tariff.fixed_consumer)
-METRIC(m_ab, r->final_tariff.alpha_buy)
-METRIC(m_as, r->final_tariff.alpha_sell)
+METRIC(m_fc, r->fixed_consumer)
+METRIC(m_ab, r->alpha_buy)
+METRIC(m_as, r->alpha_sell)
 METRIC(m_sf, r->shortfall)
 METRIC(m_slack, (double)r->slack_steps)
 METRIC(m_wall, r->wall_s)
@@ -220,15 +244,15 @@ static void emit_stat(Json *j, const char *key, const SeedSlot *slots, int seeds
     free(v);
 }
 
-static void emit_fixed(Json *j, const char *key, const SeedSlot *slots, int seeds, int b) {
+static void emit_fixed(Json *j, const char *key, SeedSlot *slots, int seeds, int C, int k) {
     double *v = sb_malloc((size_t)seeds * sizeof *v);
-    for (int s = 0; s < seeds; s++) v[s] = slots[s].result.final_tariff.fixed_prosumer[b];
+    for (int s = 0; s < seeds; s++) v[s] = slot_fixed(slots, seeds, C, s)[k];
     emit_values(j, key, v, seeds);
     free(v);
 }
 
-static int write_summary(const GameConfig *cfg, const char *dir, const SeedSlot *slots, int seeds, double wall,
-                         char *err, size_t n) {
+static int write_summary(const GameConfig *cfg, const GameWorld *w, const char *dir, SeedSlot *slots, int seeds,
+                         double wall, char *err, size_t n) {
     char path[4096];
     path_join(path, sizeof path, dir, "summary.json");
     AtomicFile a;
@@ -245,7 +269,7 @@ static int write_summary(const GameConfig *cfg, const char *dir, const SeedSlot 
     emit_stat(&j, "learned", slots, seeds, m_gap_learn);
     json_obj_end(&j);
     json_obj_begin(&j, "fixed_charges");
-    for (int b = 0; b < cfg->hh.n_bus; b++) emit_fixed(&j, cfg->bus_name[b], slots, seeds, b);
+    for (int k = 0; k < w->hh.n_class; k++) emit_fixed(&j, w->hh.class_name[k], slots, seeds, w->hh.n_class, k);
     emit_stat(&j, "consumers", slots, seeds, m_fc);
     json_obj_end(&j);
     emit_stat(&j, "alpha_buy", slots, seeds, m_ab);
@@ -272,15 +296,17 @@ static int write_summary(const GameConfig *cfg, const char *dir, const SeedSlot 
     return atomic_commit(&a, err, n);
 }
 
-int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, char *err, size_t n) {
+int game_train(const GameConfig *cfg, const GameWorld *w, const char *dir, const RunnerOptions *o, char *err,
+               size_t n) {
     int seeds = o->seeds > 0 ? o->seeds : 1;
     int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
     if (mkdir_p(dir, err, n)) return -1;
-    SeedSlot *slots = mmap(NULL, (size_t)seeds * sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
+    const int C = w->hh.n_class;
+    size_t bytes = (size_t)seeds * sizeof(SeedSlot) + (size_t)seeds * (size_t)C * sizeof(double);
+    SeedSlot *slots = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (slots == MAP_FAILED) return sb_err(err, n, "mmap: %s", strerror(errno));
-    memset(slots, 0, (size_t)seeds * sizeof *slots);
+    memset(slots, 0, bytes);
     pid_t *pid = sb_calloc((size_t)seeds, sizeof *pid);
     g_pids = pid;
     g_npids = seeds;
@@ -303,7 +329,7 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
                 next++;
                 continue;
             }
-            if (p == 0) run_child(cfg, dir, next, o->resume, &slots[next]);
+            if (p == 0) run_child(cfg, w, dir, next, o->resume, &slots[next], slot_fixed(slots, seeds, C, next));
             pid[next++] = p;
             running++;
         }
@@ -336,15 +362,16 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
     double wall = sb_now() - t0;
     int rc = 0;
     for (int s = 0; s < seeds; s++)
-        if (slots[s].status == 2 || (slots[s].err[0] && slots[s].status != 1)) {
+        if (slots[s].status >= 2 || (slots[s].err[0] && slots[s].status != 1)) {
             rc = sb_err(err, n, "seed %d: %s", s, slots[s].err);
+            if (slots[s].status == 3) rc = -2;
             break;
         }
     if (!rc && (stopped || g_stop)) rc = g_stop ? (int)g_stop : SIGINT;
     if (!rc) {
         if (aggregate_csv(dir, seeds, "steps.csv", 3, err, n) || aggregate_csv(dir, seeds, "periods.csv", 2, err, n) ||
             aggregate_csv(dir, seeds, "days.csv", 1, err, n) || aggregate_csv(dir, seeds, "hourly.csv", 1, err, n) ||
-            write_summary(cfg, dir, slots, seeds, wall, err, n))
+            write_summary(cfg, w, dir, slots, seeds, wall, err, n))
             rc = -1;
     }
     if (!rc && o->figures) {
@@ -354,7 +381,7 @@ int game_train(const GameConfig *cfg, const char *dir, const RunnerOptions *o, c
             fprintf(stderr, "note: figures skipped (gnuplot or tools/figures.sh not available); make figures RUN=%s\n",
                     dir);
     }
-    munmap(slots, (size_t)seeds * sizeof *slots);
+    munmap(slots, bytes);
     g_pids = NULL;
     g_npids = 0;
     free(pid);

@@ -10,7 +10,8 @@
 
 #include <stddef.h>
 
-#include "game/game_config.h"
+#include "config/game_config.h"
+#include "game/world.h"
 
 typedef struct {
     int seeds;         /* runs: seed, seed + 1, ... */
@@ -22,7 +23,9 @@ typedef struct {
 
 /* SIGINT stops every seed at its next real step with a checkpoint; SIGTERM sent to the parent
  * is forwarded to the seeds. Returns 0 on success, the signal number (SIGINT, SIGTERM) when
- * stopped (checkpoints written; `train --resume OUT` continues), -1 with err. */
-int game_train(const GameConfig *cfg, const char *out_dir, const RunnerOptions *o, char *err, size_t n);
+ * stopped (checkpoints written; `train --resume OUT` continues), -1 with err, -2 with err
+ * when a seed found its checkpoint or records damaged or foreign. */
+int game_train(const GameConfig *cfg, const GameWorld *w, const char *out_dir, const RunnerOptions *o, char *err,
+               size_t n);
 
 #endif

@@ -1,7 +1,8 @@
 /* market.h: retail tariff arithmetic, bills, EEI, utility revenue, the leader's and
  * followers' observations and rewards, price beliefs and IMV (SPEC sections 4-6).
  *
- * Legend: B household buses, S steps per day, T steps in a window, K = B + 3 tariff entries.
+ * Legend: B household buses, G prosumer groups, C prosumer income classes, S steps per day,
+ * T steps in a window, K = C + 3 tariff entries.
  * Units used throughout (stated again on each function):
  *   LMP            $/MWh (what the dispatch returns)
  *   retail rates   $/kWh: buy = LMP/1000 + alpha_buy, sell = LMP/1000 + alpha_sell
@@ -12,8 +13,10 @@
  *
  * [R] choices made here, each a config value in game_config.h:
  *   - bills net at the group level: one group of households shares one aggregate energy q per
- *     step (the fleet's q, or the consumers' demand), billed buy * q+ - sell * q-; the
- *     household bill is the group's divided by its size;
+ *     step (a prosumer group's share of its bus fleet's q, or a bus's consumers' demand),
+ *     billed buy * q+ - sell * q-; the household bill is the group's divided by its size;
+ *   - EEI_c of a prosumer income class = the bills of its groups (at every bus) over its
+ *     households; with households given per bus, each bus is its own class [P];
  *   - fixed charges accrue pro rata per step (fixed / S each step), so a window of any length
  *     is charged exactly fixed * days;
  *   - EEI_consumers is the population-weighted mean over the buses' consumer groups, as
@@ -45,11 +48,17 @@
 typedef enum { MARKET_SELL_CLIP = 0, MARKET_SELL_SWAP = 1 } MarketSellRule;
 
 typedef struct {
+    int n_class;                        /* C */
     double alpha_buy;                   /* $/kWh added to LMP/1000 for energy bought */
     double alpha_sell;                  /* $/kWh added to LMP/1000 for energy sold; <= alpha_buy */
-    double fixed_prosumer[HH_MAX_BUS];  /* (B) $/household/day, prosumers of each bus */
+    double *fixed_prosumer;             /* (C) $/household/day, prosumers of each income class */
     double fixed_consumer;              /* $/household/day, every consumer */
 } Tariff;
+
+/* A tariff for C classes, zeroed; free; copy between tariffs of the same C. */
+void tariff_init(Tariff *t, int n_class);
+void tariff_free(Tariff *t);
+void tariff_copy(Tariff *dst, const Tariff *src);
 
 typedef struct {
     double alpha_lo, alpha_hi;          /* $/kWh, both alphas */
@@ -74,42 +83,52 @@ double market_energy_margin(double q_kwh, const Tariff *t);
 void market_baseline_tariff(const HhParams *p, double fixed_cost_per_day, Tariff *t);
 /* Leader action (K floats: alpha_buy, alpha_sell, fixed_prosumer[B], fixed_consumer) to a
  * tariff: clipped to the bounds, then alpha_sell > alpha_buy repaired by the sell rule. */
-void market_tariff_from_action(const float *act, int n_bus, const TariffBounds *bd, Tariff *t);
+void market_tariff_from_action(const float *act, const TariffBounds *bd, Tariff *t);
 /* The tariff as K floats in the order above. */
-void market_tariff_to_vec(const Tariff *t, int n_bus, float *out);
-static inline int market_tariff_dim(int n_bus) { return n_bus + 3; }
+void market_tariff_to_vec(const Tariff *t, float *out);
+static inline int market_tariff_dim(int n_class) { return n_class + 3; }
+/* The fixed charge of bus b's prosumers: the household-weighted mean over its groups' classes
+ * ($/household/day; with one group, that class's charge). */
+double market_bus_fixed_prosumer(const HhParams *p, const Tariff *t, int b);
 
 /* ---- a window's ledger (a leader period, a day, a whole run) ---- */
 
 typedef struct {
-    int n_bus;                           /* B */
+    int n_bus, n_class;                  /* B, C */
     int steps_per_day;                   /* S */
     long steps;                          /* steps accrued */
-    double bill_prosumer[HH_MAX_BUS];    /* (B) $, whole group: energy + fixed charges */
-    double bill_consumer[HH_MAX_BUS];    /* (B) $, whole group */
-    double energy_prosumer[HH_MAX_BUS];  /* (B) kWh, fleet grid energy (net) */
-    double energy_consumer[HH_MAX_BUS];  /* (B) kWh */
+    double *bill_class;                  /* (C) $, the prosumers of each class: energy + fixed charges */
+    double *bill_consumer;               /* (B) $, each bus's consumers */
+    double *energy_class;                /* (C) kWh, prosumers' grid energy (net) */
+    double *energy_consumer;             /* (B) kWh */
     double revenue;                      /* $ utility: margins + fixed charges */
     double fixed_collected;              /* $ of revenue from fixed charges */
     double lmp_sum;                      /* $/MWh summed over steps and household buses */
 } MarketLedger;
 
-void market_ledger_reset(MarketLedger *l, int n_bus, int steps_per_day);
-/* Accrue one step: lmp (B) $/MWh at the household buses, fleet_kwh (B) fleet grid energy q,
- * consumer_kwh (B) consumers' demand; fixed charges for 1/S of a day. */
+void market_ledger_init(MarketLedger *l, int n_bus, int n_class, int steps_per_day);
+void market_ledger_free(MarketLedger *l);
+void market_ledger_reset(MarketLedger *l);
+void market_ledger_copy(MarketLedger *dst, const MarketLedger *src);
+/* Accrue one step: lmp (B) $/MWh at the household buses, group_kwh (G) each prosumer group's
+ * grid energy q, consumer_kwh (B) consumers' demand; fixed charges for 1/S of a day. */
 void market_ledger_step(MarketLedger *l, const HhParams *p, const Tariff *t, const double *lmp,
-                        const double *fleet_kwh, const double *consumer_kwh);
+                        const double *group_kwh, const double *consumer_kwh);
 /* Days covered: steps / S. */
 double market_ledger_days(const MarketLedger *l);
 /* Mean LMP over the window's steps and household buses, $/MWh (0 if empty). */
 double market_ledger_mean_lmp(const MarketLedger *l);
 
 typedef struct {
-    double prosumer[HH_MAX_BUS];  /* (B) EEI of each bus's prosumers, fraction of income */
-    double consumer[HH_MAX_BUS];  /* (B) EEI of each bus's consumers */
-    double prosumer_mean;         /* population-weighted over the prosumer groups */
-    double consumer_mean;         /* population-weighted over the consumer groups */
+    int n_bus, n_class;
+    double *prosumer;             /* (C) EEI of each prosumer income class, fraction of income */
+    double *consumer;             /* (B) EEI of each bus's consumers */
+    double prosumer_mean;         /* household-weighted over the prosumer classes */
+    double consumer_mean;         /* household-weighted over the consumer groups */
 } MarketEei;
+
+void market_eei_init(MarketEei *e, int n_bus, int n_class);
+void market_eei_free(MarketEei *e);
 
 /* EEI of a group = (group bill / households) * 365 / days / income. Needs days > 0. */
 double market_eei_group(double group_bill, int households, double days, double income);
@@ -122,13 +141,11 @@ double market_shortfall(double revenue, double fixed_cost_per_day, double days);
 
 /* ---- the leader ---- */
 
-/* SPEC section 5: -(100 |EEI_pros - EEI_cons|) - kappa * shortfall (EEIs as fractions). */
-double market_leader_reward(double eei_prosumer, double eei_consumer, double shortfall, double kappa);
-/* Leader observation, 2B + 6 floats: EEI of each prosumer group (B, percent), EEI of the
- * consumers (percent), mean LMP / lmp_scale, shortfall ratio, tariff (B + 3, as the action). */
-static inline int market_leader_obs_dim(int n_bus) { return 2 * n_bus + 6; }
-void market_leader_obs(const MarketEei *e, int n_bus, double mean_lmp, double lmp_scale, double shortfall,
-                       const Tariff *t, float *obs);
+/* Leader observation, 2C + 6 floats: EEI of each prosumer class (C, percent), EEI of the
+ * consumers (percent), mean LMP / lmp_scale, shortfall ratio, tariff (C + 3, as the action). */
+static inline int market_leader_obs_dim(int n_class) { return 2 * n_class + 6; }
+void market_leader_obs(const MarketEei *e, double mean_lmp, double lmp_scale, double shortfall, const Tariff *t,
+                       float *obs);
 
 /* ---- the followers ---- */
 

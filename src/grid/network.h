@@ -16,6 +16,8 @@ enum { BUS_PQ = 1, BUS_PV = 2, BUS_REF = 3, BUS_ISOLATED = 4 };
 typedef struct {
     char *name;          /* case name, for messages */
     double base_mva;
+    int per_step;        /* cost basis: 0, MATPOWER's MW and $/h; 1, MWh per market step and $ per
+                          * step (the paper's grid, [P] Table 3 footnote). Only the game uses it. */
 
     int n_bus;           /* N */
     int *bus_id;         /* (N) external bus number */

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/npz.h"
+
 #define ENV_MAX_ACT 16
 
 typedef enum { SPACE_BOX = 0, SPACE_DISCRETE = 1, SPACE_MULTI_DISCRETE = 2 } SpaceKind;
@@ -43,6 +45,11 @@ typedef struct {
      * sb_calloc(1, size) and seed(); instance i of a vector gets stream = i. */
     size_t size;
     void (*seed)(void *env, uint64_t seed, uint64_t stream);
+    /* Optional, for checkpoints of envs whose struct holds pointers: the state as named,
+     * typed members "PREFIX.NAME" (save), read back with "LABEL: member X: ..." messages
+     * (restore). NULL: the instance's bytes are the state (plain-data envs). */
+    int (*save)(const void *env, Npz *z, const char *prefix, char *err, size_t n);
+    int (*restore)(void *env, const Npz *z, const char *prefix, const char *label, char *err, size_t n);
 } EnvClass;
 
 #define VECENV_HISTORY 100 /* episodes kept for the rolling mean, as SB3's ep_info_buffer */

@@ -77,8 +77,17 @@ int single_envs_save(const VecEnv *v, Npz *z, const char *prefix, char *err, siz
     size_t N = (size_t)v->n, O = (size_t)v->cls->obs_dim, S = v->cls->size, H = VECENV_HISTORY;
     unsigned char *state = sb_malloc(N * S); /* (N, S) */
     int64_t *ints = sb_malloc((N > H ? N : H) * sizeof *ints);
-    for (size_t i = 0; i < N; i++) memcpy(state + i * S, v->envs[i], S);
-    int rc = add_member(z, prefix, "state", NPY_U1, N, S, state, err, n);
+    int rc = 0;
+    if (v->cls->save) {
+        for (size_t i = 0; i < N && !rc; i++) {
+            char pre[NPZ_MAX_NAME];
+            snprintf(pre, sizeof pre, "%s.env%zu", prefix, i);
+            rc = v->cls->save(v->envs[i], z, pre, err, n);
+        }
+    } else {
+        for (size_t i = 0; i < N; i++) memcpy(state + i * S, v->envs[i], S);
+        rc = add_member(z, prefix, "state", NPY_U1, N, S, state, err, n);
+    }
     if (!rc) rc = add_member(z, prefix, "obs", NPY_F4, N, O, v->obs, err, n);
     if (!rc && v->mask) rc = add_member(z, prefix, "mask", NPY_U1, N, (size_t)v->cls->space.n, v->mask, err, n);
     if (!rc) rc = add_member(z, prefix, "ep_return", NPY_F8, N, 0, v->ep_return, err, n);
@@ -108,7 +117,7 @@ int single_envs_restore(VecEnv *v, const Npz *z, const char *prefix, const char 
     const NpzMember *m[NW] = {0};
     /* All members are checked before the VecEnv is touched. */
     for (int k = 0; k < NW; k++) {
-        if (k == MASK && !v->mask) continue;
+        if ((k == MASK && !v->mask) || (k == STATE && v->cls->restore)) continue;
         char name[NPZ_MAX_NAME];
         snprintf(name, sizeof name, "%s.%s", prefix, what[k]);
         m[k] = member(z, name, dts[k], shapes[k], shapes[k][1] ? 2 : 1, label, err, n);
@@ -117,8 +126,16 @@ int single_envs_restore(VecEnv *v, const Npz *z, const char *prefix, const char 
     const int64_t *counts = m[COUNTS]->data;
     if (counts[0] < 0 || counts[0] > (int64_t)H || counts[1] < 0 || counts[1] >= (int64_t)H || counts[2] < 0)
         return sb_err(err, n, "%s: member %s.hist_counts: values out of range", label, prefix);
-    const unsigned char *state = m[STATE]->data;
-    for (size_t i = 0; i < N; i++) memcpy(v->envs[i], state + i * S, S);
+    if (v->cls->restore) {
+        for (size_t i = 0; i < N; i++) {
+            char pre[NPZ_MAX_NAME];
+            snprintf(pre, sizeof pre, "%s.env%zu", prefix, i);
+            if (v->cls->restore(v->envs[i], z, pre, label, err, n)) return -1;
+        }
+    } else {
+        const unsigned char *state = m[STATE]->data;
+        for (size_t i = 0; i < N; i++) memcpy(v->envs[i], state + i * S, S);
+    }
     memcpy(v->obs, m[OBS]->data, N * O * sizeof(float));
     if (v->mask) memcpy(v->mask, m[MASK]->data, m[MASK]->count);
     memcpy(v->ep_return, m[EP_RETURN]->data, N * sizeof(double));

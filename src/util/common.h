@@ -44,4 +44,9 @@ int sb_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format
 /* Monotonic wall clock in seconds. */
 double sb_now(void);
 
+/* 64-bit FNV-1a of n bytes, continuing from h (start with SB_FNV_INIT): fingerprints of
+ * configs and worlds (not a cryptographic hash). */
+#define SB_FNV_INIT 0xcbf29ce484222325ull
+uint64_t sb_fnv1a(uint64_t h, const void *p, size_t n);
+
 #endif

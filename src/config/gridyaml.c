@@ -1,5 +1,5 @@
 /* gridyaml.c: a GridNetwork from YAML (see gridyaml.h for the format). */
-#include "grid/gridyaml.h"
+#include "config/gridyaml.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,6 +69,16 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
     if (!(g->base_mva > 0)) {
         yt_error_at(d, yt_find(d, m, "base_mva"), "base_mva", err, n, "must be positive");
         goto fail;
+    }
+    const char *basis = NULL;
+    if (yt_get_str(d, m, "cost_basis", &basis, err, n) < 0) goto fail;
+    if (basis) {
+        if (strcmp(basis, "per_step") && strcmp(basis, "per_hour")) {
+            yt_error_at(d, yt_find(d, m, "cost_basis"), "cost_basis", err, n,
+                        "expected per_step | per_hour, got \"%s\"", basis);
+            goto fail;
+        }
+        g->per_step = !strcmp(basis, "per_step");
     }
     for (size_t i = 0; i < buses->n; i++) {
         const YtNode *it = buses->items[i];

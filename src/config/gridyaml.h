@@ -7,6 +7,8 @@
  *   branches:    [{name: l1, from: 1, to: 3, r: 0.065, x: 0.62, rate: 100,
  *                  tap: 0, shift: 0, on: true}, ...]
  * Defaults: pd, gs, pmin, tap, shift, rate 0 (unlimited), r unused by the DC model, on true.
+ *   cost_basis: per_hour (default, MATPOWER's MW and $/h) | per_step (quantities are MWh per
+ *   market step and costs $ per step: the paper's grid, [P] Table 3 footnote).
  * Units are those of the dispatch (MW or MWh per step; $ per hour or per step). */
 #ifndef SB_GRIDYAML_H
 #define SB_GRIDYAML_H

@@ -1,12 +1,15 @@
 /* game_config.c: GameConfig defaults, YAML reader (positions on every error) and validator. */
-#include "game/game_config.h"
+#include "config/game_config.h"
 
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/ppo_config.h"
 #include "util/common.h"
+#include "util/fsutil.h"
 
 /* [P] Table 4 on top of SB3's defaults; only the network widths differ between the roles. */
 static void table4(PpoConfig *p, int first_width) {
@@ -39,12 +42,16 @@ void game_config_default(GameConfig *c) {
     c->tol = 1e-3;
     c->max_leader_iters = 20;
     snprintf(c->grid, sizeof c->grid, "configs/grids/paper3.yaml");
+    snprintf(c->grid_path, sizeof c->grid_path, "configs/grids/paper3.yaml");
+    c->cost_basis = COST_BASIS_GRID;
+    c->base_load = BASE_LOAD_CASE;
     c->voll = 5000.0;
     c->storage = 1;
     c->learning = 1;
 
     hh_params_default(&c->hh);
-    for (int b = 0; b < c->hh.n_bus; b++) snprintf(c->bus_name[b], GAME_NAME_MAX, "b%d", b + 1);
+    c->bus_pos = sb_calloc((size_t)c->hh.n_bus, sizeof *c->bus_pos);
+    c->solar_gen = sb_calloc(2, sizeof *c->solar_gen);
     snprintf(c->solar_gen[0], GAME_NAME_MAX, "solar");
     snprintf(c->solar_gen[1], GAME_NAME_MAX, "solar2");
     c->noise = HH_NOISE_PER_HOUSEHOLD;
@@ -85,6 +92,34 @@ void game_config_default(GameConfig *c) {
     u->obs_lmp_scale = 100.0;
     table4(&u->ppo, 24);
     u->ppo.log_std_init = -1.0; /* [R] configs/paper.yaml says why */
+}
+
+void game_config_free(GameConfig *c) {
+    hh_params_free(&c->hh);
+    free(c->from_load_rows);
+    free(c->solar_gen);
+    free(c->bus_pos);
+    c->from_load_rows = NULL;
+    c->solar_gen = NULL;
+    c->bus_pos = NULL;
+}
+
+void game_config_copy(GameConfig *dst, const GameConfig *src) {
+    *dst = *src;
+    hh_params_copy(&dst->hh, &src->hh);
+    size_t R = (size_t)src->from_load_n_rows, U = (size_t)src->hh.n_solar, B = (size_t)src->hh.n_bus;
+    dst->from_load_rows = sb_calloc(R ? R : 1, sizeof *dst->from_load_rows);
+    memcpy(dst->from_load_rows, src->from_load_rows, R * sizeof *src->from_load_rows);
+    dst->solar_gen = sb_calloc(U ? U : 1, sizeof *dst->solar_gen);
+    memcpy(dst->solar_gen, src->solar_gen, U * sizeof *src->solar_gen);
+    dst->bus_pos = sb_calloc(B ? B : 1, sizeof *dst->bus_pos);
+    if (src->bus_pos) memcpy(dst->bus_pos, src->bus_pos, B * sizeof *src->bus_pos);
+}
+
+void game_config_where(const GameConfig *c, CfgPos pos, char *out, size_t cap) {
+    const char *f = c->source[0] ? c->source : "config";
+    if (pos.line > 0) snprintf(out, cap, "%s:%d:%d: ", f, pos.line, pos.col);
+    else snprintf(out, cap, "%s: ", f);
 }
 
 /* ---- typed readers over dotted paths from the root, so messages name the full key ---- */
@@ -198,43 +233,145 @@ static int rd_map(Rd *r, const char *path, const YtNode **out) {
     return 1;
 }
 
-/* households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}};
- * the whole table is replaced, every field required. */
-static int rd_households(Rd *r, GameConfig *c) {
-    const YtNode *h;
-    int rc = rd_map(r, "households", &h);
-    if (rc <= 0) return rc;
-    if (h->n < 1 || h->n > HH_MAX_BUS)
-        return yt_error_at(r->d, h, "households", r->err, r->n, "between 1 and %d buses, got %zu", HH_MAX_BUS, h->n);
+static CfgPos pos_of(const YtNode *x) { return (CfgPos){x ? x->line : 0, x ? x->col : 0}; }
+
+/* households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}}: one
+ * prosumer group and one income class per bus (named after it); the whole table is replaced,
+ * every field required. */
+static int rd_households_per_bus(Rd *r, GameConfig *c, const YtNode *h) {
     HhParams *p = &c->hh;
-    p->n_bus = (int)h->n;
+    int B = (int)h->n;
+    int S = p->steps_per_day, U = p->n_solar;
+    double *solar = sb_malloc((size_t)(U ? U : 1) * sizeof *solar);
+    memcpy(solar, p->solar_capacity_mwh, (size_t)U * sizeof *solar);
+    hh_params_alloc(p, B, B, B, U);
+    memcpy(p->solar_capacity_mwh, solar, (size_t)U * sizeof *solar);
+    free(solar);
+    p->steps_per_day = S;
+    free(c->bus_pos);
+    c->bus_pos = sb_calloc((size_t)B, sizeof *c->bus_pos);
     static const char *const fields[] = {"bus", "prosumers", "income", "storage_kwh", "consumers", "consumer_income"};
-    for (size_t b = 0; b < h->n; b++) {
+    for (int b = 0; b < B; b++) {
         const char *name = h->keys[b];
         char base[96];
-        if (strlen(name) >= GAME_NAME_MAX || strchr(name, '.'))
+        if (strlen(name) >= GAME_NAME_MAX || strchr(name, '.') || !*name)
             return yt_error_at(r->d, h->items[b], "households", r->err, r->n,
-                               "bus names need fewer than %d characters and no '.', got \"%s\"", GAME_NAME_MAX, name);
-        snprintf(c->bus_name[b], GAME_NAME_MAX, "%s", name);
+                               "bus names need 1 to %d characters and no '.', got \"%s\"", GAME_NAME_MAX - 1, name);
+        if (!strcmp(name, "from_load"))
+            return yt_error_at(r->d, h->items[b], "households", r->err, r->n,
+                               "from_load generates the households: it cannot stand beside buses given one by one");
+        snprintf(p->bus_name[b], GAME_NAME_MAX, "%s", name);
+        snprintf(p->class_name[b], GAME_NAME_MAX, "%s", name);
         snprintf(base, sizeof base, "households.%s", name);
         const YtNode *e;
         if (rd_map(r, base, &e) < 0) return -1;
+        if (!e) return yt_error_at(r->d, h->items[b], base, r->err, r->n, "expected a mapping");
         for (size_t f = 0; f < SB_ARRAY_LEN(fields); f++)
             if (!yt_find(r->d, e, fields[f]))
                 return yt_error_at(r->d, e, base, r->err, r->n, "missing %s", fields[f]);
         char path[160];
-        double v;
 #define FIELD(key) (snprintf(path, sizeof path, "%s.%s", base, key), path)
         if (rd_int(r, FIELD("bus"), &p->bus_id[b], 0, 1e9) < 0) return -1;
+        c->bus_pos[b] = pos_of(yt_find(r->d, NULL, path));
         if (rd_int(r, FIELD("prosumers"), &p->prosumers[b], 1, 1e8) < 0) return -1;
-        if (rd_dbl(r, FIELD("income"), &p->prosumer_income[b], 1e-9, 1e12) < 0) return -1;
-        if (rd_dbl(r, FIELD("storage_kwh"), &v, 0, 1e6) < 0) return -1;
-        p->storage_kwh[b] = v;
+        if (rd_dbl(r, FIELD("income"), &p->class_income[b], 1e-9, 1e12) < 0) return -1;
+        if (rd_dbl(r, FIELD("storage_kwh"), &p->storage_kwh[b], 0, 1e6) < 0) return -1;
         if (rd_int(r, FIELD("consumers"), &p->consumers[b], 1, 1e8) < 0) return -1;
         if (rd_dbl(r, FIELD("consumer_income"), &p->consumer_income[b], 1e-9, 1e12) < 0) return -1;
 #undef FIELD
+        p->group_bus[b] = b;
+        p->group_class[b] = b;
+        for (int o = 0; o < b; o++)
+            if (p->bus_id[o] == p->bus_id[b])
+                return yt_error_at(r->d, yt_find(r->d, e, "bus"), path, r->err, r->n,
+                                   "bus %d already has households (households.%s.bus)", p->bus_id[b], p->bus_name[o]);
+    }
+    hh_index_groups(p);
+    c->from_load = 0;
+    return 0;
+}
+
+/* One row of the from_load table at path: {share, income[, storage_kwh]}. */
+static int rd_class_row(Rd *r, const char *path, const char *name, int prosumer, HhClassRow *row) {
+    const YtNode *e;
+    if (rd_map(r, path, &e) < 0) return -1;
+    if (!e) return yt_error_at(r->d, yt_find(r->d, NULL, path), path, r->err, r->n, "expected a mapping");
+    const char *need[] = {"share", "income", "storage_kwh"};
+    for (int f = 0; f < (prosumer ? 3 : 2); f++)
+        if (!yt_find(r->d, e, need[f])) return yt_error_at(r->d, e, path, r->err, r->n, "missing %s", need[f]);
+    if (strlen(name) >= GAME_NAME_MAX || strchr(name, '.') || !*name)
+        return yt_error_at(r->d, e, path, r->err, r->n, "class names need 1 to %d characters and no '.'",
+                           GAME_NAME_MAX - 1);
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    char key[256];
+    snprintf(key, sizeof key, "%s.share", path);
+    if (rd_dbl(r, key, &row->share, 1e-12, 1) < 0) return -1;
+    snprintf(key, sizeof key, "%s.income", path);
+    if (rd_dbl(r, key, &row->income, 1e-9, 1e12) < 0) return -1;
+    if (prosumer) {
+        snprintf(key, sizeof key, "%s.storage_kwh", path);
+        if (rd_dbl(r, key, &row->storage_kwh, 0, 1e6) < 0) return -1;
     }
     return 0;
+}
+
+/* households: {from_load: {households: N, prosumers: {CLASS: {share, income, storage_kwh}},
+ * consumers: {share, income}}}: generated on the grid's load buses (hh_generate_from_load)
+ * once the grid is read. */
+static int rd_households_from_load(Rd *r, GameConfig *c, const YtNode *h) {
+    const YtNode *f = h->items[0];
+    if (h->n != 1 || f->kind != YT_MAP)
+        return yt_error_at(r->d, h, "households", r->err, r->n, "from_load must be the only key, a mapping");
+    const YtNode *pros, *cons;
+    if (rd_map(r, "households.from_load.prosumers", &pros) < 0) return -1;
+    if (rd_map(r, "households.from_load.consumers", &cons) < 0) return -1;
+    if (!pros || pros->n < 1)
+        return yt_error_at(r->d, f, "households.from_load", r->err, r->n,
+                           "missing prosumers: {CLASS: {share, income, storage_kwh}, ...}");
+    if (!cons) return yt_error_at(r->d, f, "households.from_load", r->err, r->n, "missing consumers: {share, income}");
+    if (!yt_find(r->d, f, "households"))
+        return yt_error_at(r->d, f, "households.from_load", r->err, r->n, "missing households (how many to place)");
+    if (rd_long(r, "households.from_load.households", &c->from_load_households, 1, 1e12) < 0) return -1;
+    int R = (int)pros->n + 1;
+    free(c->from_load_rows);
+    c->from_load_rows = sb_calloc((size_t)R, sizeof *c->from_load_rows);
+    c->from_load_n_rows = R;
+    char path[256];
+    double sum = 0;
+    for (int k = 0; k + 1 < R; k++) {
+        snprintf(path, sizeof path, "households.from_load.prosumers.%s", pros->keys[k]);
+        if (rd_class_row(r, path, pros->keys[k], 1, &c->from_load_rows[k]) < 0) return -1;
+        sum += c->from_load_rows[k].share;
+    }
+    if (rd_class_row(r, "households.from_load.consumers", "consumers", 0, &c->from_load_rows[R - 1]) < 0) return -1;
+    sum += c->from_load_rows[R - 1].share;
+    if (fabs(sum - 1.0) > 1e-9)
+        return yt_error_at(r->d, f, "households.from_load", r->err, r->n,
+                           "the shares of the prosumer classes and the consumers must sum to 1, they sum to %.12g", sum);
+    /* No buses until the grid is read: keep the shapes and solar, drop the per-bus table. */
+    HhParams *p = &c->hh;
+    int S = p->steps_per_day, U = p->n_solar;
+    double *solar = sb_malloc((size_t)(U ? U : 1) * sizeof *solar);
+    memcpy(solar, p->solar_capacity_mwh, (size_t)U * sizeof *solar);
+    hh_params_alloc(p, 0, 0, 0, U);
+    memcpy(p->solar_capacity_mwh, solar, (size_t)U * sizeof *solar);
+    free(solar);
+    p->steps_per_day = S;
+    free(c->bus_pos);
+    c->bus_pos = NULL;
+    c->from_load = 1;
+    return 0;
+}
+
+static int rd_households(Rd *r, GameConfig *c) {
+    const YtNode *h;
+    int rc = rd_map(r, "households", &h);
+    if (rc <= 0) return rc;
+    if (h->n < 1) return yt_error_at(r->d, h, "households", r->err, r->n, "expected at least one bus, or from_load");
+    for (size_t i = 0; i < h->n; i++)
+        if (!strcmp(h->keys[i], "from_load")) return rd_households_from_load(r, c, h);
+    return rd_households_per_bus(r, c, h);
 }
 
 static int rd_solar(Rd *r, GameConfig *c) {
@@ -242,30 +379,53 @@ static int rd_solar(Rd *r, GameConfig *c) {
     int rc = rd_map(r, "solar", &s);
     if (rc <= 0) return rc;
     const YtNode *g = yt_find(r->d, s, "generators");
+    HhParams *p = &c->hh;
     if (g) {
-        if (g->kind != YT_SEQ || g->n > HH_MAX_SOLAR)
-            return yt_error_at(r->d, g, "solar.generators", r->err, r->n, "expected a list of at most %d names",
-                               HH_MAX_SOLAR);
-        for (size_t u = 0; u < g->n; u++) {
+        if (g->kind != YT_SEQ)
+            return yt_error_at(r->d, g, "solar.generators", r->err, r->n, "expected a list of generator names");
+        int U = (int)g->n;
+        free(c->solar_gen);
+        c->solar_gen = sb_calloc((size_t)(U ? U : 1), sizeof *c->solar_gen);
+        for (int u = 0; u < U; u++) {
             const YtNode *x = g->items[u];
             if (x->kind != YT_SCALAR || !*x->str || strlen(x->str) >= GAME_NAME_MAX)
                 return yt_error_at(r->d, x, "solar.generators", r->err, r->n, "expected a generator name");
             snprintf(c->solar_gen[u], GAME_NAME_MAX, "%s", x->str);
+            for (int o = 0; o < u; o++)
+                if (!strcmp(c->solar_gen[o], x->str))
+                    return yt_error_at(r->d, x, "solar.generators", r->err, r->n, "\"%s\" is named twice", x->str);
         }
-        c->hh.n_solar = (int)g->n;
+        free(p->solar_capacity_mwh);
+        p->solar_capacity_mwh = sb_calloc((size_t)(U ? U : 1), sizeof *p->solar_capacity_mwh);
+        for (int u = 0; u < U; u++) p->solar_capacity_mwh[u] = NAN; /* the generator's Pmax */
+        p->n_solar = U;
+        c->solar_pos = pos_of(g);
     }
-    size_t k = 0;
-    double cap[HH_MAX_SOLAR];
-    if ((rc = rd_list(r, "solar.capacity_mwh", cap, HH_MAX_SOLAR, &k, 0, 1e9)) < 0) return -1;
-    if (rc) {
-        if ((int)k != c->hh.n_solar)
-            return yt_error_at(r->d, yt_find(r->d, NULL, "solar.capacity_mwh"), "solar.capacity_mwh", r->err, r->n,
-                               "one capacity per generator: %d generators, %zu capacities", c->hh.n_solar, k);
-        memcpy(c->hh.solar_capacity_mwh, cap, k * sizeof *cap);
-    } else if (g) {
-        return yt_error_at(r->d, s, "solar", r->err, r->n, "generators given without capacity_mwh");
+    const YtNode *cap = yt_find(r->d, s, "capacity_mwh");
+    if (cap) {
+        if (cap->kind != YT_SEQ || (int)cap->n != p->n_solar)
+            return yt_error_at(r->d, cap, "solar.capacity_mwh", r->err, r->n,
+                               "one capacity per generator: %d generators (solar.generators), %zu capacities",
+                               p->n_solar, cap->kind == YT_SEQ ? cap->n : (size_t)0);
+        size_t k = 0;
+        if (rd_list(r, "solar.capacity_mwh", p->solar_capacity_mwh, (size_t)p->n_solar, &k, 0, 1e9) < 0) return -1;
     }
     return 0;
+}
+
+/* `grid` resolves against the directory of the file that names it ([R] a config runs from
+ * any working directory); an absolute path, or a value given with --set, is taken as is. */
+static void resolve_grid(GameConfig *c, const YtNode *x) {
+    const char *g = c->grid;
+    if (g[0] == '/' || !c->source[0] || (x && x->from_set)) {
+        snprintf(c->grid_path, sizeof c->grid_path, "%s", g);
+        return;
+    }
+    char *tmp = sb_strdup(c->source);
+    const char *dir = dirname(tmp);
+    if (!strcmp(dir, ".")) snprintf(c->grid_path, sizeof c->grid_path, "%s", g);
+    else path_join(c->grid_path, sizeof c->grid_path, dir, g);
+    free(tmp);
 }
 
 static int rd_ppo(Rd *r, const char *path, PpoConfig *p) {
@@ -277,6 +437,7 @@ static int rd_ppo(Rd *r, const char *path, PpoConfig *p) {
 
 static int read_all(Rd *r, GameConfig *c) {
     static const char *const schedules[] = {"single_loop", "nested"};
+    static const char *const bases[] = {"grid", "per_step", "per_hour"}, *const base_loads[] = {"none", "case"};
     static const char *const actions[] = {"discrete", "gaussian"};
     static const char *const plays[] = {"mean", "mode", "sample"};
     static const char *const sell_rules[] = {"clip", "swap"};
@@ -298,7 +459,32 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_int(r, "mf_max_iters", &c->mf_max_iters, 1, 1e6) < 0) return -1;
     if (rd_dbl(r, "tol", &c->tol, 0, 1e12) < 0) return -1;
     if (rd_int(r, "max_leader_iters", &c->max_leader_iters, 1, 1e6) < 0) return -1;
-    if (rd_str(r, "grid", c->grid, sizeof c->grid) < 0) return -1;
+    if ((rc = rd_str(r, "grid", c->grid, sizeof c->grid)) < 0) return -1;
+    if (rc) {
+        const YtNode *g = yt_find(r->d, NULL, "grid");
+        c->grid_pos = pos_of(g);
+        resolve_grid(c, g);
+    }
+    v = (int)c->cost_basis;
+    if (rd_enum(r, "cost_basis", bases, 3, &v) < 0) return -1;
+    c->cost_basis = (CostBasis)v;
+    v = (int)c->base_load;
+    if (rd_enum(r, "base_load", base_loads, 2, &v) < 0) return -1;
+    c->base_load = (BaseLoad)v;
+    {
+        const YtNode *rec = yt_find(r->d, NULL, "record");
+        if (rec) {
+            if (rec->kind != YT_SEQ) return yt_error_at(r->d, rec, "record", r->err, r->n, "expected a list, e.g. [grid]");
+            c->record = 0;
+            for (size_t i = 0; i < rec->n; i++) {
+                const YtNode *x = rec->items[i];
+                if (x->kind != YT_SCALAR || strcmp(x->str, "grid"))
+                    return yt_error_at(r->d, x, "record", r->err, r->n, "expected grid, got \"%s\"",
+                                       x->kind == YT_SCALAR ? x->str : "a list or map");
+                c->record |= GAME_RECORD_GRID;
+            }
+        }
+    }
     if (rd_dbl(r, "voll", &c->voll, 0, 1e12) < 0) return -1;
     if (rd_bool(r, "storage", &c->storage) < 0) return -1;
     if (rd_bool(r, "learning", &c->learning) < 0) return -1;
@@ -324,6 +510,13 @@ static int read_all(Rd *r, GameConfig *c) {
                 return yt_error_at(r->d, yt_find(r->d, NULL, shape_keys[s]), shape_keys[s], r->err, r->n,
                                    "expected steps_per_day = %d values, got %zu", c->steps_per_day, k);
         }
+    }
+    if ((rc = rd_list(r, "base_load_shape", c->base_load_shape, HH_MAX_STEPS, &k, 0, 1e6)) < 0) return -1;
+    if (rc) {
+        c->base_load_shape_len = (int)k;
+        if ((int)k != c->steps_per_day)
+            return yt_error_at(r->d, yt_find(r->d, NULL, "base_load_shape"), "base_load_shape", r->err, r->n,
+                               "expected steps_per_day = %d values, got %zu", c->steps_per_day, k);
     }
     if (rd_dbl(r, "demand_scale_kwh", &p->demand_scale_kwh, 1e-9, 1e9) < 0) return -1;
     if (rd_dbl(r, "efficiency", &p->efficiency, 1e-6, 1) < 0) return -1;
@@ -406,9 +599,9 @@ static int read_all(Rd *r, GameConfig *c) {
 int game_config_from_yaml(const YtDoc *d, GameConfig *c, char *err, size_t n) {
     if (err && n) err[0] = 0;
     Rd r = {d, err, n};
+    snprintf(c->source, sizeof c->source, "%s", d->file ? d->file : "");
     if (read_all(&r, c)) return -1;
     if (yt_check_unused(d, NULL, err, n)) return -1;
-    snprintf(c->source, sizeof c->source, "%s", d->file ? d->file : "");
     char msg[512];
     if (game_config_validate(c, msg, sizeof msg)) return sb_err(err, n, "%s: %s", d->file, msg);
     return 0;
@@ -432,7 +625,11 @@ int game_config_validate(const GameConfig *c, char *err, size_t n) {
         if (c->shape_len[s] != c->steps_per_day)
             return sb_err(err, n, "%s: expected steps_per_day = %d values, got %d", names[s], c->steps_per_day,
                           c->shape_len[s]);
-    if (hh_params_validate(p, err, n)) return -1;
+    if (!c->from_load && hh_params_validate(p, err, n)) return -1;
+    if (c->from_load && c->from_load_n_rows < 2) return sb_err(err, n, "households.from_load: no classes");
+    if (c->base_load_shape_len && c->base_load_shape_len != c->steps_per_day)
+        return sb_err(err, n, "base_load_shape: expected steps_per_day = %d values, got %d", c->steps_per_day,
+                      c->base_load_shape_len);
     if (c->days < 1) return sb_err(err, n, "days: must be >= 1");
     if (c->seeds < 1) return sb_err(err, n, "seeds: must be >= 1");
     if (c->leader_period_days < 1 || c->leader_period_days > c->days)
@@ -468,21 +665,23 @@ int game_config_validate(const GameConfig *c, char *err, size_t n) {
     if (!(u->fixed_cost_per_day >= 0)) return sb_err(err, n, "utility.fixed_cost_per_day: must be >= 0");
     if (!(u->obs_lmp_scale > 0)) return sb_err(err, n, "utility.obs_lmp_scale: must be > 0");
     /* The baseline tariff must be a feasible leader action, or "before learning" would be a
-     * point the leader can never return to. */
-    double base = u->fixed_cost_per_day / (double)hh_total_households(p);
-    if (base < bd->fixed_lo || base > bd->fixed_hi)
-        return sb_err(err, n,
-                      "utility.fixed_charge_bounds: the baseline charge fixed_cost_per_day / households = %g "
-                      "$/household/day lies outside [%g, %g]",
-                      base, bd->fixed_lo, bd->fixed_hi);
+     * point the leader can never return to. (From the grid's loads: game_world_load checks.) */
+    if (!c->from_load && game_config_check_baseline(c, p, err, n)) return -1;
     if (bd->alpha_lo > 0 || bd->alpha_hi < 0)
         return sb_err(err, n, "utility.alpha_bounds: must contain 0 (the baseline tariff's alpha)");
     if (ppo_config_validate(&u->ppo, sub, sizeof sub)) return sb_err(err, n, "utility.ppo.%s", sub);
     return 0;
 }
 
-double game_fleet_capacity_kwh(const GameConfig *c, int b) {
-    return c->storage ? hh_fleet_capacity_kwh(&c->hh, b) : 0.0;
+int game_config_check_baseline(const GameConfig *c, const HhParams *p, char *err, size_t n) {
+    const TariffBounds *bd = &c->utility.bounds;
+    double base = c->utility.fixed_cost_per_day / (double)hh_total_households(p);
+    if (base < bd->fixed_lo || base > bd->fixed_hi)
+        return sb_err(err, n,
+                      "utility.fixed_charge_bounds: the baseline charge fixed_cost_per_day / households = %g "
+                      "$/household/day lies outside [%g, %g] (utility.fixed_cost_per_day = %g, %ld households)",
+                      base, bd->fixed_lo, bd->fixed_hi, c->utility.fixed_cost_per_day, hh_total_households(p));
+    return 0;
 }
 
 int game_period_steps(const GameConfig *c) { return c->steps_per_day * c->leader_period_days; }
@@ -546,21 +745,50 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_int(j, "mf_max_iters", c->mf_max_iters);
     json_num(j, "tol", c->tol);
     json_int(j, "max_leader_iters", c->max_leader_iters);
-    json_str(j, "grid", c->grid);
+    json_str(j, "grid", c->grid_path); /* the file opened (relative to the working directory) */
+    static const char *const bases[] = {"grid", "per_step", "per_hour"};
+    json_str(j, "cost_basis", bases[c->cost_basis]);
+    json_str(j, "base_load", c->base_load == BASE_LOAD_CASE ? "case" : "none");
+    if (c->base_load_shape_len) json_num_array(j, "base_load_shape", c->base_load_shape, (size_t)c->base_load_shape_len);
+    else json_str(j, "base_load_shape", "consumer shape / its mean");
+    json_arr_begin(j, "record");
+    if (c->record & GAME_RECORD_GRID) json_str(j, NULL, "grid");
+    json_arr_end(j);
     json_num(j, "voll", c->voll);
     json_bool(j, "storage", c->storage);
     json_bool(j, "learning", c->learning);
 
     json_obj_begin(j, "households");
-    for (int b = 0; b < p->n_bus; b++) {
-        json_obj_begin(j, c->bus_name[b]);
-        json_int(j, "bus", p->bus_id[b]);
-        json_int(j, "prosumers", p->prosumers[b]);
-        json_num(j, "income", p->prosumer_income[b]);
-        json_num(j, "storage_kwh", p->storage_kwh[b]);
-        json_int(j, "consumers", p->consumers[b]);
-        json_num(j, "consumer_income", p->consumer_income[b]);
+    if (c->from_load) {
+        const int R = c->from_load_n_rows;
+        json_obj_begin(j, "from_load");
+        json_int(j, "households", c->from_load_households);
+        json_obj_begin(j, "prosumers");
+        for (int k = 0; k + 1 < R; k++) {
+            json_obj_begin(j, c->from_load_rows[k].name);
+            json_num(j, "share", c->from_load_rows[k].share);
+            json_num(j, "income", c->from_load_rows[k].income);
+            json_num(j, "storage_kwh", c->from_load_rows[k].storage_kwh);
+            json_obj_end(j);
+        }
         json_obj_end(j);
+        json_obj_begin(j, "consumers");
+        json_num(j, "share", c->from_load_rows[R - 1].share);
+        json_num(j, "income", c->from_load_rows[R - 1].income);
+        json_obj_end(j);
+        json_obj_end(j);
+    } else {
+        for (int b = 0; b < p->n_bus; b++) {
+            int g = p->group_first[b];
+            json_obj_begin(j, p->bus_name[b]);
+            json_int(j, "bus", p->bus_id[b]);
+            json_int(j, "prosumers", p->prosumers[g]);
+            json_num(j, "income", p->class_income[p->group_class[g]]);
+            json_num(j, "storage_kwh", p->storage_kwh[g]);
+            json_int(j, "consumers", p->consumers[b]);
+            json_num(j, "consumer_income", p->consumer_income[b]);
+            json_obj_end(j);
+        }
     }
     json_obj_end(j);
     json_obj_begin(j, "shapes");
@@ -582,7 +810,12 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_arr_begin(j, "generators");
     for (int u = 0; u < p->n_solar; u++) json_str(j, NULL, c->solar_gen[u]);
     json_arr_end(j);
-    json_num_array(j, "capacity_mwh", p->solar_capacity_mwh, (size_t)p->n_solar);
+    json_arr_begin(j, "capacity_mwh");
+    for (int u = 0; u < p->n_solar; u++) {
+        if (isnan(p->solar_capacity_mwh[u])) json_str(j, NULL, "pmax");
+        else json_num(j, NULL, p->solar_capacity_mwh[u]);
+    }
+    json_arr_end(j);
     json_obj_end(j);
 
     const AggregatorConfig *a = &c->aggregator;

@@ -1,16 +1,22 @@
-/* game_config.h: every number of the tariff game (SPEC sections 1-7) as one plain struct,
- * its defaults (configs/paper.yaml says the same, with citations), the YAML reader and the
- * cross-field validator.
+/* game_config.h: every number of the tariff game (docs/MODEL.md) as one plain struct, its
+ * defaults (configs/paper.yaml says the same, with citations), the YAML reader and the
+ * cross-field validator. The config owns heap arrays: game_config_free releases them.
  *
  * Keys (top level of the file; see configs/paper.yaml for the full commented example):
  *   seed, seeds, days, steps_per_day, step_hours, leader_period_days, report_days,
  *   schedule: single_loop | nested, mf_tol, mf_days, mf_max_iters, tol, max_leader_iters,
- *   grid (path), voll, storage (bool), learning (bool), train_steps (sets both roles'),
- *   households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}, ...},
+ *   grid (path: grid YAML or MATPOWER .m; relative paths resolve against the config file's
+ *   directory), cost_basis: grid | per_step | per_hour, base_load: case | none,
+ *   base_load_shape: [S], record: [grid], voll, storage (bool), learning (bool),
+ *   train_steps (sets both roles'),
+ *   households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}, ...}
+ *     or households: {from_load: {households: N, prosumers: {CLASS: {share, income,
+ *     storage_kwh}, ...}, consumers: {share, income}}},
  *   shapes: {consumer: [S], prosumer: [S], solar: [S]}, demand_scale_kwh, efficiency,
  *   efficiency_applies: both | charging,
  *   noise: per_household | clt | per_bus, train_noise: (same), noise_triangular: {low, mode, high},
- *   solar: {generators: [names in the grid file], capacity_mwh: [U]},
+ *   solar: {generators: [names in the grid file], capacity_mwh: [U] (optional: default each
+ *          generator's Pmax, as MWh per step)},
  *   aggregator: {action_levels, action: discrete | gaussian, play: mean | mode | sample,
  *                train_steps, episode_days, belief_step, belief_clip, reward_scale: auto | $,
  *                mask_tol, initial_soc, obs_progress, reward: bill | battery,
@@ -51,12 +57,25 @@
 #include "rl/ppo.h"
 #include "util/json.h"
 
-#define GAME_PATH_MAX 512
-#define GAME_NAME_MAX 32
+#define GAME_PATH_MAX 4096
+#define GAME_NAME_MAX HH_NAME_MAX
 
 typedef enum { GAME_SINGLE_LOOP = 0, GAME_NESTED = 1 } GameSchedule;
 typedef enum { AGG_DISCRETE = 0, AGG_GAUSSIAN = 1 } AggAction;
 typedef enum { AGG_PLAY_MEAN = 0, AGG_PLAY_MODE = 1, AGG_PLAY_SAMPLE = 2 } AggPlay;
+/* The grid's own loads in the game: none (the paper's model: only the households), or the
+ * case's Pd of each bus times a daily shape. */
+typedef enum { BASE_LOAD_NONE = 0, BASE_LOAD_CASE = 1 } BaseLoad;
+/* What a grid's quantities and costs mean: as the grid file says (MATPOWER: per hour), or
+ * forced. per_step: MWh per market step and $ per step; per_hour: MW and $/h. */
+typedef enum { COST_BASIS_GRID = 0, COST_BASIS_PER_STEP = 1, COST_BASIS_PER_HOUR = 2 } CostBasis;
+enum { GAME_RECORD_GRID = 1 }; /* `record:` items, bits */
+
+/* A key's position in its file (0 when it came from the defaults), for errors found after
+ * reading (against the grid). */
+typedef struct {
+    int line, col;
+} CfgPos;
 
 typedef struct {
     int action_levels;      /* K: 201 levels of step 0.01 in [-1, 1] [A] */
@@ -113,14 +132,27 @@ typedef struct {
     int mf_max_iters;
     double tol;                         /* nested: leader policy change to stop */
     int max_leader_iters;
-    char grid[GAME_PATH_MAX];           /* grid YAML (or MATPOWER .m) path */
+    char grid[GAME_PATH_MAX];           /* grid YAML (or MATPOWER .m) path, as written */
+    char grid_path[GAME_PATH_MAX];      /* the path opened: relative to the config file's directory */
+    CostBasis cost_basis;               /* grid: the grid file's own (paper3.yaml: per_step [P]) */
+    BaseLoad base_load;                 /* case [R]: the grid's bus loads stay in the market */
+    double base_load_shape[HH_MAX_STEPS]; /* (S) factor on Pd per step of the day */
+    int base_load_shape_len;            /* 0: the consumer shape normalised to mean 1 [R] */
+    int record;                         /* GAME_RECORD_* bits: extra records */
     double voll;                        /* $/MWh of unserved / spilled energy: 5000 [A] */
     int storage;                        /* 0: no batteries (the no-storage baseline) */
     int learning;                       /* 0: no PPO at all */
 
-    HhParams hh;                        /* populations, shapes, scale, efficiency, noise, solar */
-    char bus_name[HH_MAX_BUS][GAME_NAME_MAX];       /* (B) keys of `households` */
-    char solar_gen[HH_MAX_SOLAR][GAME_NAME_MAX];    /* (U) generator names in the grid file */
+    HhParams hh;                        /* shapes, scale, efficiency, noise, solar capacities
+                                         * (NaN: the generator's Pmax); the households given per
+                                         * bus (from_load: none until the grid is read) */
+    int from_load;                      /* households: {from_load: ...} */
+    long from_load_households;          /* households to place over the load buses */
+    HhClassRow *from_load_rows;         /* (R) prosumer classes, then the consumers */
+    int from_load_n_rows;
+    char (*solar_gen)[GAME_NAME_MAX];   /* (U) generator names in the grid file */
+    CfgPos grid_pos, solar_pos;         /* where `grid` and `solar.generators` were written */
+    CfgPos *bus_pos;                    /* (B) where households.NAME.bus was written */
     HhNoise noise;                      /* real market: per_household [P] */
     HhNoise train_noise;                /* training environments: clt */
     int shape_len[3];                   /* lengths read for consumer, prosumer, solar (validate) */
@@ -129,8 +161,13 @@ typedef struct {
     UtilityConfig utility;
 } GameConfig;
 
-/* The paper's run (SPEC; the same numbers as configs/paper.yaml). */
+/* The paper's run (the same numbers as configs/paper.yaml). */
 void game_config_default(GameConfig *c);
+void game_config_free(GameConfig *c);
+/* A deep copy (dst is overwritten without being freed). */
+void game_config_copy(GameConfig *dst, const GameConfig *src);
+/* "file:line:col: " for pos (or "file: " without a position) into out. */
+void game_config_where(const GameConfig *c, CfgPos pos, char *out, size_t cap);
 
 /* Fill c (already holding defaults) from the whole document: every key above, ranges checked
  * with "file:line:col: key: what is wrong", unknown keys rejected (yt_check_unused over the
@@ -140,18 +177,20 @@ int game_config_from_yaml(const YtDoc *d, GameConfig *c, char *err, size_t n);
 /* default + load file + from_yaml. */
 int game_config_load(const char *path, GameConfig *c, char *err, size_t n);
 
-/* Cross-field checks: households (hh_params_validate), shapes of length steps_per_day,
- * alpha and fixed-charge bounds ordered, an odd number of action levels (0 must be a level),
- * leader_period_days <= days (the last period may be partial), report_days <= days, one capacity per solar
- * generator, PPO configs valid. 0, or -1 with "key: what is wrong". */
+/* Cross-field checks: households (hh_params_validate, when given per bus), shapes of length
+ * steps_per_day, alpha and fixed-charge bounds ordered, an odd number of action levels (0
+ * must be a level), leader_period_days <= days (the last period may be partial),
+ * report_days <= days, PPO configs valid. 0, or -1 with "key: what is wrong". Checks that
+ * need the grid are game_world_load's (game/world.h). */
 int game_config_validate(const GameConfig *c, char *err, size_t n);
+/* The baseline tariff's uniform charge (fixed_cost_per_day / households) inside the fixed-charge
+ * bounds, for households p. 0, or -1 with "utility.fixed_charge_bounds: ...". */
+int game_config_check_baseline(const GameConfig *c, const HhParams *p, char *err, size_t n);
 
 /* The resolved config as one JSON object under `key` (NULL at the top level), with the YAML
  * key names, for a run directory's record (reasons: reproduce a run; see what a default was). */
 void game_config_json(const GameConfig *c, Json *j, const char *key);
 
-/* Fleet capacity of bus b in kWh: prosumers * storage_kwh, or 0 when storage is off. */
-double game_fleet_capacity_kwh(const GameConfig *c, int b);
 /* Steps in a leader period (S * leader_period_days) and in a run (S * days). */
 int game_period_steps(const GameConfig *c);
 long game_total_steps(const GameConfig *c);
