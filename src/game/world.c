@@ -75,11 +75,16 @@ int game_world_load(GameWorld *w, const GameConfig *c, char *err, size_t n) {
         w->solar_gen[u] = -1;
         for (int k = 0; k < net->n_gen; k++)
             if (net->gen_name && net->gen_name[k] && !strcmp(net->gen_name[k], c->solar_gen[u])) w->solar_gen[u] = k;
+        /* "gen<K>": the K-th generator in file order (MATPOWER cases name none). */
+        int k = 0, used = 0;
+        if (w->solar_gen[u] < 0 && sscanf(c->solar_gen[u], "gen%d%n", &k, &used) == 1 && !c->solar_gen[u][used] &&
+            k >= 1 && k <= net->n_gen)
+            w->solar_gen[u] = k - 1;
         if (w->solar_gen[u] < 0) {
             game_config_where(c, c->solar_pos, where, sizeof where);
-            sb_err(err, n, "%ssolar.generators: no generator named \"%s\" in %s (name generators in a grid YAML file; "
-                           "a MATPOWER case names none: use solar: {generators: []})",
-                   where, c->solar_gen[u], c->grid_path);
+            sb_err(err, n, "%ssolar.generators: no generator named \"%s\" in %s (%d generators; name one as in the "
+                           "grid YAML file, or gen1 to gen%d in file order; no solar: solar: {generators: []})",
+                   where, c->solar_gen[u], c->grid_path, net->n_gen, net->n_gen);
             goto fail;
         }
         if (isnan(p->solar_capacity_mwh[u])) p->solar_capacity_mwh[u] = game_world_mwh(w, net->pmax[w->solar_gen[u]]);
