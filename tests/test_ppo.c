@@ -26,15 +26,6 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Reference files                                                                           */
 
-enum { MAX_SECS = 24 };
-
-typedef struct {
-    char names[MAX_SECS][32];
-    double *vals[MAX_SECS]; /* (counts[s]) */
-    size_t counts[MAX_SECS];
-    int n;
-} RefFile;
-
 typedef struct {
     const char *name;
     int kind, A, K, masked, O, R, B;
@@ -48,48 +39,22 @@ typedef struct {
     float *old_logp, *adv, *ret, *old_val; /* (R) */
     double loss[6];              /* pg, vf, ent, kl, clipfrac, loss */
     double *grad;                /* (P) */
-    RefFile f;
+    TuRef f;
 } RefCase;
 
-static void ref_read(RefFile *f, const char *path) {
-    memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "r");
-    cr_assert(fp, "%s: cannot open (tests run from the repository root)", path);
-    int c;
-    while ((c = fgetc(fp)) == '#')
-        while ((c = fgetc(fp)) != '\n' && c != EOF) {
-        }
-    ungetc(c, fp);
-    char name[32];
-    size_t count;
-    while (fscanf(fp, "%31s %zu", name, &count) == 2) {
-        cr_assert(f->n < MAX_SECS, "%s: too many sections", path);
-        snprintf(f->names[f->n], sizeof f->names[f->n], "%s", name);
-        f->counts[f->n] = count;
-        f->vals[f->n] = sb_calloc(count ? count : 1, sizeof(double));
-        for (size_t i = 0; i < count; i++)
-            cr_assert(fscanf(fp, "%lf", &f->vals[f->n][i]) == 1, "%s: section %s short", path, name);
-        f->n++;
-    }
-    fclose(fp);
+static void ref_read(TuRef *f, const char *path) {
+    char err[256];
+    cr_assert(tu_ref_read(f, path, err, sizeof err) == 0, "%s", err);
 }
 
-static const double *ref_sec(const RefFile *f, const char *name, size_t want) {
-    for (int s = 0; s < f->n; s++)
-        if (!strcmp(f->names[s], name)) {
-            cr_assert(want == 0 || f->counts[s] == want, "section %s: %zu values, expected %zu", name,
-                      f->counts[s], want);
-            return f->vals[s];
-        }
-    cr_assert_fail("section %s missing", name);
-    return NULL;
+/* Section name; want > 0: it must have that many values. */
+static const double *ref_sec(const TuRef *f, const char *name, size_t want) {
+    const double *v = tu_ref_sec(f, name, want);
+    cr_assert(v, "section %s missing or not of %zu values (%zu)", name, want, tu_ref_count(f, name));
+    return v;
 }
 
-static size_t ref_count(const RefFile *f, const char *name) {
-    for (int s = 0; s < f->n; s++)
-        if (!strcmp(f->names[s], name)) return f->counts[s];
-    return 0;
-}
+static size_t ref_count(const TuRef *f, const char *name) { return tu_ref_count(f, name); }
 
 static float *to_floats(const double *v, size_t n) {
     float *o = sb_calloc(n ? n : 1, sizeof(float));
@@ -103,7 +68,7 @@ static void case_load(RefCase *c, const char *name) {
     char path[256];
     snprintf(path, sizeof path, "tests/data/ppo/%s.txt", name);
     ref_read(&c->f, path);
-    const RefFile *f = &c->f;
+    const TuRef *f = &c->f;
     const double *sp = ref_sec(f, "space", 4);
     c->kind = (int)sp[0];
     c->A = (int)sp[1];
@@ -172,7 +137,7 @@ static void case_free(RefCase *c) {
     free(c->adv);
     free(c->ret);
     free(c->old_val);
-    for (int s = 0; s < c->f.n; s++) free(c->f.vals[s]);
+    tu_ref_free(&c->f);
 }
 
 /* An agent of the case's shapes holding the case's parameters and buffer rows. The layout
@@ -264,6 +229,14 @@ Test(ppo_vs_torch, discrete_masked) { check_case_against_torch("discrete_masked"
 Test(ppo_vs_torch, discrete_masked_value_clipping) { check_case_against_torch("discrete_masked_clipvf"); }
 Test(ppo_vs_torch, multidiscrete_value_clipping) { check_case_against_torch("multidiscrete"); }
 Test(ppo_vs_torch, multidiscrete_masked) { check_case_against_torch("multidiscrete_masked"); }
+/* The game's sizes: heads of 9, 16, 17, 33 and 201 levels, across and beyond the categorical's
+ * eight lanes, with the game's SoC masks (one contiguous range of levels) or random ones. */
+Test(ppo_vs_torch, discrete9_soc_masks) { check_case_against_torch("discrete9_soc"); }
+Test(ppo_vs_torch, discrete16_random_masks_value_clipping) { check_case_against_torch("discrete16_masked"); }
+Test(ppo_vs_torch, discrete17_soc_masks) { check_case_against_torch("discrete17_soc"); }
+Test(ppo_vs_torch, discrete33_random_masks) { check_case_against_torch("discrete33_masked"); }
+Test(ppo_vs_torch, discrete201_soc_masks) { check_case_against_torch("discrete201_soc"); }
+Test(ppo_vs_torch, discrete201_random_masks_value_clipping) { check_case_against_torch("discrete201_masked"); }
 
 /* ---------------------------------------------------------------------------------------- */
 /* Central finite differences of the full loss                                               */
@@ -330,6 +303,8 @@ Test(ppo_fd, discrete_masked_full_loss) { check_case_fd("discrete_masked"); }
 Test(ppo_fd, discrete_masked_value_clipping_full_loss) { check_case_fd("discrete_masked_clipvf"); }
 Test(ppo_fd, multidiscrete_full_loss) { check_case_fd("multidiscrete"); }
 Test(ppo_fd, multidiscrete_masked_full_loss) { check_case_fd("multidiscrete_masked"); }
+Test(ppo_fd, discrete17_soc_masks_full_loss) { check_case_fd("discrete17_soc"); }
+Test(ppo_fd, discrete201_soc_masks_full_loss) { check_case_fd("discrete201_soc"); }
 
 /* ---------------------------------------------------------------------------------------- */
 /* A deterministic environment: Tick                                                        */
