@@ -476,11 +476,11 @@ static void update(Ppo *p, double progress_remaining, PpoStats *out) {
             s_kl += st.kl;
             n_kl++;
             n_mb++;
+            last_loss = st.loss; /* SB3 logs the loss of the minibatch that stops it too */
             if (p->cfg.target_kl > 0 && st.kl > 1.5 * p->cfg.target_kl) {
                 cont = 0;
                 break;
             }
-            last_loss = st.loss;
             nn_clip_grad_norm(p->grads, p->n_params, p->cfg.max_grad_norm);
             adam_step(&p->adam, p->params, p->grads, p->m, p->v, p->n_params);
         }
