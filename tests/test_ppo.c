@@ -307,6 +307,247 @@ Test(ppo_fd, discrete17_soc_masks_full_loss) { check_case_fd("discrete17_soc"); 
 Test(ppo_fd, discrete201_soc_masks_full_loss) { check_case_fd("discrete201_soc"); }
 
 /* ---------------------------------------------------------------------------------------- */
+/* A whole update against Stable-Baselines3 2.3.2's PPO.train()                              */
+
+/* tests/data/ppo/update_<case>.txt come from tools/gen_sb3_update.py: SB3 itself (float64)
+ * trained once from the file's parameters on the file's rollout (E epochs of minibatches in the
+ * recorded permutations, advantage normalisation, clipping, gradient-norm clipping, Adam, the lr
+ * and clip schedules at the file's progress_remaining, target_kl), for a Gaussian policy and for
+ * masked categoricals (sb3-contrib's masking rule). Our update gets the same permutations through
+ * ppo_debug_update. Every decision of SB3's run (clip branches, target_kl) has a margin that
+ * float32 rounding cannot cross (see the generator). */
+typedef struct {
+    const char *name;
+    TuRef f;
+    PpoConfig cfg;
+    ActionSpace space;
+    int O, N, T, R, A, K;
+    double progress;
+    size_t P;
+    float *params, *obs, *act, *old_logp, *adv, *ret, *old_val; /* (P), (R, O), (R, A), (R) x4 */
+    unsigned char *mask;                                        /* (R, K) or NULL */
+    int *perms;                                                 /* (n_epochs, R) */
+    const double *after, *stats;                                /* (P), (11) */
+    int steps;                                                  /* optimiser steps SB3 took */
+} UpdCase;
+
+static void upd_load(UpdCase *u, const char *name) {
+    memset(u, 0, sizeof *u);
+    u->name = name;
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/ppo/%s.txt", name);
+    ref_read(&u->f, path);
+    const TuRef *f = &u->f;
+    const double *sp = ref_sec(f, "space", 4), *es = ref_sec(f, "envs_steps", 2);
+    u->A = (int)sp[1];
+    u->K = (int)sp[2];
+    u->O = (int)ref_sec(f, "obs_dim", 1)[0];
+    u->N = (int)es[0];
+    u->T = (int)es[1];
+    u->R = u->N * u->T;
+    memset(&u->space, 0, sizeof u->space);
+    u->space.kind = sp[0] == 0 ? SPACE_BOX : SPACE_DISCRETE;
+    u->space.dim = u->A;
+    u->space.n = sp[0] == 0 ? 0 : u->K;
+    u->space.masked = (int)sp[3];
+    for (int a = 0; a < u->A; a++) {
+        u->space.low[a] = -1.0f;
+        u->space.high[a] = 1.0f;
+    }
+    PpoConfig *c = &u->cfg;
+    ppo_config_default(c);
+    const double *arch = ref_sec(f, "arch", 0);
+    c->n_pi = c->n_vf = (int)ref_count(f, "arch");
+    for (int l = 0; l < c->n_pi; l++) c->pi_arch[l] = c->vf_arch[l] = (int)arch[l];
+    const double *k = ref_sec(f, "config", 12);
+    c->learning_rate = k[0];
+    c->lr_linear = (int)k[1];
+    c->clip_range = k[2];
+    c->clip_linear = (int)k[3];
+    c->clip_range_vf = k[4];
+    c->ent_coef = k[5];
+    c->vf_coef = k[6];
+    c->max_grad_norm = k[7];
+    c->target_kl = k[8];
+    c->n_epochs = (int)k[9];
+    c->batch_size = (int)k[10];
+    c->normalize_advantage = (int)k[11];
+    c->n_steps = u->T;
+    u->progress = ref_sec(f, "progress", 1)[0];
+    u->P = ref_count(f, "params");
+    u->params = to_floats(ref_sec(f, "params", 0), u->P);
+    size_t R = (size_t)u->R;
+    u->obs = to_floats(ref_sec(f, "obs", R * (size_t)u->O), R * (size_t)u->O);
+    u->act = to_floats(ref_sec(f, "act", R * (size_t)u->A), R * (size_t)u->A);
+    u->old_logp = to_floats(ref_sec(f, "old_logp", R), R);
+    u->adv = to_floats(ref_sec(f, "adv", R), R);
+    u->ret = to_floats(ref_sec(f, "ret", R), R);
+    u->old_val = to_floats(ref_sec(f, "old_val", R), R);
+    if (u->space.masked) {
+        const double *m = ref_sec(f, "mask", R * (size_t)u->K);
+        u->mask = sb_calloc(R * (size_t)u->K, 1);
+        for (size_t i = 0; i < R * (size_t)u->K; i++) u->mask[i] = (unsigned char)m[i];
+    }
+    /* SB3 draws one permutation per epoch it begins; epochs it never began keep the identity
+     * (our update reaching them would already be a difference). */
+    size_t np_ = ref_count(f, "perms");
+    cr_assert(np_ % R == 0 && np_ / R <= (size_t)c->n_epochs, "%s: %zu permutation entries", name, np_);
+    const double *pm = ref_sec(f, "perms", 0);
+    u->perms = sb_calloc((size_t)c->n_epochs * R, sizeof(int));
+    for (size_t i = 0; i < (size_t)c->n_epochs * R; i++) u->perms[i] = i < np_ ? (int)pm[i] : (int)(i % R);
+    u->steps = (int)ref_sec(f, "optimizer_steps", 1)[0];
+    u->after = ref_sec(f, "params_after", u->P);
+    u->stats = ref_sec(f, "stats", 11);
+}
+
+static void upd_free(UpdCase *u) {
+    free(u->params);
+    free(u->obs);
+    free(u->act);
+    free(u->old_logp);
+    free(u->adv);
+    free(u->ret);
+    free(u->old_val);
+    free(u->mask);
+    free(u->perms);
+    tu_ref_free(&u->f);
+}
+
+/* Our update from the case's start with cfg, progress and perms; the parameters after it into
+ * out (P). */
+static PpoStats upd_run(const UpdCase *u, const PpoConfig *cfg, double progress, const int *perms, float *out) {
+    char err[256];
+    Ppo *p = ppo_create(cfg, u->O, &u->space, u->N, 1, err, sizeof err);
+    cr_assert(p, "%s: ppo_create: %s", u->name, err);
+    size_t n;
+    float *params = ppo_params(p, &n);
+    cr_assert_eq(n, u->P, "%s: %zu parameters, reference has %zu", u->name, n, u->P);
+    memcpy(params, u->params, n * sizeof(float));
+    ppo_debug_load_batch(p, u->obs, u->act, u->mask, u->old_logp, u->adv, u->ret, u->old_val, u->R);
+    PpoStats st;
+    ppo_debug_update(p, progress, perms, &st);
+    memcpy(out, params, n * sizeof(float));
+    ppo_free(p);
+    return st;
+}
+
+/* How far parameters x are from SB3's: the largest |x_i - s_i| / max(|s_i|, 1e-2), and the error
+ * relative to the update's own size, ||x - s|| / ||s - start||. */
+typedef struct {
+    double rel, of_delta;
+    size_t worst;
+} UpdErr;
+
+static UpdErr upd_err(const UpdCase *u, const float *x) {
+    UpdErr e = {0, 0, 0};
+    double d2 = 0, u2 = 0;
+    for (size_t i = 0; i < u->P; i++) {
+        double d = x[i] - u->after[i], r = fabs(d) / fmax(fabs(u->after[i]), 1e-2);
+        d2 += d * d;
+        u2 += (u->after[i] - u->params[i]) * (u->after[i] - u->params[i]);
+        if (r > e.rel) {
+            e.rel = r;
+            e.worst = i;
+        }
+    }
+    e.of_delta = sqrt(d2 / u2);
+    return e;
+}
+
+/* Tolerances. Parameters: 1e-5 relative (with a floor of 1e-2 for parameters near 0), and the
+ * error at most 1e-4 of the update's own size in the 2-norm: SB3's float32 run lands 1e-5 to
+ * 3.3e-5 of the largest update entry from its float64 run (the generator prints it). Statistics
+ * (means of the loss terms, approx_kl, clip fraction, explained variance, std, lr, clip range):
+ * 1e-5 relative with a floor of 1e-3; train/loss, one minibatch's sum of terms of order 1 that
+ * nearly cancel (0.03 in update_masked201, off by 2.8e-7), with a floor of 0.1. */
+static const double UPD_TOL = 1e-5, UPD_DELTA_TOL = 1e-4;
+
+/* A deliberately wrong run: what differs from the case. */
+typedef struct {
+    const char *what;
+    PpoConfig cfg;
+    double progress;
+    const int *perms;
+} Wrong;
+
+static void check_update_against_sb3(const char *name) {
+    UpdCase u;
+    upd_load(&u, name);
+    float *x = sb_calloc(u.P, sizeof(float));
+    PpoStats st = upd_run(&u, &u.cfg, u.progress, u.perms, x);
+    UpdErr e = upd_err(&u, x);
+    cr_expect(e.rel <= UPD_TOL, "%s: parameter %zu after the update %.9g, SB3 %.9g (rel %.2e)", name, e.worst,
+              x[e.worst], u.after[e.worst], e.rel);
+    cr_expect(e.of_delta <= UPD_DELTA_TOL, "%s: ||ours - SB3|| / ||SB3's update|| = %.2e", name, e.of_delta);
+    /* SB3 counts an epoch in _n_updates when it begins it (target_kl stops inside one). */
+    cr_expect_eq(st.n_updates, (long)u.stats[0], "%s: %ld epochs begun, SB3 %ld", name, st.n_updates,
+                 (long)u.stats[0]);
+    const char *sn[11] = {"n_updates",     "policy_loss", "value_loss",         "entropy_loss",
+                          "approx_kl",     "clip_fraction", "loss",              "explained_variance",
+                          "std",           "learning_rate", "clip_range"};
+    double got[11] = {0,       st.policy_loss,        st.value_loss, st.entropy_loss,  st.approx_kl, st.clip_fraction,
+                      st.loss, st.explained_variance, st.std,        st.learning_rate, st.clip_range};
+    double worst_stat = 0;
+    for (int k = 1; k < 11; k++) {
+        if (isnan(u.stats[k])) {
+            cr_expect(isnan(got[k]), "%s: %s %g, SB3 logs none", name, sn[k], got[k]);
+            continue;
+        }
+        double r = fabs(got[k] - u.stats[k]) / fmax(fabs(u.stats[k]), k == 6 ? 0.1 : 1e-3);
+        worst_stat = fmax(worst_stat, r);
+        cr_expect(r <= UPD_TOL, "%s: %s %.9g, SB3 %.9g (rel %.2e)", name, sn[k], got[k], u.stats[k], r);
+    }
+    cr_log_info("%-26s P %5zu, %ld epochs begun, %d optimiser steps: parameters max rel %.2e (at %zu), "
+                "of the update %.2e; stats max rel %.2e",
+                name, u.P, st.n_updates, u.steps, e.rel, e.worst, e.of_delta, worst_stat);
+
+    /* The comparison is sharp enough to see each part of the update go wrong: */
+    PpoConfig c = u.cfg;
+    int *swapped = sb_calloc((size_t)c.n_epochs * (size_t)u.R, sizeof(int));
+    memcpy(swapped, u.perms, (size_t)c.n_epochs * (size_t)u.R * sizeof(int));
+    for (int i = 0; i < c.batch_size; i++) { /* the first two minibatches of epoch 0 trade places */
+        int t = swapped[i];
+        swapped[i] = swapped[c.batch_size + i];
+        swapped[c.batch_size + i] = t;
+    }
+    Wrong wrong[6];
+    int nw = 0;
+    wrong[nw++] = (Wrong){"the agent's own shuffle", c, u.progress, NULL};
+    wrong[nw++] = (Wrong){"two minibatches in another order", c, u.progress, swapped};
+    PpoConfig fewer = c;
+    fewer.n_epochs = c.n_epochs - 1;
+    if (c.target_kl <= 0) wrong[nw++] = (Wrong){"one epoch fewer", fewer, u.progress, u.perms};
+    PpoConfig no_kl = c;
+    no_kl.target_kl = 0;
+    if (c.target_kl > 0) wrong[nw++] = (Wrong){"no target_kl stop", no_kl, u.progress, u.perms};
+    if (c.lr_linear || c.clip_linear) wrong[nw++] = (Wrong){"schedules at progress 1", c, 1.0, u.perms};
+    PpoConfig no_gc = c;
+    no_gc.max_grad_norm = 1e9;
+    wrong[nw++] = (Wrong){"no gradient clipping", no_gc, u.progress, u.perms};
+    for (int w = 0; w < nw; w++) {
+        upd_run(&u, &wrong[w].cfg, wrong[w].progress, wrong[w].perms, x);
+        UpdErr ew = upd_err(&u, x);
+        cr_log_info("%-26s   with %s: parameters max rel %.2e, of the update %.2e", name, wrong[w].what, ew.rel,
+                    ew.of_delta);
+        cr_expect(ew.rel > 10 * UPD_TOL && ew.of_delta > 10 * UPD_DELTA_TOL,
+                  "%s: with %s the parameters are still within 10x the tolerance (rel %.2e, of the update %.2e)",
+                  name, wrong[w].what, ew.rel, ew.of_delta);
+    }
+    free(swapped);
+    free(x);
+    upd_free(&u);
+}
+
+Test(ppo_vs_sb3, update_gaussian) { check_update_against_sb3("update_gauss"); }
+Test(ppo_vs_sb3, update_gaussian_schedules_value_clipping_target_kl) {
+    check_update_against_sb3("update_gauss_sched_kl");
+}
+Test(ppo_vs_sb3, update_masked_categorical_201_soc_masks) { check_update_against_sb3("update_masked201"); }
+Test(ppo_vs_sb3, update_masked_categorical_33_schedules_target_kl) {
+    check_update_against_sb3("update_masked33_sched_kl");
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* A deterministic environment: Tick                                                        */
 
 /* Obs (1) = steps into the episode; reward of the k-th step (k = 0, 1, ...) is k + 1; the
