@@ -168,6 +168,50 @@ static Ppo *case_agent(const RefCase *c) {
     return p;
 }
 
+/* log pi(act | obs) of buffer row r, in double straight from the case's parameters: the tanh MLP
+ * (layer by layer W (out, in) then b, the layout the generator wrote), then the Gaussian or the
+ * masked log-softmax of each categorical segment. A second method beside dist.c and mlp.c. */
+static double ref_logp(const RefCase *c, int r) {
+    enum { W_MAX = 256 };
+    double x[W_MAX], y[W_MAX];
+    const float *w = c->params;
+    int n_in = c->O;
+    for (int i = 0; i < n_in; i++) x[i] = c->obs[(size_t)r * c->O + i];
+    for (int l = 0; l <= c->cfg.n_pi; l++) {
+        int n_out = l < c->cfg.n_pi ? c->cfg.pi_arch[l] : c->K;
+        cr_assert(n_out <= W_MAX);
+        for (int o = 0; o < n_out; o++) {
+            double a = w[(size_t)n_in * n_out + o];
+            for (int i = 0; i < n_in; i++) a += (double)w[(size_t)o * n_in + i] * x[i];
+            y[o] = l < c->cfg.n_pi ? tanh(a) : a;
+        }
+        w += (size_t)n_in * n_out + n_out;
+        memcpy(x, y, (size_t)n_out * sizeof(double));
+        n_in = n_out;
+    }
+    const float *act = c->act + (size_t)r * c->A;
+    double lp = 0;
+    if (c->kind == 0) {
+        const float *log_std = c->params + c->P - c->A;
+        for (int a = 0; a < c->A; a++) {
+            double sd = exp((double)log_std[a]), z = (act[a] - x[a]) / sd;
+            lp += -0.5 * z * z - log(sd) - 0.5 * log(2 * 3.14159265358979323846);
+        }
+        return lp;
+    }
+    for (int j = 0, off = 0; j < c->A; off += c->kind == 1 ? c->K : c->space.nvec[j], j++) {
+        int n = c->kind == 1 ? c->K : c->space.nvec[j];
+        const unsigned char *m = c->mask ? c->mask + (size_t)r * c->K + off : NULL;
+        double mx = -INFINITY, sum = 0;
+        for (int k = 0; k < n; k++)
+            if (!m || m[k]) mx = fmax(mx, x[off + k]);
+        for (int k = 0; k < n; k++)
+            if (!m || m[k]) sum += exp(x[off + k] - mx);
+        lp += x[off + (int)act[j]] - mx - log(sum);
+    }
+    return lp;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Against PyTorch                                                                           */
 
@@ -195,7 +239,21 @@ static void check_case_against_torch(const char *name) {
         worst_term = fmax(worst_term, e);
         cr_expect(e <= TERM_TOL, "%s: %s loss %.9g, torch %.9g (rel %.2e)", name, tn[k], got[k], c.loss[k], e);
     }
-    cr_expect(c.loss[4] > 0 && c.loss[4] < 1, "%s: the case must exercise clipping", name);
+    /* The case must exercise clipping, and our clip fraction must count the rows whose ratio,
+     * worked out here in double from the case's data alone, leaves [1 - clip, 1 + clip] (and
+     * approx_kl must be those ratios' mean of (r - 1) - log r). */
+    int clipped = 0;
+    double kl = 0;
+    for (int b = 0; b < c.B; b++) {
+        double log_ratio = ref_logp(&c, c.idx[b]) - c.old_logp[c.idx[b]], ratio = exp(log_ratio);
+        clipped += fabs(ratio - 1.0) > c.cfg.clip_range;
+        kl += (ratio - 1.0 - log_ratio) / c.B;
+    }
+    cr_expect(fabs(L.kl - kl) <= TERM_TOL * kl, "%s: approx_kl %.9g, by hand %.9g", name, L.kl, kl);
+    cr_expect(clipped > 0 && clipped < c.B, "%s: %d of %d rows clipped: the case does not exercise clipping", name,
+              clipped, c.B);
+    cr_expect(fabs(L.clipfrac - (double)clipped / c.B) < 1e-12, "%s: clip fraction %.6f, %d of %d rows by hand", name,
+              L.clipfrac, clipped, c.B);
 
     double scale = 0;
     for (size_t i = 0; i < c.P; i++) scale = fmax(scale, fabs(c.grad[i]));
