@@ -955,3 +955,190 @@ Test(ppo_learn, linear_schedule_continues_across_calls_without_reset_num_timeste
         run_close(&r);
     }
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Learning a masked policy: a two-step battery                                              */
+
+/* The game's problem in miniature. A battery holds s in {0..4} units; at step t = 0, 1 it moves
+ * d = k - 4 units (action k in 0..8, d > 0 charges) at price P[t] with a wear cost C d^2:
+ *   reward = -P[t] d - C d^2,   s <- s + d,
+ * and only levels that keep s in [0, 4] are valid: k in [4 - s, 8 - s], the game's contiguous SoC
+ * mask. An episode starts at a uniform step and level (so every state keeps being visited, also
+ * those the optimal policy never leads to) and terminates after step 1 (undiscounted, gamma 1).
+ * Observation: one-hot of (t, s), 10 floats.
+ * With P = (1, 2.3), C = 1/4 (worked by hand; the test recomputes it by backward induction):
+ *   step 1: -2.3 d - d^2/4 falls for every d > -4.6, so the best move, d = -4, is masked out in
+ *     every state but s = 4: the best valid one is d = -s (sell all), V1(s) = 2.3 s - s^2/4
+ *     = 0, 2.05, 3.6, 4.65, 5.2.
+ *   step 0: -d - d^2/4 + V1(s + d) is a parabola of curvature -1/2 with its top at
+ *     d = 1.3 - s/2: s = 0..4 -> d = 1, 1, 0, 0, -1 (tops at 1.3, 0.8, 0.3, -0.2, -0.7, no ties:
+ *     the runner-up is >= 0.2 worse). Charging at step 0 costs now and pays at step 1; a myopic
+ *     policy would sell (d = -2 or the lowest valid) instead, so learning it needs the return.
+ * PPO must make the greedy valid action (dist_cat_mode on the masked distribution) the optimum in
+ * all 10 states and keep every invalid level at probability 0. */
+enum { BAT_S = 5, BAT_K = 9, BAT_T = 2 };
+static const double BAT_PRICE[BAT_T] = {1.0, 2.3}, BAT_WEAR = 0.25;
+
+typedef struct {
+    int t, s;
+    Rng rng;
+} Battery;
+
+static void bat_observe(const Battery *b, float *obs, unsigned char *mask) {
+    memset(obs, 0, BAT_T * BAT_S * sizeof(float));
+    obs[b->t * BAT_S + b->s] = 1.0f;
+    for (int k = 0; k < BAT_K; k++) mask[k] = b->s + (k - 4) >= 0 && b->s + (k - 4) <= BAT_S - 1;
+}
+
+static void bat_reset(void *e, float *obs, unsigned char *mask) {
+    Battery *b = e;
+    b->t = (int)rng_below(&b->rng, BAT_T);
+    b->s = (int)rng_below(&b->rng, BAT_S);
+    bat_observe(b, obs, mask);
+}
+
+static double bat_reward(int t, int d) { return -BAT_PRICE[t] * d - BAT_WEAR * d * d; }
+
+static void bat_step(void *e, const float *action, float *obs, unsigned char *mask, float *reward, int *term,
+                     int *trunc) {
+    Battery *b = e;
+    int d = (int)action[0] - 4;
+    cr_assert(b->s + d >= 0 && b->s + d < BAT_S, "PPO chose masked level %d at t %d, s %d", (int)action[0], b->t, b->s);
+    *reward = (float)bat_reward(b->t, d);
+    b->s += d;
+    b->t++;
+    *term = b->t == BAT_T;
+    *trunc = 0;
+    if (*term) b->t = 0; /* the observation after the end is not used; keep it in range */
+    bat_observe(b, obs, mask);
+}
+
+static void bat_seed(void *e, uint64_t seed, uint64_t stream) {
+    Battery *b = e;
+    memset(b, 0, sizeof *b);
+    rng_seed(&b->rng, seed, 0xba77 + stream);
+}
+
+static const EnvClass BATTERY = {
+    .name = "Battery",
+    .obs_dim = BAT_T * BAT_S,
+    .space = {.kind = SPACE_DISCRETE, .dim = 1, .n = BAT_K, .masked = 1},
+    .reset = bat_reset,
+    .step = bat_step,
+    .size = sizeof(Battery),
+    .seed = bat_seed,
+};
+
+/* Backward induction over (t, s): best[t][s] the optimal valid level, gap[t][s] how much worse
+ * the runner-up is. */
+static void bat_optimum(int best[BAT_T][BAT_S], double gap[BAT_T][BAT_S]) {
+    double V[BAT_T + 1][BAT_S] = {{0}};
+    for (int t = BAT_T - 1; t >= 0; t--)
+        for (int s = 0; s < BAT_S; s++) {
+            double q1 = -INFINITY, q2 = -INFINITY;
+            for (int k = 0; k < BAT_K; k++) {
+                int n = s + k - 4;
+                if (n < 0 || n >= BAT_S) continue;
+                double q = bat_reward(t, k - 4) + V[t + 1][n];
+                if (q > q1) {
+                    q2 = q1;
+                    q1 = q;
+                    best[t][s] = k;
+                } else if (q > q2) {
+                    q2 = q;
+                }
+            }
+            V[t][s] = q1;
+            gap[t][s] = q1 - q2;
+        }
+}
+
+Test(ppo_learn, masked_two_step_battery_learns_the_best_valid_levels, .timeout = 300) {
+    int best[BAT_T][BAT_S];
+    double gap[BAT_T][BAT_S];
+    bat_optimum(best, gap);
+    /* The hand calculation above: sell all at step 1, charge 1, 1, 0, 0, -1 at step 0. */
+    const int hand[BAT_T][BAT_S] = {{5, 5, 4, 4, 3}, {4, 3, 2, 1, 0}};
+    for (int t = 0; t < BAT_T; t++)
+        for (int s = 0; s < BAT_S; s++) {
+            cr_assert_eq(best[t][s], hand[t][s], "t %d s %d: induction %d, hand %d", t, s, best[t][s], hand[t][s]);
+            cr_assert(gap[t][s] >= 0.2 - 1e-12, "t %d s %d: a near tie (%.3f)", t, s, gap[t][s]);
+        }
+
+    enum { N = 4 };
+    const uint64_t seed = 3;
+    void **envs = envs_create(&BATTERY, N, seed);
+    VecEnv v;
+    vecenv_init(&v, &BATTERY, envs, N);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.n_steps = 128;
+    c.batch_size = 128;
+    c.learning_rate = 1e-3;
+    c.gamma = 1.0;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 32;
+    char err[256];
+    Ppo *p = ppo_create(&c, BATTERY.obs_dim, &BATTERY.space, N, seed, err, sizeof err);
+    cr_assert(p, "%s", err);
+    const long steps = 30000;
+    ppo_learn(p, &v, steps, NULL, NULL);
+
+    Rng r;
+    rng_seed(&r, 1, 0);
+    int wrong = 0;
+    for (int t = 0; t < BAT_T; t++)
+        for (int s = 0; s < BAT_S; s++) {
+            Battery b = {.t = t, .s = s};
+            float obs[BAT_T * BAT_S], act, probs[BAT_K];
+            unsigned char mask[BAT_K];
+            bat_observe(&b, obs, mask);
+            ppo_predict(p, obs, mask, 1, 1, &act, NULL, &r);
+            ppo_action_probs(p, obs, mask, 1, probs);
+            for (int k = 0; k < BAT_K; k++)
+                if (!mask[k]) cr_expect_eq(probs[k], 0.0f, "t %d s %d: invalid level %d has probability %g", t, s, k, probs[k]);
+            wrong += (int)act != best[t][s];
+            cr_log_info("battery t %d s %d: greedy level %d (optimum %d, p %.3f), the unmasked optimum %s", t, s,
+                        (int)act, best[t][s], probs[best[t][s]], t == 1 && s < 4 ? "masked out" : "valid");
+            cr_expect_eq((int)act, best[t][s], "t %d s %d: greedy level %d, optimum %d (p %.3f)", t, s, (int)act,
+                         best[t][s], probs[best[t][s]]);
+        }
+    cr_log_info("battery: %d of %d states greedy-optimal after %ld steps", BAT_T * BAT_S - wrong, BAT_T * BAT_S, steps);
+    ppo_free(p);
+    vecenv_free(&v);
+    envs_destroy(envs, N);
+}
+
+Test(ppo_rollout, masked_rollout_stores_the_mask_each_action_was_sampled_under) {
+    /* With learning rate 0 the policy that evaluates the buffer is the one that filled it, so
+     * every stored row must give ratio 1 (approx_kl 0): its log-prob, its action and its mask must
+     * all be the ones of the same env and step. Battery masks differ from env to env and step to
+     * step (uniform starts), so a mask stored from another env or the next step would show. */
+    enum { N = 4, T = 32 };
+    void **envs = envs_create(&BATTERY, N, 5);
+    VecEnv v;
+    vecenv_init(&v, &BATTERY, envs, N);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.n_steps = T;
+    c.batch_size = T * N;
+    c.n_epochs = 1;
+    c.learning_rate = 0.0;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 16;
+    char err[256];
+    Ppo *p = ppo_create(&c, BATTERY.obs_dim, &BATTERY.space, N, 5, err, sizeof err);
+    cr_assert(p, "%s", err);
+    /* A policy far from uniform, so that a wrong mask changes the log-probabilities a lot. */
+    float *pi = ppo_pi_params(p);
+    for (size_t i = 0; i < ppo_pi_net(p)->n_params; i++) pi[i] *= 300.0f;
+    ppo_learn(p, &v, T * N, NULL, NULL);
+    int idx[T * N];
+    for (int r = 0; r < T * N; r++) idx[r] = r;
+    PpoLoss L = ppo_debug_loss(p, idx, T * N, c.clip_range, 0.0, NULL);
+    cr_expect(L.kl < 1e-9 && L.clipfrac == 0.0, "approx_kl %.3g, clip fraction %.3f: the buffer's rows disagree with "
+              "the policy that filled it", L.kl, L.clipfrac);
+    ppo_free(p);
+    vecenv_free(&v);
+    envs_destroy(envs, N);
+}
