@@ -1,13 +1,16 @@
-/* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, against
- * central finite differences of its own loss, GAE against a hand calculation, learn(N)
- * semantics, reproducibility, and the Box action that is stored unclipped but applied clipped.
+/* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, whole
+ * updates against SB3's own PPO.train(), central finite differences of its own loss, GAE against
+ * a hand calculation, learn(N) semantics, reproducibility, the Box action that is stored unclipped
+ * but applied clipped, and learning the optimal policy of a masked environment.
  *
  * Legend: R rows in the rollout buffer, B minibatch rows, O obs size, A action floats,
- * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters.
+ * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters, N envs,
+ * T n_steps.
  *
  * The reference files tests/data/ppo/<case>.txt come from tools/gen_ppo_reference.py (PyTorch,
  * float64 on float32 parameters and data; SB3 2.3.2's PPO.train() loss for one minibatch, the
- * formulas cited in the script). They are committed, so this test does not need torch. */
+ * formulas cited in the script) and tests/data/ppo/update_<case>.txt from tools/gen_sb3_update.py
+ * (SB3 2.3.2 itself). They are committed, so this test needs neither torch nor SB3. */
 #include <criterion/criterion.h>
 
 #include <float.h>

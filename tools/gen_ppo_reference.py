@@ -3,6 +3,10 @@
 
 Run from the repository root with Debian's python3-torch (CI does not need torch: the output is
 committed):   /usr/bin/python3 tools/gen_ppo_reference.py   -> tests/data/ppo/<case>.txt
+and, for tests/test_dist.c, the masked categorical row by row at the game's sizes (9, 16, 17, 33,
+201 levels; the game's SoC masks and random ones): log-probabilities, probabilities, entropy, the
+gradient of g_logp log p_a + g_ent H w.r.t. the logits, and the expected level
+sum_k p_k a_k, a_k = -1 + 2k/(K-1)                             -> tests/data/ppo/cat<K>.txt
 
 Legend: R rows loaded into the rollout buffer, B minibatch rows (idx into R), O obs size,
 A action floats, K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters.
