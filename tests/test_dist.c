@@ -1,6 +1,8 @@
 /* test_dist.c: SB3's action distributions (src/rl/dist.c) against closed forms computed here in
  * double, sampling moments against the distributions' parameters, and the backward functions
- * against central differences of those closed forms.
+ * against central differences of those closed forms; at the game's sizes (9 to 201 levels, the
+ * game's SoC masks) against PyTorch row by row, with the expected level the market sees, and
+ * sampling by a chi-square test.
  *
  * Legend: A Gaussian action dims, K categorical logits.
  * Closed forms (independent of dist.c's arrangement):
@@ -13,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "grid/fleet.h"
 #include "rl/dist.h"
 #include "testutil.h"
 #include "util/rng.h"
@@ -233,3 +236,221 @@ Test(dist_cat, backward_matches_central_differences_of_the_closed_form) {
         }
     }
 }
+
+/* ---- the game's sizes against PyTorch
+ * tests/data/ppo/catK.txt (tools/gen_ppo_reference.py: sb3-contrib's MaskableCategorical in
+ * PyTorch, float64 on the float32 logits), K = 9, 16, 17, 33 (one lane block plus a scalar
+ * tail, two whole blocks, ...) and 201 (the aggregators' levels), 12 rows each: the game's SoC
+ * masks (soc >= 0; soc 1 and 0 leave only discharging or only charging), random masks, a single
+ * valid level in the tail, no mask, and logits spread over ~100 nats.
+ * Tolerances, 1e-5 relative, with floors where a relative error means nothing:
+ *   log-probabilities relative to max(|lp|, 1): lp = (z - max) - log(sum) in float32 rounds
+ *     to ~1e-7 of the logits' scale, so an lp near 0 is only known absolutely;
+ *   probabilities relative to max(p, 1e-30): float32 keeps no normal number below 1.2e-38 and
+ *     dist.c stops its exp at e^-87 (the wide row has valid levels far below that);
+ *   the entropy relative to max(H, 0.01): log(sum) in float32 is off by up to half an ulp of
+ *     1 (6e-8), which is all of a nearly deterministic row's entropy (the wide row: H ~ 1e-5);
+ *   the gradient relative to max(|x|, 1e-3 of the row's largest entry);
+ *   the expected level (in [-1, 1]) relative to max(|x|, 0.01), one level step of the game. */
+
+enum { CAT_ROWS_MAX = 16, CAT_K_MAX = 256 };
+static const double CAT_TOL = 1e-5;
+
+typedef struct {
+    int K, R;
+    const double *soc, *logits, *mask, *act, *g_logp, *g_ent; /* inputs: (R), (R, K) x2, (R) x3 */
+    const double *lp, *p, *H, *dz, *level;                    /* PyTorch: (R, K) x2, (R), (R, K), (R) */
+    TuRef f;
+} CatRef;
+
+static const double *cat_sec(const TuRef *f, const char *name, size_t want) {
+    const double *v = tu_ref_sec(f, name, want);
+    cr_assert(v, "section %s missing or not of %zu values", name, want);
+    return v;
+}
+
+static void cat_load(CatRef *c, int K) {
+    char path[64], err[256];
+    snprintf(path, sizeof path, "tests/data/ppo/cat%d.txt", K);
+    cr_assert(tu_ref_read(&c->f, path, err, sizeof err) == 0, "%s", err);
+    c->K = (int)cat_sec(&c->f, "K", 1)[0];
+    c->R = (int)cat_sec(&c->f, "rows", 1)[0];
+    cr_assert(c->K == K && c->R >= 1 && c->R <= CAT_ROWS_MAX && K <= CAT_K_MAX);
+    size_t R = (size_t)c->R, RK = R * (size_t)K;
+    c->soc = cat_sec(&c->f, "soc", R);
+    c->logits = cat_sec(&c->f, "logits", RK);
+    c->mask = cat_sec(&c->f, "mask", RK);
+    c->act = cat_sec(&c->f, "act", R);
+    c->g_logp = cat_sec(&c->f, "g_logp", R);
+    c->g_ent = cat_sec(&c->f, "g_ent", R);
+    c->lp = cat_sec(&c->f, "lp", RK);
+    c->p = cat_sec(&c->f, "p", RK);
+    c->H = cat_sec(&c->f, "entropy", R);
+    c->dz = cat_sec(&c->f, "dlogits", RK);
+    c->level = cat_sec(&c->f, "level", R);
+}
+
+/* Worst relative errors over a file, by quantity. */
+typedef struct {
+    double lp, p, p_from_lp, H, dz, dz_from_lp, level;
+} CatErr;
+
+static double rel_floor(double got, double want, double floor) {
+    return got == want ? 0.0 : fabs(got - want) / fmax(fabs(want), floor);
+}
+
+static void check_cat_against_torch(int K) {
+    CatRef c;
+    cat_load(&c, K);
+    CatErr worst = {0};
+    for (int r = 0; r < c.R; r++) {
+        const double *zr = c.logits + (size_t)r * K, *mr = c.mask + (size_t)r * K;
+        const double *lpr = c.lp + (size_t)r * K, *pr = c.p + (size_t)r * K, *dzr = c.dz + (size_t)r * K;
+        float z[CAT_K_MAX], lp[CAT_K_MAX], p[CAT_K_MAX], p2[CAT_K_MAX], d[CAT_K_MAX] = {0}, d2[CAT_K_MAX] = {0};
+        unsigned char m[CAT_K_MAX];
+        for (int k = 0; k < K; k++) {
+            z[k] = (float)zr[k];
+            m[k] = (unsigned char)mr[k];
+        }
+        if (c.soc[r] >= 0) {
+            /* The file's mask is the generator's own reading of the game's rule. */
+            unsigned char fm[CAT_K_MAX];
+            fleet_mask(c.soc[r], K, 1e-9, fm);
+            cr_expect(memcmp(fm, m, (size_t)K) == 0, "K %d row %d: fleet_mask(soc %.6f) differs from the reference", K,
+                      r, c.soc[r]);
+        }
+        double H = dist_cat_forward(z, m, K, lp, p);
+        dist_cat_probs(lp, K, p2);
+        const int a = (int)c.act[r];
+        dist_cat_backward_p(lp, p, K, a, H, c.g_logp[r], c.g_ent[r], d);
+        dist_cat_backward(lp, K, a, H, c.g_logp[r], c.g_ent[r], d2);
+        double dscale = 0;
+        for (int k = 0; k < K; k++) dscale = fmax(dscale, fabs(dzr[k]));
+        int best = -1;
+        for (int k = 0; k < K; k++) {
+            if (!m[k]) {
+                cr_expect(lp[k] == -INFINITY && p[k] == 0.0f && p2[k] == 0.0f && d[k] == 0.0f && d2[k] == 0.0f,
+                          "K %d row %d: masked level %d: lp %g p %g %g d %g %g", K, r, k, lp[k], p[k], p2[k], d[k],
+                          d2[k]);
+                continue;
+            }
+            if (best < 0 || pr[k] > pr[best]) best = k;
+            double e[4] = {rel_floor(lp[k], lpr[k], 1.0), rel_floor(p[k], pr[k], 1e-30),
+                           rel_floor(p2[k], pr[k], 1e-30), rel_floor(d[k], dzr[k], 1e-3 * dscale)};
+            double e_d2 = rel_floor(d2[k], dzr[k], 1e-3 * dscale);
+            worst.lp = fmax(worst.lp, e[0]);
+            worst.p = fmax(worst.p, e[1]);
+            worst.p_from_lp = fmax(worst.p_from_lp, e[2]);
+            worst.dz = fmax(worst.dz, e[3]);
+            worst.dz_from_lp = fmax(worst.dz_from_lp, e_d2);
+            cr_expect(e[0] <= CAT_TOL && e[1] <= CAT_TOL && e[2] <= CAT_TOL && e[3] <= CAT_TOL && e_d2 <= CAT_TOL,
+                      "K %d row %d level %d: lp %.9g (torch %.9g), p %.9g / from lp %.9g (torch %.9g), dL/dz %.9g / "
+                      "%.9g (torch %.9g)",
+                      K, r, k, lp[k], lpr[k], p[k], p2[k], pr[k], d[k], d2[k], dzr[k]);
+        }
+        double eH = rel_floor(H, c.H[r], 1e-2);
+        worst.H = fmax(worst.H, eH);
+        cr_expect(eH <= CAT_TOL, "K %d row %d: entropy %.9g, torch %.9g", K, r, H, c.H[r]);
+        cr_expect_eq(dist_cat_mode(lp, K), best, "K %d row %d: mode %d, torch's most likely level %d", K, r,
+                     dist_cat_mode(lp, K), best);
+        /* Expected level sum_k p_k a_k, a_k = -1 + 2k/(K-1): the game's path (fleet_expected_level,
+         * which clips to the SoC's range: a no-op for a distribution on feasible levels) for SoC
+         * masks, the plain sum otherwise. */
+        double level;
+        if (c.soc[r] >= 0) {
+            level = fleet_expected_level(p, m, K, c.soc[r]);
+        } else {
+            level = 0;
+            for (int k = 0; k < K; k++) level += p[k] * (-1.0 + 2.0 * k / (K - 1));
+        }
+        double eL = rel_floor(level, c.level[r], 0.01);
+        worst.level = fmax(worst.level, eL);
+        cr_expect(eL <= CAT_TOL, "K %d row %d: expected level %.9g, torch %.9g", K, r, level, c.level[r]);
+    }
+    cr_log_info("cat K %3d (%d rows): max rel lp %.1e, p %.1e (from lp %.1e), entropy %.1e, dL/dz %.1e (from lp "
+                "%.1e), level %.1e",
+                K, c.R, worst.lp, worst.p, worst.p_from_lp, worst.H, worst.dz, worst.dz_from_lp, worst.level);
+    tu_ref_free(&c.f);
+}
+
+Test(dist_cat_vs_torch, k9_one_lane_block_and_a_tail) { check_cat_against_torch(9); }
+Test(dist_cat_vs_torch, k16_two_lane_blocks) { check_cat_against_torch(16); }
+Test(dist_cat_vs_torch, k17_two_blocks_and_a_tail) { check_cat_against_torch(17); }
+Test(dist_cat_vs_torch, k33_four_blocks_and_a_tail) { check_cat_against_torch(33); }
+Test(dist_cat_vs_torch, k201_the_aggregators_levels) { check_cat_against_torch(201); }
+
+/* ---- sampling at the game's sizes: a chi-square goodness-of-fit test
+ * Draws from the row's distribution (our probabilities, through both samplers: from p as the
+ * rollout does, and from lp) are binned by level; levels expected fewer than 5 times are pooled
+ * into one bin (dropped if the pool itself expects < 5). Expected counts come from PyTorch's
+ * probabilities. The statistic sum (O - E)^2 / E is compared with the chi-square quantile at
+ * significance 1e-3 for df = bins - 1 (Wilson-Hilferty: df (1 - 2/(9 df) + z sqrt(2/(9 df)))^3,
+ * z = 3.0902; scipy's exact quantile is 1.4% lower at df 4, 0.3% at df 17, 0.04% at df 100, so
+ * the test is a shade more lenient than 1e-3 for few bins): a correct sampler fails one seed in
+ * a thousand; the seeds are fixed, so the test is deterministic. Masked levels must never occur. */
+
+static double chi2_quantile_999(int df) {
+    const double z = 3.0902323061678132, c = 2.0 / (9.0 * df);
+    double t = 1.0 - c + z * sqrt(c);
+    return df * t * t * t;
+}
+
+static void check_sampling(int K, int row, uint64_t seed) {
+    CatRef c;
+    cat_load(&c, K);
+    cr_assert(row < c.R);
+    const int n = tu_asan() ? 40000 : 400000;
+    float z[CAT_K_MAX], lp[CAT_K_MAX], p[CAT_K_MAX];
+    unsigned char m[CAT_K_MAX];
+    for (int k = 0; k < K; k++) {
+        z[k] = (float)c.logits[(size_t)row * K + k];
+        m[k] = (unsigned char)c.mask[(size_t)row * K + k];
+    }
+    const double *pt = c.p + (size_t)row * K;
+    dist_cat_forward(z, m, K, lp, p);
+    for (int path = 0; path < 2; path++) {
+        Rng r;
+        rng_seed(&r, seed, (uint64_t)path);
+        long count[CAT_K_MAX] = {0};
+        for (int i = 0; i < n; i++) {
+            int k = path ? dist_cat_sample(lp, K, &r) : dist_cat_sample_p(p, K, &r);
+            cr_assert(k >= 0 && k < K);
+            count[k]++;
+        }
+        double chi2 = 0, pool_o = 0, pool_e = 0;
+        int bins = 0, valid = 0;
+        for (int k = 0; k < K; k++) {
+            if (!m[k]) {
+                cr_expect_eq(count[k], 0, "K %d row %d: masked level %d drawn %ld times", K, row, k, count[k]);
+                continue;
+            }
+            valid++;
+            double e = n * pt[k];
+            if (e < 5) {
+                pool_o += count[k];
+                pool_e += e;
+                continue;
+            }
+            chi2 += (count[k] - e) * (count[k] - e) / e;
+            bins++;
+        }
+        if (pool_e >= 5) {
+            chi2 += (pool_o - pool_e) * (pool_o - pool_e) / pool_e;
+            bins++;
+        }
+        cr_assert(bins >= 3, "K %d row %d: %d bins, too few for the test", K, row, bins);
+        double crit = chi2_quantile_999(bins - 1);
+        cr_log_info("sampling K %d row %d (%s): %d valid levels, %d bins, chi2 %.1f, 0.999 quantile %.1f", K, row,
+                    path ? "from lp" : "from p", valid, bins, chi2, crit);
+        cr_expect(chi2 < crit, "K %d row %d (%s): chi2 %.1f >= %.1f (df %d, significance 1e-3)", K, row,
+                  path ? "from lp" : "from p", chi2, crit, bins - 1);
+    }
+    tu_ref_free(&c.f);
+}
+
+Test(dist_cat_sampling, k201_soc_half_levels_minus_half_to_half) { check_sampling(201, 2, 71); }
+Test(dist_cat_sampling, k201_soc_drawn_at_random) { check_sampling(201, 3, 72); }
+Test(dist_cat_sampling, k201_no_mask) { check_sampling(201, 10, 73); }
+Test(dist_cat_sampling, k17_random_mask) { check_sampling(17, 6, 74); }
+Test(dist_cat_sampling, k33_random_mask) { check_sampling(33, 7, 75); }
+Test(dist_cat_sampling, k9_soc_one_discharging_only) { check_sampling(9, 0, 76); }

@@ -1,13 +1,16 @@
-/* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, against
- * central finite differences of its own loss, GAE against a hand calculation, learn(N)
- * semantics, reproducibility, and the Box action that is stored unclipped but applied clipped.
+/* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, whole
+ * updates against SB3's own PPO.train(), central finite differences of its own loss, GAE against
+ * a hand calculation, learn(N) semantics, reproducibility, the Box action that is stored unclipped
+ * but applied clipped, and learning the optimal policy of a masked environment.
  *
  * Legend: R rows in the rollout buffer, B minibatch rows, O obs size, A action floats,
- * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters.
+ * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters, N envs,
+ * T n_steps.
  *
  * The reference files tests/data/ppo/<case>.txt come from tools/gen_ppo_reference.py (PyTorch,
  * float64 on float32 parameters and data; SB3 2.3.2's PPO.train() loss for one minibatch, the
- * formulas cited in the script). They are committed, so this test does not need torch. */
+ * formulas cited in the script) and tests/data/ppo/update_<case>.txt from tools/gen_sb3_update.py
+ * (SB3 2.3.2 itself). They are committed, so this test needs neither torch nor SB3. */
 #include <criterion/criterion.h>
 
 #include <float.h>
@@ -26,15 +29,6 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Reference files                                                                           */
 
-enum { MAX_SECS = 24 };
-
-typedef struct {
-    char names[MAX_SECS][32];
-    double *vals[MAX_SECS]; /* (counts[s]) */
-    size_t counts[MAX_SECS];
-    int n;
-} RefFile;
-
 typedef struct {
     const char *name;
     int kind, A, K, masked, O, R, B;
@@ -48,48 +42,22 @@ typedef struct {
     float *old_logp, *adv, *ret, *old_val; /* (R) */
     double loss[6];              /* pg, vf, ent, kl, clipfrac, loss */
     double *grad;                /* (P) */
-    RefFile f;
+    TuRef f;
 } RefCase;
 
-static void ref_read(RefFile *f, const char *path) {
-    memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "r");
-    cr_assert(fp, "%s: cannot open (tests run from the repository root)", path);
-    int c;
-    while ((c = fgetc(fp)) == '#')
-        while ((c = fgetc(fp)) != '\n' && c != EOF) {
-        }
-    ungetc(c, fp);
-    char name[32];
-    size_t count;
-    while (fscanf(fp, "%31s %zu", name, &count) == 2) {
-        cr_assert(f->n < MAX_SECS, "%s: too many sections", path);
-        snprintf(f->names[f->n], sizeof f->names[f->n], "%s", name);
-        f->counts[f->n] = count;
-        f->vals[f->n] = sb_calloc(count ? count : 1, sizeof(double));
-        for (size_t i = 0; i < count; i++)
-            cr_assert(fscanf(fp, "%lf", &f->vals[f->n][i]) == 1, "%s: section %s short", path, name);
-        f->n++;
-    }
-    fclose(fp);
+static void ref_read(TuRef *f, const char *path) {
+    char err[256];
+    cr_assert(tu_ref_read(f, path, err, sizeof err) == 0, "%s", err);
 }
 
-static const double *ref_sec(const RefFile *f, const char *name, size_t want) {
-    for (int s = 0; s < f->n; s++)
-        if (!strcmp(f->names[s], name)) {
-            cr_assert(want == 0 || f->counts[s] == want, "section %s: %zu values, expected %zu", name,
-                      f->counts[s], want);
-            return f->vals[s];
-        }
-    cr_assert_fail("section %s missing", name);
-    return NULL;
+/* Section name; want > 0: it must have that many values. */
+static const double *ref_sec(const TuRef *f, const char *name, size_t want) {
+    const double *v = tu_ref_sec(f, name, want);
+    cr_assert(v, "section %s missing or not of %zu values (%zu)", name, want, tu_ref_count(f, name));
+    return v;
 }
 
-static size_t ref_count(const RefFile *f, const char *name) {
-    for (int s = 0; s < f->n; s++)
-        if (!strcmp(f->names[s], name)) return f->counts[s];
-    return 0;
-}
+static size_t ref_count(const TuRef *f, const char *name) { return tu_ref_count(f, name); }
 
 static float *to_floats(const double *v, size_t n) {
     float *o = sb_calloc(n ? n : 1, sizeof(float));
@@ -103,7 +71,7 @@ static void case_load(RefCase *c, const char *name) {
     char path[256];
     snprintf(path, sizeof path, "tests/data/ppo/%s.txt", name);
     ref_read(&c->f, path);
-    const RefFile *f = &c->f;
+    const TuRef *f = &c->f;
     const double *sp = ref_sec(f, "space", 4);
     c->kind = (int)sp[0];
     c->A = (int)sp[1];
@@ -172,7 +140,7 @@ static void case_free(RefCase *c) {
     free(c->adv);
     free(c->ret);
     free(c->old_val);
-    for (int s = 0; s < c->f.n; s++) free(c->f.vals[s]);
+    tu_ref_free(&c->f);
 }
 
 /* An agent of the case's shapes holding the case's parameters and buffer rows. The layout
@@ -203,6 +171,50 @@ static Ppo *case_agent(const RefCase *c) {
     return p;
 }
 
+/* log pi(act | obs) of buffer row r, in double straight from the case's parameters: the tanh MLP
+ * (layer by layer W (out, in) then b, the layout the generator wrote), then the Gaussian or the
+ * masked log-softmax of each categorical segment. A second method beside dist.c and mlp.c. */
+static double ref_logp(const RefCase *c, int r) {
+    enum { W_MAX = 256 };
+    double x[W_MAX], y[W_MAX];
+    const float *w = c->params;
+    int n_in = c->O;
+    for (int i = 0; i < n_in; i++) x[i] = c->obs[(size_t)r * c->O + i];
+    for (int l = 0; l <= c->cfg.n_pi; l++) {
+        int n_out = l < c->cfg.n_pi ? c->cfg.pi_arch[l] : c->K;
+        cr_assert(n_out <= W_MAX);
+        for (int o = 0; o < n_out; o++) {
+            double a = w[(size_t)n_in * n_out + o];
+            for (int i = 0; i < n_in; i++) a += (double)w[(size_t)o * n_in + i] * x[i];
+            y[o] = l < c->cfg.n_pi ? tanh(a) : a;
+        }
+        w += (size_t)n_in * n_out + n_out;
+        memcpy(x, y, (size_t)n_out * sizeof(double));
+        n_in = n_out;
+    }
+    const float *act = c->act + (size_t)r * c->A;
+    double lp = 0;
+    if (c->kind == 0) {
+        const float *log_std = c->params + c->P - c->A;
+        for (int a = 0; a < c->A; a++) {
+            double sd = exp((double)log_std[a]), z = (act[a] - x[a]) / sd;
+            lp += -0.5 * z * z - log(sd) - 0.5 * log(2 * 3.14159265358979323846);
+        }
+        return lp;
+    }
+    for (int j = 0, off = 0; j < c->A; off += c->kind == 1 ? c->K : c->space.nvec[j], j++) {
+        int n = c->kind == 1 ? c->K : c->space.nvec[j];
+        const unsigned char *m = c->mask ? c->mask + (size_t)r * c->K + off : NULL;
+        double mx = -INFINITY, sum = 0;
+        for (int k = 0; k < n; k++)
+            if (!m || m[k]) mx = fmax(mx, x[off + k]);
+        for (int k = 0; k < n; k++)
+            if (!m || m[k]) sum += exp(x[off + k] - mx);
+        lp += x[off + (int)act[j]] - mx - log(sum);
+    }
+    return lp;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Against PyTorch                                                                           */
 
@@ -230,7 +242,21 @@ static void check_case_against_torch(const char *name) {
         worst_term = fmax(worst_term, e);
         cr_expect(e <= TERM_TOL, "%s: %s loss %.9g, torch %.9g (rel %.2e)", name, tn[k], got[k], c.loss[k], e);
     }
-    cr_expect(c.loss[4] > 0 && c.loss[4] < 1, "%s: the case must exercise clipping", name);
+    /* The case must exercise clipping, and our clip fraction must count the rows whose ratio,
+     * worked out here in double from the case's data alone, leaves [1 - clip, 1 + clip] (and
+     * approx_kl must be those ratios' mean of (r - 1) - log r). */
+    int clipped = 0;
+    double kl = 0;
+    for (int b = 0; b < c.B; b++) {
+        double log_ratio = ref_logp(&c, c.idx[b]) - c.old_logp[c.idx[b]], ratio = exp(log_ratio);
+        clipped += fabs(ratio - 1.0) > c.cfg.clip_range;
+        kl += (ratio - 1.0 - log_ratio) / c.B;
+    }
+    cr_expect(fabs(L.kl - kl) <= TERM_TOL * kl, "%s: approx_kl %.9g, by hand %.9g", name, L.kl, kl);
+    cr_expect(clipped > 0 && clipped < c.B, "%s: %d of %d rows clipped: the case does not exercise clipping", name,
+              clipped, c.B);
+    cr_expect(fabs(L.clipfrac - (double)clipped / c.B) < 1e-12, "%s: clip fraction %.6f, %d of %d rows by hand", name,
+              L.clipfrac, clipped, c.B);
 
     double scale = 0;
     for (size_t i = 0; i < c.P; i++) scale = fmax(scale, fabs(c.grad[i]));
@@ -264,6 +290,14 @@ Test(ppo_vs_torch, discrete_masked) { check_case_against_torch("discrete_masked"
 Test(ppo_vs_torch, discrete_masked_value_clipping) { check_case_against_torch("discrete_masked_clipvf"); }
 Test(ppo_vs_torch, multidiscrete_value_clipping) { check_case_against_torch("multidiscrete"); }
 Test(ppo_vs_torch, multidiscrete_masked) { check_case_against_torch("multidiscrete_masked"); }
+/* The game's sizes: heads of 9, 16, 17, 33 and 201 levels, across and beyond the categorical's
+ * eight lanes, with the game's SoC masks (one contiguous range of levels) or random ones. */
+Test(ppo_vs_torch, discrete9_soc_masks) { check_case_against_torch("discrete9_soc"); }
+Test(ppo_vs_torch, discrete16_random_masks_value_clipping) { check_case_against_torch("discrete16_masked"); }
+Test(ppo_vs_torch, discrete17_soc_masks) { check_case_against_torch("discrete17_soc"); }
+Test(ppo_vs_torch, discrete33_random_masks) { check_case_against_torch("discrete33_masked"); }
+Test(ppo_vs_torch, discrete201_soc_masks) { check_case_against_torch("discrete201_soc"); }
+Test(ppo_vs_torch, discrete201_random_masks_value_clipping) { check_case_against_torch("discrete201_masked"); }
 
 /* ---------------------------------------------------------------------------------------- */
 /* Central finite differences of the full loss                                               */
@@ -330,6 +364,249 @@ Test(ppo_fd, discrete_masked_full_loss) { check_case_fd("discrete_masked"); }
 Test(ppo_fd, discrete_masked_value_clipping_full_loss) { check_case_fd("discrete_masked_clipvf"); }
 Test(ppo_fd, multidiscrete_full_loss) { check_case_fd("multidiscrete"); }
 Test(ppo_fd, multidiscrete_masked_full_loss) { check_case_fd("multidiscrete_masked"); }
+Test(ppo_fd, discrete17_soc_masks_full_loss) { check_case_fd("discrete17_soc"); }
+Test(ppo_fd, discrete201_soc_masks_full_loss) { check_case_fd("discrete201_soc"); }
+
+/* ---------------------------------------------------------------------------------------- */
+/* A whole update against Stable-Baselines3 2.3.2's PPO.train()                              */
+
+/* tests/data/ppo/update_<case>.txt come from tools/gen_sb3_update.py: SB3 itself (float64)
+ * trained once from the file's parameters on the file's rollout (E epochs of minibatches in the
+ * recorded permutations, advantage normalisation, clipping, gradient-norm clipping, Adam, the lr
+ * and clip schedules at the file's progress_remaining, target_kl), for a Gaussian policy and for
+ * masked categoricals (sb3-contrib's masking rule). Our update gets the same permutations through
+ * ppo_debug_update. Every decision of SB3's run (clip branches, target_kl) has a margin that
+ * float32 rounding cannot cross (see the generator). */
+typedef struct {
+    const char *name;
+    TuRef f;
+    PpoConfig cfg;
+    ActionSpace space;
+    int O, N, T, R, A, K;
+    double progress;
+    size_t P;
+    float *params, *obs, *act, *old_logp, *adv, *ret, *old_val; /* (P), (R, O), (R, A), (R) x4 */
+    unsigned char *mask;                                        /* (R, K) or NULL */
+    int *perms;                                                 /* (n_epochs, R) */
+    const double *after, *stats;                                /* (P), (11) */
+    int steps;                                                  /* optimiser steps SB3 took */
+} UpdCase;
+
+static void upd_load(UpdCase *u, const char *name) {
+    memset(u, 0, sizeof *u);
+    u->name = name;
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/ppo/%s.txt", name);
+    ref_read(&u->f, path);
+    const TuRef *f = &u->f;
+    const double *sp = ref_sec(f, "space", 4), *es = ref_sec(f, "envs_steps", 2);
+    u->A = (int)sp[1];
+    u->K = (int)sp[2];
+    u->O = (int)ref_sec(f, "obs_dim", 1)[0];
+    u->N = (int)es[0];
+    u->T = (int)es[1];
+    u->R = u->N * u->T;
+    memset(&u->space, 0, sizeof u->space);
+    u->space.kind = sp[0] == 0 ? SPACE_BOX : SPACE_DISCRETE;
+    u->space.dim = u->A;
+    u->space.n = sp[0] == 0 ? 0 : u->K;
+    u->space.masked = (int)sp[3];
+    for (int a = 0; a < u->A; a++) {
+        u->space.low[a] = -1.0f;
+        u->space.high[a] = 1.0f;
+    }
+    PpoConfig *c = &u->cfg;
+    ppo_config_default(c);
+    const double *arch = ref_sec(f, "arch", 0);
+    c->n_pi = c->n_vf = (int)ref_count(f, "arch");
+    for (int l = 0; l < c->n_pi; l++) c->pi_arch[l] = c->vf_arch[l] = (int)arch[l];
+    const double *k = ref_sec(f, "config", 12);
+    c->learning_rate = k[0];
+    c->lr_linear = (int)k[1];
+    c->clip_range = k[2];
+    c->clip_linear = (int)k[3];
+    c->clip_range_vf = k[4];
+    c->ent_coef = k[5];
+    c->vf_coef = k[6];
+    c->max_grad_norm = k[7];
+    c->target_kl = k[8];
+    c->n_epochs = (int)k[9];
+    c->batch_size = (int)k[10];
+    c->normalize_advantage = (int)k[11];
+    c->n_steps = u->T;
+    u->progress = ref_sec(f, "progress", 1)[0];
+    u->P = ref_count(f, "params");
+    u->params = to_floats(ref_sec(f, "params", 0), u->P);
+    size_t R = (size_t)u->R;
+    u->obs = to_floats(ref_sec(f, "obs", R * (size_t)u->O), R * (size_t)u->O);
+    u->act = to_floats(ref_sec(f, "act", R * (size_t)u->A), R * (size_t)u->A);
+    u->old_logp = to_floats(ref_sec(f, "old_logp", R), R);
+    u->adv = to_floats(ref_sec(f, "adv", R), R);
+    u->ret = to_floats(ref_sec(f, "ret", R), R);
+    u->old_val = to_floats(ref_sec(f, "old_val", R), R);
+    if (u->space.masked) {
+        const double *m = ref_sec(f, "mask", R * (size_t)u->K);
+        u->mask = sb_calloc(R * (size_t)u->K, 1);
+        for (size_t i = 0; i < R * (size_t)u->K; i++) u->mask[i] = (unsigned char)m[i];
+    }
+    /* SB3 draws one permutation per epoch it begins; epochs it never began keep the identity
+     * (our update reaching them would already be a difference). */
+    size_t np_ = ref_count(f, "perms");
+    cr_assert(np_ % R == 0 && np_ / R <= (size_t)c->n_epochs, "%s: %zu permutation entries", name, np_);
+    const double *pm = ref_sec(f, "perms", 0);
+    u->perms = sb_calloc((size_t)c->n_epochs * R, sizeof(int));
+    for (size_t i = 0; i < (size_t)c->n_epochs * R; i++) u->perms[i] = i < np_ ? (int)pm[i] : (int)(i % R);
+    u->steps = (int)ref_sec(f, "optimizer_steps", 1)[0];
+    u->after = ref_sec(f, "params_after", u->P);
+    u->stats = ref_sec(f, "stats", 11);
+}
+
+static void upd_free(UpdCase *u) {
+    free(u->params);
+    free(u->obs);
+    free(u->act);
+    free(u->old_logp);
+    free(u->adv);
+    free(u->ret);
+    free(u->old_val);
+    free(u->mask);
+    free(u->perms);
+    tu_ref_free(&u->f);
+}
+
+/* Our update from the case's start with cfg, progress and perms; the parameters after it into
+ * out (P). */
+static PpoStats upd_run(const UpdCase *u, const PpoConfig *cfg, double progress, const int *perms, float *out) {
+    char err[256];
+    Ppo *p = ppo_create(cfg, u->O, &u->space, u->N, 1, err, sizeof err);
+    cr_assert(p, "%s: ppo_create: %s", u->name, err);
+    size_t n;
+    float *params = ppo_params(p, &n);
+    cr_assert_eq(n, u->P, "%s: %zu parameters, reference has %zu", u->name, n, u->P);
+    memcpy(params, u->params, n * sizeof(float));
+    ppo_debug_load_batch(p, u->obs, u->act, u->mask, u->old_logp, u->adv, u->ret, u->old_val, u->R);
+    PpoStats st;
+    ppo_debug_update(p, progress, perms, &st);
+    memcpy(out, params, n * sizeof(float));
+    ppo_free(p);
+    return st;
+}
+
+/* How far parameters x are from SB3's: the largest |x_i - s_i| / max(|s_i|, 1e-2), and the error
+ * relative to the update's own size, ||x - s|| / ||s - start||. */
+typedef struct {
+    double rel, of_delta;
+    size_t worst;
+} UpdErr;
+
+static UpdErr upd_err(const UpdCase *u, const float *x) {
+    UpdErr e = {0, 0, 0};
+    double d2 = 0, u2 = 0;
+    for (size_t i = 0; i < u->P; i++) {
+        double d = x[i] - u->after[i], r = fabs(d) / fmax(fabs(u->after[i]), 1e-2);
+        d2 += d * d;
+        u2 += (u->after[i] - u->params[i]) * (u->after[i] - u->params[i]);
+        if (r > e.rel) {
+            e.rel = r;
+            e.worst = i;
+        }
+    }
+    e.of_delta = sqrt(d2 / u2);
+    return e;
+}
+
+/* Tolerances. Parameters: 1e-5 relative (with a floor of 1e-2 for parameters near 0), and the
+ * error at most 1e-4 of the update's own size in the 2-norm: SB3's float32 run lands 1e-5 to
+ * 3.3e-5 of the largest update entry from its float64 run (the generator prints it). Statistics
+ * (means of the loss terms, approx_kl, clip fraction, explained variance, std, lr, clip range):
+ * 1e-5 relative with a floor of 1e-3; train/loss, one minibatch's sum of terms of order 1 that
+ * nearly cancel (0.03 in update_masked201, off by 2.8e-7), with a floor of 0.1. */
+static const double UPD_TOL = 1e-5, UPD_DELTA_TOL = 1e-4;
+
+/* A deliberately wrong run: what differs from the case. */
+typedef struct {
+    const char *what;
+    PpoConfig cfg;
+    double progress;
+    const int *perms;
+} Wrong;
+
+static void check_update_against_sb3(const char *name) {
+    UpdCase u;
+    upd_load(&u, name);
+    float *x = sb_calloc(u.P, sizeof(float));
+    PpoStats st = upd_run(&u, &u.cfg, u.progress, u.perms, x);
+    UpdErr e = upd_err(&u, x);
+    cr_expect(e.rel <= UPD_TOL, "%s: parameter %zu after the update %.9g, SB3 %.9g (rel %.2e)", name, e.worst,
+              x[e.worst], u.after[e.worst], e.rel);
+    cr_expect(e.of_delta <= UPD_DELTA_TOL, "%s: ||ours - SB3|| / ||SB3's update|| = %.2e", name, e.of_delta);
+    /* SB3 counts an epoch in _n_updates when it begins it (target_kl stops inside one). */
+    cr_expect_eq(st.n_updates, (long)u.stats[0], "%s: %ld epochs begun, SB3 %ld", name, st.n_updates,
+                 (long)u.stats[0]);
+    const char *sn[11] = {"n_updates",     "policy_loss", "value_loss",         "entropy_loss",
+                          "approx_kl",     "clip_fraction", "loss",              "explained_variance",
+                          "std",           "learning_rate", "clip_range"};
+    double got[11] = {0,       st.policy_loss,        st.value_loss, st.entropy_loss,  st.approx_kl, st.clip_fraction,
+                      st.loss, st.explained_variance, st.std,        st.learning_rate, st.clip_range};
+    double worst_stat = 0;
+    for (int k = 1; k < 11; k++) {
+        if (isnan(u.stats[k])) {
+            cr_expect(isnan(got[k]), "%s: %s %g, SB3 logs none", name, sn[k], got[k]);
+            continue;
+        }
+        double r = fabs(got[k] - u.stats[k]) / fmax(fabs(u.stats[k]), k == 6 ? 0.1 : 1e-3);
+        worst_stat = fmax(worst_stat, r);
+        cr_expect(r <= UPD_TOL, "%s: %s %.9g, SB3 %.9g (rel %.2e)", name, sn[k], got[k], u.stats[k], r);
+    }
+    cr_log_info("%-26s P %5zu, %ld epochs begun, %d optimiser steps: parameters max rel %.2e (at %zu), "
+                "of the update %.2e; stats max rel %.2e",
+                name, u.P, st.n_updates, u.steps, e.rel, e.worst, e.of_delta, worst_stat);
+
+    /* The comparison is sharp enough to see each part of the update go wrong: */
+    PpoConfig c = u.cfg;
+    int *swapped = sb_calloc((size_t)c.n_epochs * (size_t)u.R, sizeof(int));
+    memcpy(swapped, u.perms, (size_t)c.n_epochs * (size_t)u.R * sizeof(int));
+    for (int i = 0; i < c.batch_size; i++) { /* the first two minibatches of epoch 0 trade places */
+        int t = swapped[i];
+        swapped[i] = swapped[c.batch_size + i];
+        swapped[c.batch_size + i] = t;
+    }
+    Wrong wrong[6];
+    int nw = 0;
+    wrong[nw++] = (Wrong){"the agent's own shuffle", c, u.progress, NULL};
+    wrong[nw++] = (Wrong){"two minibatches in another order", c, u.progress, swapped};
+    PpoConfig fewer = c;
+    fewer.n_epochs = c.n_epochs - 1;
+    if (c.target_kl <= 0) wrong[nw++] = (Wrong){"one epoch fewer", fewer, u.progress, u.perms};
+    PpoConfig no_kl = c;
+    no_kl.target_kl = 0;
+    if (c.target_kl > 0) wrong[nw++] = (Wrong){"no target_kl stop", no_kl, u.progress, u.perms};
+    if (c.lr_linear || c.clip_linear) wrong[nw++] = (Wrong){"schedules at progress 1", c, 1.0, u.perms};
+    PpoConfig no_gc = c;
+    no_gc.max_grad_norm = 1e9;
+    wrong[nw++] = (Wrong){"no gradient clipping", no_gc, u.progress, u.perms};
+    for (int w = 0; w < nw; w++) {
+        upd_run(&u, &wrong[w].cfg, wrong[w].progress, wrong[w].perms, x);
+        UpdErr ew = upd_err(&u, x);
+        cr_log_info("%-26s   with %s: parameters max rel %.2e, of the update %.2e", name, wrong[w].what, ew.rel,
+                    ew.of_delta);
+        cr_expect(ew.rel > 10 * UPD_TOL && ew.of_delta > 10 * UPD_DELTA_TOL,
+                  "%s: with %s the parameters are still within 10x the tolerance (rel %.2e, of the update %.2e)",
+                  name, wrong[w].what, ew.rel, ew.of_delta);
+    }
+    free(swapped);
+    free(x);
+    upd_free(&u);
+}
+
+Test(ppo_vs_sb3, update_gaussian) { check_update_against_sb3("update_gauss"); }
+Test(ppo_vs_sb3, update_gaussian_schedules_value_clipping_target_kl) {
+    check_update_against_sb3("update_gauss_sched_kl");
+}
+Test(ppo_vs_sb3, update_masked_categorical_201_soc_masks) { check_update_against_sb3("update_masked201"); }
+Test(ppo_vs_sb3, update_masked_categorical_33_schedules_target_kl) {
+    check_update_against_sb3("update_masked33_sched_kl");
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* A deterministic environment: Tick                                                        */
@@ -680,4 +957,191 @@ Test(ppo_learn, linear_schedule_continues_across_calls_without_reset_num_timeste
         cr_expect(fabs(b.s[1].learning_rate) < 1e-12);
         run_close(&r);
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Learning a masked policy: a two-step battery                                              */
+
+/* The game's problem in miniature. A battery holds s in {0..4} units; at step t = 0, 1 it moves
+ * d = k - 4 units (action k in 0..8, d > 0 charges) at price P[t] with a wear cost C d^2:
+ *   reward = -P[t] d - C d^2,   s <- s + d,
+ * and only levels that keep s in [0, 4] are valid: k in [4 - s, 8 - s], the game's contiguous SoC
+ * mask. An episode starts at a uniform step and level (so every state keeps being visited, also
+ * those the optimal policy never leads to) and terminates after step 1 (undiscounted, gamma 1).
+ * Observation: one-hot of (t, s), 10 floats.
+ * With P = (1, 2.3), C = 1/4 (worked by hand; the test recomputes it by backward induction):
+ *   step 1: -2.3 d - d^2/4 falls for every d > -4.6, so the best move, d = -4, is masked out in
+ *     every state but s = 4: the best valid one is d = -s (sell all), V1(s) = 2.3 s - s^2/4
+ *     = 0, 2.05, 3.6, 4.65, 5.2.
+ *   step 0: -d - d^2/4 + V1(s + d) is a parabola of curvature -1/2 with its top at
+ *     d = 1.3 - s/2: s = 0..4 -> d = 1, 1, 0, 0, -1 (tops at 1.3, 0.8, 0.3, -0.2, -0.7, no ties:
+ *     the runner-up is >= 0.2 worse). Charging at step 0 costs now and pays at step 1; a myopic
+ *     policy would sell (d = -2 or the lowest valid) instead, so learning it needs the return.
+ * PPO must make the greedy valid action (dist_cat_mode on the masked distribution) the optimum in
+ * all 10 states and keep every invalid level at probability 0. */
+enum { BAT_S = 5, BAT_K = 9, BAT_T = 2 };
+static const double BAT_PRICE[BAT_T] = {1.0, 2.3}, BAT_WEAR = 0.25;
+
+typedef struct {
+    int t, s;
+    Rng rng;
+} Battery;
+
+static void bat_observe(const Battery *b, float *obs, unsigned char *mask) {
+    memset(obs, 0, BAT_T * BAT_S * sizeof(float));
+    obs[b->t * BAT_S + b->s] = 1.0f;
+    for (int k = 0; k < BAT_K; k++) mask[k] = b->s + (k - 4) >= 0 && b->s + (k - 4) <= BAT_S - 1;
+}
+
+static void bat_reset(void *e, float *obs, unsigned char *mask) {
+    Battery *b = e;
+    b->t = (int)rng_below(&b->rng, BAT_T);
+    b->s = (int)rng_below(&b->rng, BAT_S);
+    bat_observe(b, obs, mask);
+}
+
+static double bat_reward(int t, int d) { return -BAT_PRICE[t] * d - BAT_WEAR * d * d; }
+
+static void bat_step(void *e, const float *action, float *obs, unsigned char *mask, float *reward, int *term,
+                     int *trunc) {
+    Battery *b = e;
+    int d = (int)action[0] - 4;
+    cr_assert(b->s + d >= 0 && b->s + d < BAT_S, "PPO chose masked level %d at t %d, s %d", (int)action[0], b->t, b->s);
+    *reward = (float)bat_reward(b->t, d);
+    b->s += d;
+    b->t++;
+    *term = b->t == BAT_T;
+    *trunc = 0;
+    if (*term) b->t = 0; /* the observation after the end is not used; keep it in range */
+    bat_observe(b, obs, mask);
+}
+
+static void bat_seed(void *e, uint64_t seed, uint64_t stream) {
+    Battery *b = e;
+    memset(b, 0, sizeof *b);
+    rng_seed(&b->rng, seed, 0xba77 + stream);
+}
+
+static const EnvClass BATTERY = {
+    .name = "Battery",
+    .obs_dim = BAT_T * BAT_S,
+    .space = {.kind = SPACE_DISCRETE, .dim = 1, .n = BAT_K, .masked = 1},
+    .reset = bat_reset,
+    .step = bat_step,
+    .size = sizeof(Battery),
+    .seed = bat_seed,
+};
+
+/* Backward induction over (t, s): best[t][s] the optimal valid level, gap[t][s] how much worse
+ * the runner-up is. */
+static void bat_optimum(int best[BAT_T][BAT_S], double gap[BAT_T][BAT_S]) {
+    double V[BAT_T + 1][BAT_S] = {{0}};
+    for (int t = BAT_T - 1; t >= 0; t--)
+        for (int s = 0; s < BAT_S; s++) {
+            double q1 = -INFINITY, q2 = -INFINITY;
+            for (int k = 0; k < BAT_K; k++) {
+                int n = s + k - 4;
+                if (n < 0 || n >= BAT_S) continue;
+                double q = bat_reward(t, k - 4) + V[t + 1][n];
+                if (q > q1) {
+                    q2 = q1;
+                    q1 = q;
+                    best[t][s] = k;
+                } else if (q > q2) {
+                    q2 = q;
+                }
+            }
+            V[t][s] = q1;
+            gap[t][s] = q1 - q2;
+        }
+}
+
+Test(ppo_learn, masked_two_step_battery_learns_the_best_valid_levels, .timeout = 300) {
+    int best[BAT_T][BAT_S];
+    double gap[BAT_T][BAT_S];
+    bat_optimum(best, gap);
+    /* The hand calculation above: sell all at step 1, charge 1, 1, 0, 0, -1 at step 0. */
+    const int hand[BAT_T][BAT_S] = {{5, 5, 4, 4, 3}, {4, 3, 2, 1, 0}};
+    for (int t = 0; t < BAT_T; t++)
+        for (int s = 0; s < BAT_S; s++) {
+            cr_assert_eq(best[t][s], hand[t][s], "t %d s %d: induction %d, hand %d", t, s, best[t][s], hand[t][s]);
+            cr_assert(gap[t][s] >= 0.2 - 1e-12, "t %d s %d: a near tie (%.3f)", t, s, gap[t][s]);
+        }
+
+    enum { N = 4 };
+    const uint64_t seed = 3;
+    void **envs = envs_create(&BATTERY, N, seed);
+    VecEnv v;
+    vecenv_init(&v, &BATTERY, envs, N);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.n_steps = 128;
+    c.batch_size = 128;
+    c.learning_rate = 1e-3;
+    c.gamma = 1.0;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 32;
+    char err[256];
+    Ppo *p = ppo_create(&c, BATTERY.obs_dim, &BATTERY.space, N, seed, err, sizeof err);
+    cr_assert(p, "%s", err);
+    const long steps = 30000;
+    ppo_learn(p, &v, steps, NULL, NULL);
+
+    Rng r;
+    rng_seed(&r, 1, 0);
+    int wrong = 0;
+    for (int t = 0; t < BAT_T; t++)
+        for (int s = 0; s < BAT_S; s++) {
+            Battery b = {.t = t, .s = s};
+            float obs[BAT_T * BAT_S], act, probs[BAT_K];
+            unsigned char mask[BAT_K];
+            bat_observe(&b, obs, mask);
+            ppo_predict(p, obs, mask, 1, 1, &act, NULL, &r);
+            ppo_action_probs(p, obs, mask, 1, probs);
+            for (int k = 0; k < BAT_K; k++)
+                if (!mask[k]) cr_expect_eq(probs[k], 0.0f, "t %d s %d: invalid level %d has probability %g", t, s, k, probs[k]);
+            wrong += (int)act != best[t][s];
+            cr_log_info("battery t %d s %d: greedy level %d (optimum %d, p %.3f), the unmasked optimum %s", t, s,
+                        (int)act, best[t][s], probs[best[t][s]], t == 1 && s < 4 ? "masked out" : "valid");
+            cr_expect_eq((int)act, best[t][s], "t %d s %d: greedy level %d, optimum %d (p %.3f)", t, s, (int)act,
+                         best[t][s], probs[best[t][s]]);
+        }
+    cr_log_info("battery: %d of %d states greedy-optimal after %ld steps", BAT_T * BAT_S - wrong, BAT_T * BAT_S, steps);
+    ppo_free(p);
+    vecenv_free(&v);
+    envs_destroy(envs, N);
+}
+
+Test(ppo_rollout, masked_rollout_stores_the_mask_each_action_was_sampled_under) {
+    /* With learning rate 0 the policy that evaluates the buffer is the one that filled it, so
+     * every stored row must give ratio 1 (approx_kl 0): its log-prob, its action and its mask must
+     * all be the ones of the same env and step. Battery masks differ from env to env and step to
+     * step (uniform starts), so a mask stored from another env or the next step would show. */
+    enum { N = 4, T = 32 };
+    void **envs = envs_create(&BATTERY, N, 5);
+    VecEnv v;
+    vecenv_init(&v, &BATTERY, envs, N);
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.n_steps = T;
+    c.batch_size = T * N;
+    c.n_epochs = 1;
+    c.learning_rate = 0.0;
+    c.n_pi = c.n_vf = 1;
+    c.pi_arch[0] = c.vf_arch[0] = 16;
+    char err[256];
+    Ppo *p = ppo_create(&c, BATTERY.obs_dim, &BATTERY.space, N, 5, err, sizeof err);
+    cr_assert(p, "%s", err);
+    /* A policy far from uniform, so that a wrong mask changes the log-probabilities a lot. */
+    float *pi = ppo_pi_params(p);
+    for (size_t i = 0; i < ppo_pi_net(p)->n_params; i++) pi[i] *= 300.0f;
+    ppo_learn(p, &v, T * N, NULL, NULL);
+    int idx[T * N];
+    for (int r = 0; r < T * N; r++) idx[r] = r;
+    PpoLoss L = ppo_debug_loss(p, idx, T * N, c.clip_range, 0.0, NULL);
+    cr_expect(L.kl < 1e-9 && L.clipfrac == 0.0, "approx_kl %.3g, clip fraction %.3f: the buffer's rows disagree with "
+              "the policy that filled it", L.kl, L.clipfrac);
+    ppo_free(p);
+    vecenv_free(&v);
+    envs_destroy(envs, N);
 }

@@ -3,6 +3,10 @@
 
 Run from the repository root with Debian's python3-torch (CI does not need torch: the output is
 committed):   /usr/bin/python3 tools/gen_ppo_reference.py   -> tests/data/ppo/<case>.txt
+and, for tests/test_dist.c, the masked categorical row by row at the game's sizes (9, 16, 17, 33,
+201 levels; the game's SoC masks and random ones): log-probabilities, probabilities, entropy, the
+gradient of g_logp log p_a + g_ent H w.r.t. the logits, and the expected level
+sum_k p_k a_k, a_k = -1 + 2k/(K-1)                             -> tests/data/ppo/cat<K>.txt
 
 Legend: R rows loaded into the rollout buffer, B minibatch rows (idx into R), O obs size,
 A action floats, K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters.
@@ -63,7 +67,8 @@ MARGIN = 0.02
 
 class Case:
     def __init__(self, name, seed, kind, obs_dim, pi_arch, vf_arch, ent_coef, vf_coef, clip,
-                 clip_vf, normalize_advantage, rows, batch, n=0, nvec=(), box_dim=0, masked=False):
+                 clip_vf, normalize_advantage, rows, batch, n=0, nvec=(), box_dim=0, masked=False,
+                 mask_kind="random"):
         self.__dict__.update(locals())
         del self.__dict__["self"]
         if kind == "box":
@@ -86,7 +91,36 @@ CASES = [
     Case("multidiscrete", 31, "multi", 3, [5, 4], [6, 3], 0.01, 0.5, 0.2, 0.5, 1, 16, 12, nvec=(3, 4)),
     Case("multidiscrete_masked", 32, "multi", 3, [5, 4], [6, 3], 0.02, 0.6, 0.2, 0.0, 1, 16, 12,
          nvec=(3, 4), masked=True),
+    # The game's sizes (issue 14): head widths on both sides of the categorical's eight lanes
+    # (9 = 8 + 1, 16 = 2 x 8, 17 = 16 + 1, 33 = 32 + 1) and the aggregators' 201 levels, with the
+    # game's masks (the levels a fleet at a random SoC may take, "soc") or random ones.
+    Case("discrete9_soc", 41, "discrete", 3, [5, 4], [6, 3], 0.01, 0.5, 0.2, 0.0, 1, 16, 12, n=9,
+         masked=True, mask_kind="soc"),
+    Case("discrete16_masked", 42, "discrete", 3, [5, 4], [6, 3], 0.02, 0.5, 0.2, 0.3, 1, 16, 12, n=16,
+         masked=True),
+    Case("discrete17_soc", 43, "discrete", 3, [5, 4], [6, 3], 0.01, 0.5, 0.2, 0.0, 1, 16, 12, n=17,
+         masked=True, mask_kind="soc"),
+    Case("discrete33_masked", 44, "discrete", 3, [5, 4], [6, 3], 0.03, 0.5, 0.2, 0.0, 1, 16, 12, n=33,
+         masked=True),
+    Case("discrete201_soc", 45, "discrete", 4, [8, 8], [8, 8], 0.01, 0.5, 0.2, 0.0, 1, 24, 16,
+         n=201, masked=True, mask_kind="soc"),
+    Case("discrete201_masked", 46, "discrete", 3, [5, 4], [6, 3], 0.01, 0.5, 0.2, 0.2, 1, 16, 12,
+         n=201, masked=True),
 ]
+
+
+def soc_mask(soc, K, tol=1e-9):
+    """The game's mask (src/grid/fleet.c, written again here): level k means a_k = -1 + 2k/(K-1) of
+    the fleet's capacity moved in one step, feasible iff the SoC stays in [0, 1]: -soc <= a_k <= 1 - soc,
+    with a float tolerance. The feasible levels are one contiguous range [lo, hi]."""
+    a = -1.0 + 2.0 * np.arange(K) / (K - 1)
+    return ((a >= -soc - tol) & (a <= 1.0 - soc + tol)).astype(np.uint8)
+
+
+def draw_soc(rng, r):
+    """A fleet's SoC for row r: the two ends (only discharging or only charging possible), then
+    uniform draws."""
+    return 1.0 if r == 0 else 0.0 if r == 1 else float(rng.uniform(0.0, 1.0))
 
 
 def layer_shapes(n_in, arch, n_out):
@@ -211,7 +245,12 @@ def draw_case(c, rng):
         off = 0
         for j, k in enumerate(sizes):
             act[:, j] = rng.integers(0, k, size=R)
-            if c.masked:
+            if c.masked and c.mask_kind == "soc":
+                for r in range(R):
+                    m = soc_mask(draw_soc(rng, r), k)
+                    act[r, j] = rng.choice(np.flatnonzero(m))  # sampled among the feasible levels
+                    mask[r, off:off + k] = m
+            elif c.masked:
                 for r in range(R):
                     m = (rng.uniform(size=k) < 0.6).astype(np.uint8)
                     if r == 0:
@@ -302,6 +341,79 @@ def write_case(c, flat, b, idx, terms, grad, path):
         f.write("\n".join(lines) + "\n")
 
 
+# ---- categoricals row by row, for tests/test_dist.c --------------------------------------------
+
+DIST_SIZES = (9, 16, 17, 33, 201)
+
+
+def dist_rows(K, rng):
+    """Rows of (logits (K) float32, mask (K), soc or -1 for a mask that is not the game's).
+    The game's masks at SoCs 1, 0, 1/2 (levels on the bounds), and uniform draws; random masks;
+    one valid level only, in the scalar tail if K has one; every level valid; and logits spread
+    over ~100 nats so the smallest probabilities fall below float32's range."""
+    rows = []
+    for soc in (1.0, 0.0, 0.5) + tuple(rng.uniform(0.0, 1.0, size=3)):
+        rows.append((f32(rng.normal(0.0, 1.5, size=K)), soc_mask(float(soc), K), float(soc)))
+    for _ in range(3):
+        m = (rng.uniform(size=K) < 0.5).astype(np.uint8)
+        m[rng.integers(0, K)] = 1
+        rows.append((f32(rng.normal(0.0, 1.5, size=K)), m, -1.0))
+    one = np.zeros(K, dtype=np.uint8)
+    one[K - 1] = 1
+    rows.append((f32(rng.normal(0.0, 1.5, size=K)), one, -1.0))
+    rows.append((f32(rng.normal(0.0, 1.5, size=K)), np.ones(K, dtype=np.uint8), -1.0))
+    rows.append((f32(rng.normal(0.0, 20.0, size=K)), soc_mask(0.3, K), 0.3))
+    return rows
+
+
+def dist_reference(logits, mask, a, g_logp, g_ent, dtype):
+    """MaskableCategorical (see masked_categorical) on one row: log-probs (-inf where masked),
+    probabilities, entropy, dL/dlogits of L = g_logp log p_a + g_ent H, and the expected level
+    sum_k p_k a_k with a_k = -1 + 2k/(K-1)."""
+    K = logits.size
+    z = th.tensor(logits, dtype=dtype, requires_grad=True)
+    d, ent = masked_categorical(z, th.tensor(mask))
+    lp = th.where(th.tensor(mask).bool(), d.logits, th.tensor(-math.inf, dtype=dtype))
+    L = g_logp * d.log_prob(th.tensor(a)) + g_ent * ent
+    L.backward()
+    levels = -1.0 + 2.0 * np.arange(K) / (K - 1)
+    p = d.probs.detach().numpy().astype(np.float64)
+    return (lp.detach().numpy().astype(np.float64), p, float(ent), z.grad.numpy().astype(np.float64),
+            float(np.sum(p * levels)))
+
+
+def write_dist_file(K, seed, path):
+    rng = np.random.default_rng(seed)
+    rows = dist_rows(K, rng)
+    R = len(rows)
+    cols = {k: [] for k in ("soc", "logits", "mask", "act", "g_logp", "g_ent", "lp", "p", "entropy",
+                            "dlogits", "level")}
+    dev = 0.0
+    for z, m, soc in rows:
+        a = int(rng.choice(np.flatnonzero(m)))
+        g_logp, g_ent = float(rng.uniform(-1.0, 1.0)), float(rng.uniform(-0.1, 0.1))
+        lp, p, H, dz, level = dist_reference(z, m, a, g_logp, g_ent, th.float64)
+        # PyTorch's own float32 run, for information: how far float32 moves the probabilities.
+        _, p32, _, _, _ = dist_reference(z, m, a, g_logp, g_ent, th.float32)
+        dev = max(dev, np.max(np.abs(p32 - p) / np.maximum(p, 1e-30)))
+        for k, v in (("soc", soc), ("logits", z), ("mask", m), ("act", a), ("g_logp", g_logp),
+                     ("g_ent", g_ent), ("lp", lp), ("p", p), ("entropy", H), ("dlogits", dz),
+                     ("level", level)):
+            cols[k].append(np.atleast_1d(np.asarray(v, dtype=np.float64)))
+    lines = ["# Masked categorical reference from tools/gen_ppo_reference.py (PyTorch %s, float64 on "
+             "float32 logits)" % th.__version__,
+             "# K %d: sb3-contrib MaskableCategorical row by row; soc -1 marks a mask that is not the game's" % K,
+             "K 1", "%d" % K, "rows 1", "%d" % R]
+    for k, v in cols.items():
+        v = np.concatenate(v)
+        lines.append("%s %d" % (k, v.size))
+        spec = "%.9g" if k in ("logits", "mask", "act", "g_logp", "g_ent", "soc") else "%.12g"
+        lines.append(" ".join(spec % x for x in v))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("cat K %-3d rows %2d  PyTorch float32 probabilities vs float64: max rel %.2e  -> %s" % (K, R, dev, path))
+
+
 def main():
     th.set_num_threads(1)
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -329,6 +441,8 @@ def main():
         write_case(c, flat, b, idx, terms, grad, path)
         print("%-24s draws %3d  P %3d  loss %+.6f  clipfrac %.3f  float32-vs-float64 grad %.2e  -> %s"
               % (c.name, attempt + 1, flat.size, float(terms["loss"]), float(terms["clipfrac"]), dev, path))
+    for i, K in enumerate(DIST_SIZES):
+        write_dist_file(K, 500 + i, os.path.join(OUT_DIR, "cat%d.txt" % K))
 
 
 if __name__ == "__main__":

@@ -461,6 +461,8 @@ static void update(Ppo *p, double progress_remaining, PpoStats *out) {
             p->perm[i] = p->perm[j];
             p->perm[j] = tmp;
         }
+        if (p->debug_perms) /* test hook (ppo_debug_update): a recorded order instead */
+            memcpy(p->perm, p->debug_perms + (size_t)epoch * (size_t)TN, (size_t)TN * sizeof(int));
         s_kl = 0;
         n_kl = 0; /* SB3 logs approx_kl of the last epoch only */
         for (int start = 0; start < TN; start += B) {
@@ -474,11 +476,11 @@ static void update(Ppo *p, double progress_remaining, PpoStats *out) {
             s_kl += st.kl;
             n_kl++;
             n_mb++;
+            last_loss = st.loss; /* SB3 logs the loss of the minibatch that stops it too */
             if (p->cfg.target_kl > 0 && st.kl > 1.5 * p->cfg.target_kl) {
                 cont = 0;
                 break;
             }
-            last_loss = st.loss;
             nn_clip_grad_norm(p->grads, p->n_params, p->cfg.max_grad_norm);
             adam_step(&p->adam, p->params, p->grads, p->m, p->v, p->n_params);
         }
@@ -604,6 +606,13 @@ PpoLoss ppo_debug_loss(Ppo *p, const int *idx, int B, double clip, double clip_v
     if (grads) memcpy(grads, p->grads, p->n_params * sizeof(float));
     PpoLoss l = {st.pg, st.vf, st.ent, st.kl, st.clipfrac, st.loss};
     return l;
+}
+
+void ppo_debug_update(Ppo *p, double progress_remaining, const int *perms, PpoStats *out) {
+    memset(out, 0, sizeof *out);
+    p->debug_perms = perms;
+    update(p, progress_remaining, out);
+    p->debug_perms = NULL;
 }
 
 float *ppo_params(Ppo *p, size_t *n) {

@@ -59,6 +59,8 @@ struct Ppo {
     long call_steps;
     int call_iteration;
     int resume_pending;
+
+    const int *debug_perms; /* (n_epochs, T*N) or NULL: row orders for ppo_debug_update (tests) */
 };
 
 #endif
