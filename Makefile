@@ -24,7 +24,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 OPT ?= -O2
-CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -fno-math-errno -g -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
+CFLAGS := -std=c11 -Wall -Wextra -Werror $(OPT) -fno-math-errno -g -pthread -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS)
 ifeq ($(NATIVE),1)
 CFLAGS += -march=native
 endif
@@ -32,7 +32,7 @@ ifneq ($(SAN),)
 CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
 endif
-LDLIBS := $(PKG_LIBS) -lm
+LDLIBS := $(PKG_LIBS) -lm -pthread
 
 LIB_SRC := $(sort $(shell find src -name '*.c' ! -name main.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -10,6 +10,7 @@
 #include "config/game_config.h"
 #include "game/game.h"
 #include "game/world.h"
+#include "run/pool.h"
 #include "testutil.h"
 #include "util/common.h"
 #include "util/fsutil.h"
@@ -520,6 +521,51 @@ Test(game, balancing_consumer_charge_by_hand) {
     cr_expect_float_eq(t.fixed_consumer, 0.060173, 1e-5);
     tariff_free(&t);
     game_shared_free(&g);
+    game_world_free(&w);
+    game_config_free(&c);
+}
+
+/* A case14 game with households generated on its 11 load buses, small and fast. */
+static void case14_config(GameConfig *c) {
+    char err[1024];
+    cr_assert_eq(game_config_load("configs/case14.yaml", c, err, sizeof err), 0, "%s", err);
+    c->days = 2;
+    c->leader_period_days = 1;
+    c->report_days = 1;
+    c->aggregator.train_steps = 60;
+    c->aggregator.ppo.n_steps = 30;
+    c->aggregator.ppo.batch_size = 15;
+    c->aggregator.ppo.n_epochs = 2;
+    c->utility.train_steps = 4;
+    c->utility.episode_periods = 2;
+    c->utility.ppo.n_steps = 4;
+    c->utility.ppo.batch_size = 4;
+    c->utility.ppo.n_epochs = 1;
+}
+
+Test(game, thread_count_does_not_change_a_bit, .timeout = 600) {
+    /* Each aggregator's PPO phase is independent of the others (its own agent, env and Rng),
+     * so running them on 1, 2 or 3 threads must give the same records, byte for byte. */
+    GameConfig c;
+    case14_config(&c);
+    GameWorld w = world_of(&c);
+    cr_assert_eq(w.hh.n_bus, 11);
+    char dirs[3][256], err[1024];
+    GameResult r[3] = {{0}};
+    for (int k = 0; k < 3; k++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "threads%d", k + 1);
+        tmpdir(dirs[k], sizeof dirs[k], tag);
+        GamePool *pool = game_pool_create(k + 1, NULL);
+        GameOptions o = {.pool = pool};
+        cr_assert_eq(game_run(&c, &w, 7, dirs[k], 0, &o, &r[k], err, sizeof err), 0, "%s", err);
+        game_pool_free(pool);
+    }
+    for (int k = 1; k < 3; k++) expect_same_records(dirs[0], dirs[k], &r[0], &r[k]);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dirs[0], dirs[1], dirs[2]);
+    cr_expect_eq(system(cmd), 0);
+    for (int k = 0; k < 3; k++) game_result_free(&r[k]);
     game_world_free(&w);
     game_config_free(&c);
 }

@@ -9,7 +9,7 @@
  *   game.t, game.period, game.finished, game.slack_steps, game.train_env_steps   (i8)
  *   game.time                 follower_s, leader_s, dispatch rl/ns/leader, wall (f8, 6)
  *   game.belief (B, S), game.soc (B), game.tariff (K), game.leader_obs (2C + 6, f4)
- *   game.market_rng, game.play_rng (u8, 4)
+ *   game.market_rng (u8, 4), game.play_rng (u8, B x 4: a stream per bus)
  *   game.history.{lmp_rl, lmp_ns, fleet} (T, B)
  *   game.ledger.{period, window, window_base}.{bill_class, energy_class (C), bill_consumer,
  *                             energy_consumer (B), sums (revenue, fixed_collected, lmp_sum),
@@ -195,7 +195,10 @@ int game_checkpoint_save(const Game *g, const char *dir, const RecorderMark *mar
     if (!rc) rc = put(&z, "game.tariff", NPY_F8, K, 0, tariff, err, n);
     if (!rc) rc = put(&z, "game.leader_obs", NPY_F4, (size_t)market_leader_obs_dim(s->C), 0, s->leader_obs, err, n);
     if (!rc) rc = put(&z, "game.market_rng", NPY_U8, 4, 0, g->market_rng.s, err, n);
-    if (!rc) rc = put(&z, "game.play_rng", NPY_U8, 4, 0, g->play_rng.s, err, n);
+    uint64_t *play = sb_malloc(B * 4 * sizeof *play);
+    for (size_t b = 0; b < B; b++) memcpy(play + 4 * b, g->play_rng[b].s, sizeof g->play_rng[b].s);
+    if (!rc) rc = put(&z, "game.play_rng", NPY_U8, B, 4, play, err, n);
+    free(play);
     if (!rc) rc = put(&z, "game.history.lmp_rl", NPY_F8, T, B, g->lmp_rl_hist, err, n);
     if (!rc) rc = put(&z, "game.history.lmp_ns", NPY_F8, T, B, g->lmp_ns_hist, err, n);
     if (!rc) rc = put(&z, "game.history.fleet", NPY_F8, T, B, g->fleet_hist, err, n);
@@ -232,6 +235,14 @@ static int get(Rd *r, const char *name, NpyDtype dt, size_t d0, size_t d1, void 
 
 static int get_i64(Rd *r, const char *name, int64_t *v) { return get(r, name, NPY_I8, 1, 0, v); }
 static int get_f64(Rd *r, const char *name, double *v) { return get(r, name, NPY_F8, 1, 0, v); }
+
+static int get_rngs(Rd *r, const char *name, Rng *rng, size_t B) {
+    uint64_t *v = sb_malloc(B * 4 * sizeof *v);
+    int rc = get(r, name, NPY_U8, B, 4, v);
+    for (size_t b = 0; !rc && b < B; b++) memcpy(rng[b].s, v + 4 * b, sizeof rng[b].s);
+    free(v);
+    return rc;
+}
 
 static int get_ledger(Rd *r, const char *which, MarketLedger *l) {
     char name[NPZ_MAX_NAME];
@@ -352,7 +363,7 @@ static int restore(Game *g, Rd *r, RecorderMark *mark, GameResult *res) {
         return sb_err(r->err, r->n, "%s: game.t, game.period or game.nested.ints out of range for this config", r->label);
     if (get(r, "game.belief", NPY_F8, B, S, s->belief) || get(r, "game.soc", NPY_F8, B, 0, s->soc) ||
         get(r, "game.leader_obs", NPY_F4, (size_t)market_leader_obs_dim(s->C), 0, s->leader_obs) ||
-        get(r, "game.market_rng", NPY_U8, 4, 0, g->market_rng.s) || get(r, "game.play_rng", NPY_U8, 4, 0, g->play_rng.s) ||
+        get(r, "game.market_rng", NPY_U8, 4, 0, g->market_rng.s) || get_rngs(r, "game.play_rng", g->play_rng, B) ||
         get(r, "game.history.lmp_rl", NPY_F8, T, B, g->lmp_rl_hist) ||
         get(r, "game.history.lmp_ns", NPY_F8, T, B, g->lmp_ns_hist) ||
         get(r, "game.history.fleet", NPY_F8, T, B, g->fleet_hist) || get_ledger(r, "period", &g->period_led) ||

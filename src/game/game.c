@@ -128,7 +128,8 @@ int game_setup(Game **out, const GameConfig *cfg, const GameWorld *w, long seed,
     game_shared_init(g, cfg, w);
     const size_t B = (size_t)g->B;
     rng_seed(&gm->market_rng, (uint64_t)seed, 1);
-    rng_seed(&gm->play_rng, (uint64_t)seed, 2);
+    gm->play_rng = sb_calloc(B, sizeof *gm->play_rng);
+    for (int b = 0; b < g->B; b++) rng_seed(&gm->play_rng[b], (uint64_t)seed, 1000 + (uint64_t)b);
     nn_blas_threads(1);
     hh_step_alloc(&gm->hs, g->hh);
     fleet_buffers_init(&gm->fb, g);
@@ -178,6 +179,7 @@ void game_cleanup(Game *gm) {
     hh_step_free(&gm->hs);
     fleet_buffers_free(&gm->fb);
     free(gm->soc_before);
+    free(gm->play_rng);
     free(gm->lmp);
     free(gm->lmp_ns);
     market_ledger_free(&gm->period_led);
@@ -247,7 +249,7 @@ static void market_step(Game *gm, Recorder *rec) {
     hh_draw_step(g->hh, c->noise, hour, &gm->market_rng, &gm->hs);
     memcpy(gm->soc_before, g->soc, (size_t)B * sizeof(double));
     game_fleet_actions(g, gm->learn_followers ? gm->agg : NULL, &g->tariff, hour, (double)(t % cycle) / cycle, g->soc,
-                       &gm->hs, 0, B, &gm->play_rng, &gm->fb);
+                       &gm->hs, 0, B, gm->play_rng, 1, &gm->fb);
     game_fleet_apply(g, g->soc, &gm->hs, &gm->fb);
     int slack = 0;
     market_clear(&gm->clear_rl, hour, &gm->hs, gm->fb.fleet_kwh, 0, gm->lmp, &slack);

@@ -119,9 +119,12 @@ double game_leader_reward(const GameConfig *c, const HhParams *hh, const MarketE
 double game_follower_play(const GameShared *g, Ppo *p, const float *obs, double soc, Rng *rng, float *probs,
                           unsigned char *mask);
 /* The fleets' actions at one step for buses [b0, b1): zero where a bus has no follower or no
- * capacity. followers (B) may be NULL. Draws from rng only when play: sample. */
+ * capacity. followers (B) may be NULL. Draws (play: sample only) from rng[b] when per_bus_rng
+ * (each bus its own stream: the real market, whose buses may act on different ranks), else
+ * from *rng (the leader's environment, which acts for every bus in order). */
 void game_fleet_actions(const GameShared *g, Ppo *const *followers, const Tariff *t, int hour, double progress,
-                        const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, FleetBuffers *f);
+                        const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, int per_bus_rng,
+                        FleetBuffers *f);
 /* Apply f->action to every bus: each group's battery step, the bus fleet's grid energy
  * (f->group_kwh, f->fleet_kwh) and soc (B) moved on. */
 void game_fleet_apply(const GameShared *g, double *soc, const HhStep *hs, FleetBuffers *f);

@@ -108,12 +108,14 @@ double game_follower_play(const GameShared *g, Ppo *p, const float *obs, double 
 }
 
 void game_fleet_actions(const GameShared *g, Ppo *const *followers, const Tariff *t, int hour, double progress,
-                        const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, FleetBuffers *f) {
+                        const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, int per_bus_rng,
+                        FleetBuffers *f) {
     for (int b = b0; b < b1; b++) {
         f->action[b] = 0;
         if (!followers || !followers[b] || !(g->capacity_kwh[b] > 0)) continue;
         game_follower_obs(g, t, b, hour, soc[b], hs->prosumer_kwh[b], progress, f->obs);
-        f->action[b] = game_follower_play(g, followers[b], f->obs, soc[b], rng, f->probs, f->mask);
+        f->action[b] =
+            game_follower_play(g, followers[b], f->obs, soc[b], per_bus_rng ? &rng[b] : rng, f->probs, f->mask);
     }
 }
 
@@ -365,7 +367,7 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
         int hour = k % S;
         hh_draw_step(g->hh, c->train_noise, hour, &e->rng, &e->hs);
         game_fleet_actions(g, e->followers, &e->view, hour, (double)(k % cycle) / cycle, e->soc, &e->hs, 0, g->B,
-                           &e->rng, &e->fb);
+                           &e->rng, 0, &e->fb);
         game_fleet_apply(g, e->soc, &e->hs, &e->fb);
         market_clear(&e->clear, hour, &e->hs, e->fb.fleet_kwh, 1, e->lmp, NULL);
         market_ledger_step(&e->led, g->hh, &e->view, e->lmp, e->fb.group_kwh, e->hs.consumer_kwh);

@@ -34,7 +34,7 @@ struct Game {
     double *soc_before;              /* (B) */
     double *lmp, *lmp_ns;            /* (B) this step's LMPs at the household buses */
     Rng market_rng;                  /* household and solar noise of the real market */
-    Rng play_rng;                    /* sampling when play: sample */
+    Rng *play_rng;                   /* (B) sampling when play: sample, a stream per bus */
 
     /* agents and their training environments */
     int learn_followers, learn_leader;

@@ -1,9 +1,148 @@
-/* pool.c: tasks of a seed, one after another or on threads (pool.h). */
+/* pool.c: a seed's tasks on threads, packed on the cores by shared tokens (pool.h). */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "run/pool.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "util/common.h"
+
+struct GameTokens {
+    sem_t sem;
+};
+
+GameTokens *game_tokens_create(int cores) {
+    GameTokens *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (t == MAP_FAILED) return NULL;
+    if (sem_init(&t->sem, 1, (unsigned)(cores > 0 ? cores : 1))) {
+        munmap(t, sizeof *t);
+        return NULL;
+    }
+    return t;
+}
+
+void game_tokens_free(GameTokens *t) {
+    if (!t) return;
+    sem_destroy(&t->sem);
+    munmap(t, sizeof *t);
+}
+
+void game_tokens_acquire(GameTokens *t) {
+    if (!t) return;
+    while (sem_wait(&t->sem) && errno == EINTR) {
+    }
+}
+
+void game_tokens_release(GameTokens *t) {
+    if (t) sem_post(&t->sem);
+}
+
+struct GamePool {
+    int threads;               /* the caller and threads - 1 workers */
+    GameTokens *tokens;
+    pthread_t *workers;        /* (threads - 1) */
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done_cv;
+    /* the job in progress */
+    GamePoolFn fn;
+    void *ctx;
+    int n, next, running;      /* tasks, next to hand out, workers inside the job */
+    long generation;           /* bumped per job, so a worker joins each job once */
+    int quit;
+};
+
+/* The next task index, or -1 when the job has none left. */
+static int take(GamePool *p) {
+    pthread_mutex_lock(&p->mu);
+    int i = p->next < p->n ? p->next++ : -1;
+    pthread_mutex_unlock(&p->mu);
+    return i;
+}
+
+static void *worker(void *arg) {
+    GamePool *p = arg;
+    long seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
+        if (p->quit) break;
+        seen = p->generation;
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
+        for (;;) {
+            /* A token first, then a task: a worker never sits on a task it cannot run. */
+            game_tokens_acquire(p->tokens);
+            int i = take(p);
+            if (i >= 0) p->fn(p->ctx, i);
+            game_tokens_release(p->tokens);
+            if (i < 0) break;
+        }
+        pthread_mutex_lock(&p->mu);
+        if (--p->running == 0) pthread_cond_signal(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+GamePool *game_pool_create(int threads, GameTokens *tokens) {
+    GamePool *p = sb_calloc(1, sizeof *p);
+    p->threads = threads > 1 ? threads : 1;
+    p->tokens = tokens;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    if (p->threads > 1) {
+        p->workers = sb_calloc((size_t)p->threads - 1, sizeof *p->workers);
+        for (int k = 0; k < p->threads - 1; k++)
+            if (pthread_create(&p->workers[k], NULL, worker, p)) SB_PANIC("pthread_create failed");
+    }
+    return p;
+}
+
+void game_pool_free(GamePool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int k = 0; k < p->threads - 1; k++) pthread_join(p->workers[k], NULL);
+    free(p->workers);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done_cv);
+    free(p);
+}
+
+int game_pool_threads(const GamePool *p) { return p ? p->threads : 1; }
 
 void game_pool_run(GamePool *pool, int n, GamePoolFn fn, void *ctx) {
-    (void)pool;
-    for (int i = 0; i < n; i++) fn(ctx, i);
+    if (!pool || pool->threads <= 1 || n <= 1) {
+        for (int i = 0; i < n; i++) fn(ctx, i);
+        return;
+    }
+    pthread_mutex_lock(&pool->mu);
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->n = n;
+    pool->next = 0;
+    pool->generation++;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mu);
+    /* The caller works with the token it holds. */
+    for (int i; (i = take(pool)) >= 0;) fn(ctx, i);
+    /* Then lends its token while the workers finish what they took. */
+    pthread_mutex_lock(&pool->mu);
+    if (pool->running > 0) {
+        pthread_mutex_unlock(&pool->mu);
+        game_tokens_release(pool->tokens);
+        pthread_mutex_lock(&pool->mu);
+        while (pool->running > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
+        pthread_mutex_unlock(&pool->mu);
+        game_tokens_acquire(pool->tokens);
+    } else {
+        pthread_mutex_unlock(&pool->mu);
+    }
 }
