@@ -13,7 +13,7 @@
 CC ?= cc
 PKGS := openblas yaml-0.1 zlib
 DEB_PKGS := gcc make pkg-config libopenblas-dev libyaml-dev zlib1g-dev libcriterion-dev \
-            python3-numpy gnuplot-nox
+            python3-numpy gnuplot-nox libopenmpi-dev openmpi-bin
 RUN_CONFIG ?= configs/paper.yaml
 RUN_OUT ?= runs/default
 BUILD ?= build/release
@@ -33,6 +33,16 @@ CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SAN)
 endif
 LDLIBS := $(PKG_LIBS) -lm -pthread
+# OpenMPI is optional at build time: with Debian's libopenmpi-dev present (and MPI != 0) the
+# binary can also run under mpirun (src/run/mpi.c); without it, a plain process.
+MPI ?= 1
+ifneq ($(MPI),0)
+MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
+ifneq ($(MPI_LIBS),)
+CFLAGS += -DSB_HAVE_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null)
+LDLIBS += $(MPI_LIBS)
+endif
+endif
 
 LIB_SRC := $(sort $(shell find src -name '*.c' ! -name main.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "run/mpi.h"
 #include "util/common.h"
 
 typedef struct {
@@ -31,7 +32,7 @@ static void usage(FILE *f) {
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return SB_EXIT_USAGE;
@@ -49,4 +50,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "stackelberg: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return SB_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    /* Under mpirun every rank runs the same command (run/mpi.h); alone, MPI is not started. */
+    sb_mpi_start(&argc, &argv);
+    int rc = dispatch(argc, argv);
+    sb_mpi_stop();
+    return rc;
 }

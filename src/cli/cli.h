@@ -13,8 +13,8 @@ int cmd_eval(int argc, char **argv);
 /* `train` on a tariff-game config (src/cli/train_game.c): the file's text and the --set
  * overrides; seeds <= 0 takes the config's. And `train --resume DIR` of such a run. */
 int train_game(const char *file, const char *text, const char *const *sets, int n_sets, const char *out, int seeds,
-               int jobs, int quiet);
-int train_game_resume(const char *dir, int jobs, int quiet);
+               int jobs, int threads, int quiet);
+int train_game_resume(const char *dir, int jobs, int threads, int quiet);
 
 /* True for "-h" or "--help". */
 int cli_is_help(const char *arg);

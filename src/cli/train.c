@@ -34,7 +34,11 @@ static void usage(FILE *f) {
             "                    at the end and on a signal)\n"
             "  --quiet           no progress line\n"
             "  --seeds K         tariff game: run K seeds (default: the config's `seeds`)\n"
-            "  --jobs J          tariff game: J seeds at once in parallel processes (default: cores)\n"
+            "  --jobs J          tariff game: use J cores (default: all); every seed is a process and\n"
+            "                    their work is packed onto the J cores\n"
+            "  --threads T       tariff game: threads per seed for the aggregators' training phases\n"
+            "                    (default: J); results are the same bits for every T. Under\n"
+            "                    `mpirun -np K` the seeds, and a seed's aggregators, spread over the ranks\n"
             "  -h, --help        this help\n"
             "\n"
             "Writes DIR/progress.csv (a row per update), DIR/checkpoint.npz and DIR/summary.json.\n"
@@ -110,7 +114,7 @@ static int is_game(const SingleSource *src) {
     return game;
 }
 
-static int game_source(const SingleSource *src, const char *out, int seeds, int jobs, int quiet) {
+static int game_source(const SingleSource *src, const char *out, int seeds, int jobs, int threads, int quiet) {
     char outbuf[4096];
     if (!out) {
         char tmp[4096];
@@ -120,7 +124,7 @@ static int game_source(const SingleSource *src, const char *out, int seeds, int 
         snprintf(outbuf, sizeof outbuf, "runs/%s", stem);
         out = outbuf;
     }
-    return train_game(src->file, src->text, src->sets, src->n_sets, out, seeds, jobs, quiet);
+    return train_game(src->file, src->text, src->sets, src->n_sets, out, seeds, jobs, threads, quiet);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -133,12 +137,13 @@ int cmd_train(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},
                                          {"seeds", required_argument, 0, 'K'},
                                          {"jobs", required_argument, 0, 'J'},
+                                         {"threads", required_argument, 0, 'T'},
                                          {0, 0, 0, 0}};
     const char *out = NULL, *seed_arg = NULL, *resume_dir = NULL;
     /* the overrides in the order applied; a --seed goes last as "seed=N" */
     const char **sets = sb_calloc((size_t)argc + 1, sizeof *sets);
     char seed_set[128];
-    int n_sets = 0, c, seeds = 0, jobs = 0;
+    int n_sets = 0, c, seeds = 0, jobs = 0, threads = 0;
     SingleOptions o = {.checkpoint_every = 10.0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:o:S:qh", opts, NULL)) != -1) {
@@ -159,16 +164,17 @@ int cmd_train(int argc, char **argv) {
         }
         case 'q': o.quiet = 1; break;
         case 'K':
-        case 'J': {
+        case 'J':
+        case 'T': {
             char *end;
             long v = strtol(optarg, &end, 10);
+            const char *name = c == 'K' ? "seeds" : c == 'J' ? "jobs" : "threads";
             if (end == optarg || *end || v < 1 || v > 4096) {
-                fprintf(stderr, "stackelberg train: --%s: '%s' is not a whole number >= 1\n", c == 'K' ? "seeds" : "jobs",
-                        optarg);
+                fprintf(stderr, "stackelberg train: --%s: '%s' is not a whole number >= 1\n", name, optarg);
                 free(sets);
                 return SB_EXIT_USAGE;
             }
-            *(c == 'K' ? &seeds : &jobs) = (int)v;
+            *(c == 'K' ? &seeds : c == 'J' ? &jobs : &threads) = (int)v;
             break;
         }
         case 'h': usage(stdout); free(sets); return SB_EXIT_OK;
@@ -186,7 +192,7 @@ int cmd_train(int argc, char **argv) {
             /* A tariff-game run records run.json; a single-agent run its checkpoint.npz. */
             char rj[4096];
             path_join(rj, sizeof rj, resume_dir, "run.json");
-            status = access(rj, F_OK) == 0 ? train_game_resume(resume_dir, jobs, o.quiet) : resume(resume_dir, &o);
+            status = access(rj, F_OK) == 0 ? train_game_resume(resume_dir, jobs, threads, o.quiet) : resume(resume_dir, &o);
         }
         free(sets);
         return status;
@@ -216,7 +222,7 @@ int cmd_train(int argc, char **argv) {
     if (strlen(src.text) != len) {
         fprintf(stderr, "%s: contains a NUL byte; not a YAML text file\n", path);
     } else if (is_game(&src)) {
-        status = game_source(&src, out, seeds, jobs, o.quiet);
+        status = game_source(&src, out, seeds, jobs, threads, o.quiet);
     } else if (load_config(&src, &cfg, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
     } else {

@@ -10,6 +10,7 @@
 #include "config/game_config.h"
 #include "game/runner.h"
 #include "game/world.h"
+#include "run/mpi.h"
 #include "io/jsonval.h"
 #include "util/common.h"
 #include "util/fsutil.h"
@@ -50,9 +51,11 @@ static int build_config(const char *file, const char *text, const char *const *s
     return rc;
 }
 
-static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int seeds, int jobs, int quiet, int resume) {
+static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int seeds, int jobs, int threads, int quiet,
+               int resume) {
     char err[1024];
-    RunnerOptions o = {.seeds = seeds, .jobs = jobs, .quiet = quiet, .figures = 1, .resume = resume};
+    if (sb_mpi_rank() != 0) quiet = 1; /* under mpirun, world rank 0 speaks for the run */
+    RunnerOptions o = {.seeds = seeds, .jobs = jobs, .threads = threads, .quiet = quiet, .figures = sb_mpi_rank() == 0, .resume = resume};
     double t0 = sb_now();
     int rc = game_train(cfg, w, out, &o, err, sizeof err);
     if (rc < 0) {
@@ -70,7 +73,7 @@ static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int s
 }
 
 int train_game(const char *file, const char *text, const char *const *sets, int n_sets, const char *out, int seeds,
-               int jobs, int quiet) {
+               int jobs, int threads, int quiet) {
     char err[1024];
     GameConfig cfg;
     GameWorld w;
@@ -82,18 +85,19 @@ int train_game(const char *file, const char *text, const char *const *sets, int 
     }
     if (seeds <= 0) seeds = cfg.seeds;
     int status;
-    if (mkdir_p(out, err, sizeof err) || write_run_json(out, file, text, sets, n_sets, seeds, err, sizeof err)) {
+    if (sb_mpi_rank() == 0 &&
+        (mkdir_p(out, err, sizeof err) || write_run_json(out, file, text, sets, n_sets, seeds, err, sizeof err))) {
         fprintf(stderr, "stackelberg train: %s\n", err);
         status = SB_EXIT_FAIL;
     } else {
-        status = run(&cfg, &w, out, seeds, jobs, quiet, 0);
+        status = run(&cfg, &w, out, seeds, jobs, threads, quiet, 0);
     }
     game_world_free(&w);
     game_config_free(&cfg);
     return status;
 }
 
-int train_game_resume(const char *dir, int jobs, int quiet) {
+int train_game_resume(const char *dir, int jobs, int threads, int quiet) {
     char err[1024], path[4096];
     path_join(path, sizeof path, dir, "run.json");
     unsigned char *buf;
@@ -134,7 +138,7 @@ int train_game_resume(const char *dir, int jobs, int quiet) {
     } else if (game_world_load(&w, &cfg, err, sizeof err)) {
         fprintf(stderr, "stackelberg train: %s: the recorded config: %s\n", path, err);
     } else {
-        status = run(&cfg, &w, dir, (int)seeds, jobs, quiet, 1);
+        status = run(&cfg, &w, dir, (int)seeds, jobs, threads, quiet, 1);
         game_world_free(&w);
     }
     game_config_free(&cfg);

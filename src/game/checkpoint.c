@@ -28,6 +28,7 @@
 #include "io/jsonval.h"
 #include "io/pspec.h"
 #include "rl/single.h"
+#include "run/mpi.h"
 #include "util/common.h"
 #include "util/fsutil.h"
 #include "util/json.h"
@@ -408,4 +409,53 @@ int game_checkpoint_restore(Game *g, const char *path, RecorderMark *mark, GameR
     int rc = restore(g, &r, mark, res) ? -2 : 0;
     npz_free(&z);
     return rc;
+}
+
+/* ---- the root's copies of every aggregator ---- */
+
+void game_sync_followers(Game *g) {
+    SbComm *cm = g->o.comm;
+    if (!cm || !g->learn_followers || g->synced_t == g->t) return;
+    char err[512], name[64], pre[80];
+    Npz z;
+    npz_init(&z);
+    int rc = 0;
+    for (int b = g->lo; b < g->hi && g->rank != 0 && !rc; b++) {
+        agent_name(g, b, name, sizeof name);
+        rc = ppo_save(g->agg[b], &z, name, err, sizeof err);
+        snprintf(pre, sizeof pre, "env.%s", name);
+        if (!rc) rc = single_envs_save(&g->agg_vec[b], &z, pre, err, sizeof err);
+        snprintf(pre, sizeof pre, "play_rng.%s", name);
+        if (!rc) rc = put(&z, pre, NPY_U8, 4, 0, g->play_rng[b].s, err, sizeof err);
+    }
+    unsigned char *buf = NULL, **all;
+    size_t len = 0, *lens;
+    if (rc || npz_write_mem(&z, &buf, &len, err, sizeof err)) sb_mpi_abort(err);
+    npz_free(&z);
+    sb_comm_gather_bytes(cm, buf, len, &all, &lens);
+    free(buf);
+    if (g->rank == 0) {
+        const int R = sb_comm_size(cm);
+        for (int r = 1; r < R; r++) {
+            int lo, hi;
+            sb_block(g->g.B, R, r, &lo, &hi);
+            Rd rd = {&z, "followers from another rank", err, sizeof err};
+            if (npz_read_mem(&z, all[r], lens[r], rd.label, err, sizeof err)) sb_mpi_abort(err);
+            for (int b = lo; b < hi; b++) {
+                agent_name(g, b, name, sizeof name);
+                snprintf(pre, sizeof pre, "env.%s", name);
+                if (ppo_restore(g->agg[b], &z, name, rd.label, err, sizeof err) ||
+                    single_envs_restore(&g->agg_vec[b], &z, pre, rd.label, err, sizeof err))
+                    sb_mpi_abort(err);
+                snprintf(pre, sizeof pre, "play_rng.%s", name);
+                if (get(&rd, pre, NPY_U8, 4, 0, g->play_rng[b].s)) sb_mpi_abort(err);
+            }
+            npz_free(&z);
+            free(all[r]);
+        }
+        free(all[0]);
+        free(all);
+        free(lens);
+    }
+    g->synced_t = g->t;
 }

@@ -12,6 +12,7 @@
 #include "game/game_internal.h"
 #include "game/recorder.h"
 #include "nn/blas.h"
+#include "run/mpi.h"
 #include "run/pool.h"
 #include "util/common.h"
 #include "util/fsutil.h"
@@ -124,8 +125,12 @@ int game_setup(Game **out, const GameConfig *cfg, const GameWorld *w, long seed,
     gm->w = w;
     gm->seed = seed;
     if (o) gm->o = *o;
+    gm->rank = sb_comm_rank(gm->o.comm);
+    gm->ranks = sb_comm_size(gm->o.comm);
+    if (gm->rank != 0) gm->o.progress = NULL;
     GameShared *g = &gm->g;
     game_shared_init(g, cfg, w);
+    sb_block(g->B, gm->ranks, gm->rank, &gm->lo, &gm->hi);
     const size_t B = (size_t)g->B;
     rng_seed(&gm->market_rng, (uint64_t)seed, 1);
     gm->play_rng = sb_calloc(B, sizeof *gm->play_rng);
@@ -142,12 +147,20 @@ int game_setup(Game **out, const GameConfig *cfg, const GameWorld *w, long seed,
     market_eei_init(&gm->eei, g->B, g->C);
     gm->nested.before = sb_calloc(B * (size_t)g->S, sizeof(double));
     gm->T = game_total_steps(cfg);
+    gm->synced_t = -1;
     gm->lmp_rl_hist = sb_calloc((size_t)gm->T * B, sizeof(double));
     gm->lmp_ns_hist = sb_calloc((size_t)gm->T * B, sizeof(double));
     gm->fleet_hist = sb_calloc((size_t)gm->T * B, sizeof(double));
     if (market_clear_setup(&gm->clear_rl, w, cfg->voll, err, n) || market_clear_setup(&gm->clear_ns, w, cfg->voll, err, n))
         goto fail;
     init_beliefs(gm);
+    /* The root's initial beliefs for all (a dispatch may round differently on another machine). */
+    SbComm *cm = gm->o.comm;
+    sb_comm_bcast(cm, g->belief, B * (size_t)g->S * sizeof(double));
+    sb_comm_bcast(cm, g->belief_mean, B * sizeof(double));
+    sb_comm_bcast(cm, g->belief_sd, B * sizeof(double));
+    sb_comm_bcast(cm, g->reward_scale, B * sizeof(double));
+    sb_comm_bcast(cm, g->leader_obs, (size_t)market_leader_obs_dim(g->C) * sizeof(float));
     if (setup_agents(gm, err, n)) goto fail;
     if (gm->o.progress) gm->o.progress->days = cfg->days;
     *out = gm;
@@ -207,23 +220,46 @@ int game_at_boundary(const Game *g) {
 /* act (C+3, may be NULL) receives the new tariff as the policy's action in [-1, 1]. */
 static void leader_phase(Game *gm, float *act_out) {
     if (!gm->learn_leader) return;
-    double t0 = sb_now();
-    long before = ppo_total_steps(gm->lead);
-    dispatch_reset(gm->lead_env.clear.ds); /* each phase starts cold: see clear.h */
-    ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, NULL, NULL);
-    gm->leader_s += sb_now() - t0;
-    gm->train_env_steps += ppo_total_steps(gm->lead) - before;
-    /* The tariff for the next period: the policy's mean (deterministic) action. */
-    float act[ENV_MAX_ACT];
-    ppo_predict(gm->lead, gm->g.leader_obs, NULL, 1, 1, act, NULL, NULL);
-    game_leader_tariff(&gm->g, act, &gm->g.tariff);
-    if (act_out) memcpy(act_out, act, (size_t)market_tariff_dim(gm->g.C) * sizeof(float));
+    GameShared *g = &gm->g;
+    const int K = market_tariff_dim(g->C);
+    /* The leader lives on the root; its environment plays every follower. What the others
+     * need afterwards, the root sends: the action, the tariff (exactly), the steps taken. */
+    struct {
+        float act[ENV_MAX_ACT];
+        double tariff[ENV_MAX_ACT];
+        long steps;
+    } out;
+    memset(&out, 0, sizeof out);
+    game_sync_followers(gm);
+    if (gm->rank == 0) {
+        double t0 = sb_now();
+        long before = ppo_total_steps(gm->lead);
+        dispatch_reset(gm->lead_env.clear.ds); /* each phase starts cold: see clear.h */
+        ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, NULL, NULL);
+        gm->leader_s += sb_now() - t0;
+        out.steps = ppo_total_steps(gm->lead) - before;
+        /* The tariff for the next period: the policy's mean (deterministic) action. */
+        ppo_predict(gm->lead, g->leader_obs, NULL, 1, 1, out.act, NULL, NULL);
+        game_leader_tariff(g, out.act, &g->tariff);
+        out.tariff[0] = g->tariff.alpha_buy;
+        out.tariff[1] = g->tariff.alpha_sell;
+        memcpy(out.tariff + 2, g->tariff.fixed_prosumer, (size_t)g->C * sizeof(double));
+        out.tariff[2 + g->C] = g->tariff.fixed_consumer;
+    }
+    sb_comm_bcast(gm->o.comm, &out, sizeof out);
+    g->tariff.alpha_buy = out.tariff[0];
+    g->tariff.alpha_sell = out.tariff[1];
+    memcpy(g->tariff.fixed_prosumer, out.tariff + 2, (size_t)g->C * sizeof(double));
+    g->tariff.fixed_consumer = out.tariff[2 + g->C];
+    gm->train_env_steps += out.steps;
+    if (act_out) memcpy(act_out, out.act, (size_t)K * sizeof(float));
 }
 
 /* One aggregator's PPO phase: independent of every other (its own agent, env and Rng, the
  * shared state read only), so the phases may run in any order on any thread. */
-static void follower_phase(void *ctx, int b) {
+static void follower_phase(void *ctx, int i) {
     Game *gm = ctx;
+    const int b = gm->lo + i;
     long before = ppo_total_steps(gm->agg[b]);
     ppo_learn(gm->agg[b], &gm->agg_vec[b], gm->c->aggregator.train_steps, NULL, NULL);
     gm->agg_steps[b] = ppo_total_steps(gm->agg[b]) - before;
@@ -231,11 +267,14 @@ static void follower_phase(void *ctx, int b) {
 
 static void follower_phases(Game *gm, long t) {
     if (!gm->learn_followers) return;
-    for (int b = 0; b < gm->g.B; b++) TRACE(gm, "follower", t, b);
+    for (int b = gm->lo; b < gm->hi; b++) TRACE(gm, "follower", t, b);
     double t0 = sb_now();
-    game_pool_run(gm->o.pool, gm->g.B, follower_phase, gm);
-    for (int b = 0; b < gm->g.B; b++) gm->train_env_steps += gm->agg_steps[b];
+    game_pool_run(gm->o.pool, gm->hi - gm->lo, follower_phase, gm);
+    long steps = 0;
+    for (int b = gm->lo; b < gm->hi; b++) steps += gm->agg_steps[b];
+    gm->train_env_steps += sb_comm_sum_long(gm->o.comm, steps);
     gm->follower_s += sb_now() - t0;
+    gm->synced_t = -1;
 }
 
 /* One real market step t: draw, act, clear twice, account, move the beliefs, record. */
@@ -245,16 +284,32 @@ static void market_step(Game *gm, Recorder *rec) {
     const long t = gm->t;
     const int B = g->B, S = g->S, hour = (int)(t % S), day = (int)(t / S);
     const int cycle = c->aggregator.episode_days * S;
+    SbComm *cm = gm->o.comm;
     TRACE(gm, "market", t, -1);
-    hh_draw_step(g->hh, c->noise, hour, &gm->market_rng, &gm->hs);
+    /* The root draws the step; every rank acts for its aggregators; the root clears. */
+    if (gm->rank == 0) hh_draw_step(g->hh, c->noise, hour, &gm->market_rng, &gm->hs);
+    if (cm) {
+        sb_comm_bcast(cm, gm->hs.consumer_kwh, (size_t)B * sizeof(double));
+        sb_comm_bcast(cm, gm->hs.prosumer_kwh, (size_t)B * sizeof(double));
+        sb_comm_bcast(cm, gm->hs.group_kwh, (size_t)g->G * sizeof(double));
+        sb_comm_bcast(cm, gm->hs.solar_mwh, (size_t)g->hh->n_solar * sizeof(double));
+    }
     memcpy(gm->soc_before, g->soc, (size_t)B * sizeof(double));
     game_fleet_actions(g, gm->learn_followers ? gm->agg : NULL, &g->tariff, hour, (double)(t % cycle) / cycle, g->soc,
-                       &gm->hs, 0, B, gm->play_rng, 1, &gm->fb);
+                       &gm->hs, gm->lo, gm->hi, gm->play_rng, 1, &gm->fb);
+    sb_comm_allgather_blocks(cm, gm->fb.action, B);
     game_fleet_apply(g, g->soc, &gm->hs, &gm->fb);
     int slack = 0;
-    market_clear(&gm->clear_rl, hour, &gm->hs, gm->fb.fleet_kwh, 0, gm->lmp, &slack);
+    if (gm->rank == 0) {
+        market_clear(&gm->clear_rl, hour, &gm->hs, gm->fb.fleet_kwh, 0, gm->lmp, &slack);
+        market_clear(&gm->clear_ns, hour, &gm->hs, gm->hs.prosumer_kwh, 0, gm->lmp_ns, NULL);
+    }
+    if (cm) {
+        sb_comm_bcast(cm, gm->lmp, (size_t)B * sizeof(double));
+        sb_comm_bcast(cm, gm->lmp_ns, (size_t)B * sizeof(double));
+        sb_comm_bcast(cm, &slack, sizeof slack);
+    }
     gm->slack_steps += slack;
-    market_clear(&gm->clear_ns, hour, &gm->hs, gm->hs.prosumer_kwh, 0, gm->lmp_ns, NULL);
     size_t row = (size_t)t * (size_t)B;
     memcpy(gm->lmp_rl_hist + row, gm->lmp, (size_t)B * sizeof(double));
     memcpy(gm->lmp_ns_hist + row, gm->lmp_ns, (size_t)B * sizeof(double));
@@ -418,6 +473,7 @@ void game_results(const Game *gm, GameResult *res) {
     res->shortfall = market_shortfall(gm->window.revenue, c->utility.fixed_cost_per_day, market_ledger_days(&gm->window));
     res->slack_steps = gm->slack_steps;
     res->dispatch_s = gm->clear_rl.dispatch_s + gm->clear_ns.dispatch_s + gm->lead_env.clear.dispatch_s;
+    res->comm_s = sb_comm_seconds(gm->o.comm);
     res->follower_s = gm->follower_s;
     res->leader_s = gm->leader_s;
     res->train_env_steps = gm->train_env_steps;
@@ -458,6 +514,7 @@ static int write_summary(const Game *gm, const char *dir, const GameResult *r, c
     json_num(&j, "follower_training", r->follower_s);
     json_num(&j, "leader_training", r->leader_s);
     json_num(&j, "dispatch", r->dispatch_s);
+    json_num(&j, "communication", r->comm_s);
     json_num(&j, "other", r->other_s);
     json_obj_end(&j);
     json_str(&j, "timing_note", "wall_s, train_steps_per_s and time_s are wall-clock; a resumed run sums its "
@@ -471,6 +528,12 @@ static int write_summary(const Game *gm, const char *dir, const GameResult *r, c
 
 /* ---- the run ---- */
 
+/* A failure on one rank of a group must stop the others (they would wait forever). */
+static int group_fail(const GameOptions *o, int rc, const char *err) {
+    if (o && o->comm && rc < 0) sb_mpi_abort(err);
+    return rc;
+}
+
 int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *out_dir, int resume,
              const GameOptions *o, GameResult *res, char *err, size_t n) {
     double t_start = sb_now();
@@ -479,12 +542,16 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
     Recorder *rec = NULL;
     RecorderMark mark;
     int rc = -1, found = 0;
-    if (mkdir_p(out_dir, err, n)) return -1;
-    if (game_setup(&gm, cfg, w, seed, o, err, n)) return -1;
+    if (game_setup(&gm, cfg, w, seed, o, err, n)) return group_fail(o, -1, err);
+    const int root = gm->rank == 0;
+    SbComm *cm = gm->o.comm;
+    if (root && mkdir_p(out_dir, err, n)) goto done;
     char ck[4096];
     path_join(ck, sizeof ck, out_dir, "checkpoint.npz");
-    if (resume && access(ck, F_OK) == 0) {
-        found = 1;
+    found = resume && access(ck, F_OK) == 0;
+    sb_comm_bcast(cm, &found, sizeof found); /* the root's view of the directory */
+    if (found) {
+        /* Every rank reads the checkpoint (the run directory is shared) and restores it all. */
         if ((rc = game_checkpoint_restore(gm, ck, &mark, res, err, n))) goto done;
         rc = -1;
         if (gm->finished) {
@@ -492,17 +559,22 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
             goto done;
         }
     }
-    int orc = recorder_open(&rec, out_dir, cfg, w, found ? &mark : NULL, err, n);
-    if (orc) {
-        rc = orc;
-        goto done;
+    if (root) {
+        int orc = recorder_open(&rec, out_dir, cfg, w, found ? &mark : NULL, err, n);
+        if (orc) {
+            rc = orc;
+            goto done;
+        }
     }
     volatile int *stop = gm->o.stop;
     int skip = found; /* a restored run resumes after its boundary's checkpoint */
     while (!game_done(gm)) {
-        int stopping = stop && *stop;
+        int stopping = root && stop && *stop;
+        sb_comm_bcast(cm, &stopping, sizeof stopping);
         if ((game_at_boundary(gm) && !skip) || stopping) {
-            if (recorder_mark(rec, &mark, err, n) || game_checkpoint_save(gm, out_dir, &mark, NULL, t_start, err, n))
+            game_sync_followers(gm);
+            if (root &&
+                (recorder_mark(rec, &mark, err, n) || game_checkpoint_save(gm, out_dir, &mark, NULL, t_start, err, n)))
                 goto done;
             if (stopping) {
                 rc = 1;
@@ -514,10 +586,11 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
     }
     game_results(gm, res);
     res->wall_s = gm->wall_before + sb_now() - t_start;
-    res->other_s = res->wall_s - res->follower_s - res->leader_s - res->dispatch_s;
-    if (recorder_mark(rec, &mark, err, n) ||
-        recorder_profiles(out_dir, cfg, gm->g.B, gm->lmp_rl_hist, gm->lmp_ns_hist, gm->fleet_hist, err, n) ||
-        write_summary(gm, out_dir, res, err, n) || game_checkpoint_save(gm, out_dir, &mark, res, t_start, err, n))
+    res->other_s = res->wall_s - res->follower_s - res->leader_s - res->dispatch_s - res->comm_s;
+    game_sync_followers(gm);
+    if (root && (recorder_mark(rec, &mark, err, n) ||
+                 recorder_profiles(out_dir, cfg, gm->g.B, gm->lmp_rl_hist, gm->lmp_ns_hist, gm->fleet_hist, err, n) ||
+                 write_summary(gm, out_dir, res, err, n) || game_checkpoint_save(gm, out_dir, &mark, res, t_start, err, n)))
         goto done;
     rc = 0;
 done:
@@ -527,6 +600,7 @@ done:
         gm->o.progress->eei_gap = res->eei_gap_learned;
     }
     recorder_close(rec);
+    group_fail(o, rc, err);
     game_cleanup(gm);
     return rc;
 }

@@ -151,6 +151,7 @@ typedef struct {
     double shortfall;                         /* relative, last report window, learned tariff */
     long slack_steps;
     double wall_s, follower_s, leader_s, dispatch_s, other_s;
+    double comm_s;                            /* in MPI collectives (the root's), 0 alone */
     long train_env_steps;                     /* PPO environment steps, all agents */
     double train_steps_per_s;
 } GameResult;
@@ -168,13 +169,18 @@ typedef struct {
 typedef void (*GameTraceFn)(const char *phase, long t, int who, void *user);
 
 typedef struct GamePool GamePool; /* run/pool.h: where follower phases run in parallel */
+typedef struct SbComm SbComm;     /* run/mpi.h: the MPI ranks that share this seed */
 
 typedef struct {
     GameTraceFn trace;        /* NULL: off */
     void *trace_user;
     GamePool *pool;           /* NULL: follower phases one after another */
+    SbComm *comm;             /* NULL: this process alone. Otherwise the seed's group of ranks:
+                               * each trains its block of the aggregators; rank 0 (the root)
+                               * draws the noise, clears the market, trains the leader and
+                               * writes every file; the others write nothing */
     GameProgress *progress;   /* NULL: none */
-    volatile int *stop;       /* polled between steps; NULL: never */
+    volatile int *stop;       /* polled between steps (on the root); NULL: never */
 } GameOptions;
 
 typedef struct Game Game;

@@ -26,6 +26,9 @@ struct Game {
     GameOptions o;
     long seed;
     GameShared g;
+    int rank, ranks;                 /* in the seed's group (0, 1 alone) */
+    int lo, hi;                      /* the aggregators this rank trains and acts for: [lo, hi) */
+    long synced_t;                   /* step at which the root's followers were last synced; -1 */
 
     /* the real market */
     MarketClear clear_rl, clear_ns;  /* with and without storage */
@@ -74,5 +77,9 @@ struct Game {
 int game_checkpoint_save(const Game *g, const char *dir, const RecorderMark *mark, const GameResult *res,
                          double session_start, char *err, size_t n);
 int game_checkpoint_restore(Game *g, const char *path, RecorderMark *mark, GameResult *res, char *err, size_t n);
+/* Every aggregator's state (agent, training environment, play stream) from the rank that
+ * trains it to the root, whose copies are then exact: before a leader phase (its environment
+ * plays every follower) and before a checkpoint. A no-op alone. */
+void game_sync_followers(Game *g);
 
 #endif

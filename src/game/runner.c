@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "game/game.h"
+#include "run/mpi.h"
+#include "run/pool.h"
 #include "util/common.h"
 #include "util/fsutil.h"
 #include "util/json.h"
@@ -52,16 +54,21 @@ static void seed_dir(char *out, size_t cap, const char *dir, int s) {
     path_join(out, cap, dir, name);
 }
 
-static void run_child(const GameConfig *cfg, const GameWorld *w, const char *dir, int s, int resume, SeedSlot *slot,
-                      double *fixed) {
+static void run_child(const GameConfig *cfg, const GameWorld *w, const char *dir, int s, const RunnerOptions *ro,
+                      GameTokens *tokens, SeedSlot *slot, double *fixed) {
     static volatile int stop;
     g_child_stop = &stop;
     g_npids = 0;
     char sd[4096];
     seed_dir(sd, sizeof sd, dir, s);
-    GameOptions o = {.progress = &slot->progress, .stop = &stop};
+    /* This seed computes only while it holds a core token (run/pool.h). */
+    game_tokens_acquire(tokens);
+    GamePool *pool = game_pool_create(ro->threads, tokens);
+    GameOptions o = {.progress = &slot->progress, .stop = &stop, .pool = pool};
     GameResult res = {0};
-    int rc = game_run(cfg, w, cfg->seed + s, sd, resume, &o, &res, slot->err, sizeof slot->err);
+    int rc = game_run(cfg, w, cfg->seed + s, sd, ro->resume, &o, &res, slot->err, sizeof slot->err);
+    game_pool_free(pool);
+    game_tokens_release(tokens);
     if (rc == 0) {
         slot->result = res;
         slot->result.fixed_class = NULL;
@@ -221,6 +228,7 @@ METRIC(m_tsps, r->train_steps_per_s)
 METRIC(m_fs, r->follower_s)
 METRIC(m_ls, r->leader_s)
 METRIC(m_ds, r->dispatch_s)
+METRIC(m_cs, r->comm_s)
 
 /* {mean, std, seeds: [...]} of one value per seed. */
 static void emit_values(Json *j, const char *key, const double *v, int seeds) {
@@ -237,21 +245,21 @@ static void emit_values(Json *j, const char *key, const double *v, int seeds) {
     json_obj_end(j);
 }
 
-static void emit_stat(Json *j, const char *key, const SeedSlot *slots, int seeds, Metric f) {
+static void emit_stat(Json *j, const char *key, const GameResult *res, int seeds, Metric f) {
     double *v = sb_malloc((size_t)seeds * sizeof *v);
-    for (int s = 0; s < seeds; s++) v[s] = f(&slots[s].result);
+    for (int s = 0; s < seeds; s++) v[s] = f(&res[s]);
     emit_values(j, key, v, seeds);
     free(v);
 }
 
-static void emit_fixed(Json *j, const char *key, SeedSlot *slots, int seeds, int C, int k) {
+static void emit_fixed(Json *j, const char *key, const GameResult *res, int seeds, int k) {
     double *v = sb_malloc((size_t)seeds * sizeof *v);
-    for (int s = 0; s < seeds; s++) v[s] = slot_fixed(slots, seeds, C, s)[k];
+    for (int s = 0; s < seeds; s++) v[s] = res[s].fixed_class[k];
     emit_values(j, key, v, seeds);
     free(v);
 }
 
-static int write_summary(const GameConfig *cfg, const GameWorld *w, const char *dir, SeedSlot *slots, int seeds,
+static int write_summary(const GameConfig *cfg, const GameWorld *w, const char *dir, const GameResult *slots, int seeds,
                          double wall, char *err, size_t n) {
     char path[4096];
     path_join(path, sizeof path, dir, "summary.json");
@@ -269,7 +277,7 @@ static int write_summary(const GameConfig *cfg, const GameWorld *w, const char *
     emit_stat(&j, "learned", slots, seeds, m_gap_learn);
     json_obj_end(&j);
     json_obj_begin(&j, "fixed_charges");
-    for (int k = 0; k < w->hh.n_class; k++) emit_fixed(&j, w->hh.class_name[k], slots, seeds, w->hh.n_class, k);
+    for (int k = 0; k < w->hh.n_class; k++) emit_fixed(&j, w->hh.class_name[k], slots, seeds, k);
     emit_stat(&j, "consumers", slots, seeds, m_fc);
     json_obj_end(&j);
     emit_stat(&j, "alpha_buy", slots, seeds, m_ab);
@@ -282,6 +290,7 @@ static int write_summary(const GameConfig *cfg, const GameWorld *w, const char *
     emit_stat(&j, "follower_training", slots, seeds, m_fs);
     emit_stat(&j, "leader_training", slots, seeds, m_ls);
     emit_stat(&j, "dispatch", slots, seeds, m_ds);
+    emit_stat(&j, "communication", slots, seeds, m_cs);
     json_obj_end(&j);
     json_num(&j, "wall_s", wall);
     json_arr_begin(&j, "seeds");
@@ -296,11 +305,27 @@ static int write_summary(const GameConfig *cfg, const GameWorld *w, const char *
     return atomic_commit(&a, err, n);
 }
 
+int game_runner_aggregate(const GameConfig *cfg, const GameWorld *w, const char *dir, const GameResult *res, int seeds,
+                          double wall, char *err, size_t n) {
+    if (aggregate_csv(dir, seeds, "steps.csv", 3, err, n) || aggregate_csv(dir, seeds, "periods.csv", 2, err, n) ||
+        aggregate_csv(dir, seeds, "days.csv", 1, err, n) || aggregate_csv(dir, seeds, "hourly.csv", 1, err, n))
+        return -1;
+    return write_summary(cfg, w, dir, res, seeds, wall, err, n);
+}
+
 int game_train(const GameConfig *cfg, const GameWorld *w, const char *dir, const RunnerOptions *o, char *err,
                size_t n) {
+    if (sb_mpi_active()) return game_train_mpi(cfg, w, dir, o, err, n);
     int seeds = o->seeds > 0 ? o->seeds : 1;
+    /* jobs is the cores to use: that many core tokens; every seed (up to 4 per core) is a
+     * process from the start, and the tokens pack their work onto the cores (run/pool.h). */
     int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
+    const int procs = seeds < 4 * jobs ? seeds : 4 * jobs;
+    RunnerOptions ro = *o;
+    if (ro.threads <= 0) ro.threads = jobs;
+    GameTokens *tokens = game_tokens_create(jobs);
+    if (!tokens) return sb_err(err, n, "cannot create the core tokens (shared memory)");
     if (mkdir_p(dir, err, n)) return -1;
     const int C = w->hh.n_class;
     size_t bytes = (size_t)seeds * sizeof(SeedSlot) + (size_t)seeds * (size_t)C * sizeof(double);
@@ -320,7 +345,7 @@ int game_train(const GameConfig *cfg, const GameWorld *w, const char *dir, const
     double t0 = sb_now();
     int next = 0, running = 0, failed = 0, stopped = 0;
     while (next < seeds || running > 0) {
-        while (running < jobs && next < seeds && !g_stop) {
+        while (running < procs && next < seeds && !g_stop) {
             fflush(NULL);
             pid_t p = fork();
             if (p < 0) {
@@ -329,7 +354,7 @@ int game_train(const GameConfig *cfg, const GameWorld *w, const char *dir, const
                 next++;
                 continue;
             }
-            if (p == 0) run_child(cfg, w, dir, next, o->resume, &slots[next], slot_fixed(slots, seeds, C, next));
+            if (p == 0) run_child(cfg, w, dir, next, &ro, tokens, &slots[next], slot_fixed(slots, seeds, C, next));
             pid[next++] = p;
             running++;
         }
@@ -369,10 +394,13 @@ int game_train(const GameConfig *cfg, const GameWorld *w, const char *dir, const
         }
     if (!rc && (stopped || g_stop)) rc = g_stop ? (int)g_stop : SIGINT;
     if (!rc) {
-        if (aggregate_csv(dir, seeds, "steps.csv", 3, err, n) || aggregate_csv(dir, seeds, "periods.csv", 2, err, n) ||
-            aggregate_csv(dir, seeds, "days.csv", 1, err, n) || aggregate_csv(dir, seeds, "hourly.csv", 1, err, n) ||
-            write_summary(cfg, w, dir, slots, seeds, wall, err, n))
-            rc = -1;
+        GameResult *res = sb_calloc((size_t)seeds, sizeof *res);
+        for (int s = 0; s < seeds; s++) {
+            res[s] = slots[s].result;
+            res[s].fixed_class = slot_fixed(slots, seeds, C, s);
+        }
+        if (game_runner_aggregate(cfg, w, dir, res, seeds, wall, err, n)) rc = -1;
+        free(res);
     }
     if (!rc && o->figures) {
         char cmd[8192];
@@ -382,6 +410,7 @@ int game_train(const GameConfig *cfg, const GameWorld *w, const char *dir, const
                     dir);
     }
     munmap(slots, bytes);
+    game_tokens_free(tokens);
     g_pids = NULL;
     g_npids = 0;
     free(pid);

@@ -11,11 +11,13 @@
 #include <stddef.h>
 
 #include "config/game_config.h"
+#include "game/game.h"
 #include "game/world.h"
 
 typedef struct {
     int seeds;         /* runs: seed, seed + 1, ... */
-    int jobs;          /* parallel processes (<= 0: the number of cores) */
+    int jobs;          /* cores to use (<= 0: all online): core tokens shared by the seeds */
+    int threads;       /* threads per seed for the aggregators' phases (<= 0: jobs) */
     int quiet;
     int figures;       /* 1: draw figures when gnuplot is present */
     int resume;        /* continue each seed from OUT/seed-K/checkpoint.npz where there is one */
@@ -27,5 +29,15 @@ typedef struct {
  * when a seed found its checkpoint or records damaged or foreign. */
 int game_train(const GameConfig *cfg, const GameWorld *w, const char *out_dir, const RunnerOptions *o, char *err,
                size_t n);
+
+/* OUT/'s aggregate over seeds (steps, periods, days, hourly CSVs: mean and std per cell) and
+ * summary.json, from the seeds' results res (seeds) and their directories OUT/seed-K. */
+int game_runner_aggregate(const GameConfig *cfg, const GameWorld *w, const char *dir, const GameResult *res, int seeds,
+                          double wall, char *err, size_t n);
+
+/* run/spread.c: the same under mpirun: seeds spread over the ranks, a seed's aggregators over
+ * its group of ranks (run/mpi.h); world rank 0 writes the aggregate. Every rank calls it. */
+int game_train_mpi(const GameConfig *cfg, const GameWorld *w, const char *dir, const RunnerOptions *o, char *err,
+                   size_t n);
 
 #endif
