@@ -181,3 +181,41 @@ Test(world, bad_bus_and_solar_name_are_reported_where_written) {
     cr_expect(strstr(err, "/tmp/cfg.yaml:1:7: grid: ") != NULL && strstr(err, "/tmp/nowhere.m") != NULL, "%s", err);
     game_config_free(&c);
 }
+
+/* Through the binary: bad households exit 2 with the config's file:line:col and leave nothing
+ * behind (the world is loaded before the run directory is made). */
+static void expect_refused(const char *config_text, const char *want) {
+    char cfg[256], dir[256], cmd[1024], out[4096];
+    write_tmp(cfg, sizeof cfg, ".yaml", config_text);
+    snprintf(dir, sizeof dir, "/tmp/sb-world-%ld-out", (long)getpid());
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s --quiet", tu_bin(), cfg, dir);
+    cr_expect_eq(tu_run(cmd, out, sizeof out), 2, "%s", out);
+    char where[512];
+    snprintf(where, sizeof where, "%s:%s", cfg, want);
+    cr_expect(strstr(out, where) != NULL, "got: %s\nwant: %s", out, where);
+    cr_expect_neq(access(dir, F_OK), 0, "%s was created for a refused config", dir);
+    remove(cfg);
+}
+
+Test(world, cli_refuses_bad_households_and_writes_nothing) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "grid: %s/configs/grids/paper3.yaml\n"
+             "households:\n"
+             "  b1: {bus: 1, prosumers: 10, income: 1, storage_kwh: 1, consumers: 10, consumer_income: 1}\n"
+             "  far: {bus: 7, prosumers: 10, income: 1, storage_kwh: 1, consumers: 10, consumer_income: 1}\n"
+             "utility: {fixed_charge_bounds: [0, 1000]}\n",
+             getcwd((char[1024]){0}, 1024));
+    expect_refused(text, "4:14: households.far.bus: bus 7 is not in the grid");
+    snprintf(text, sizeof text,
+             "grid: %s/data/matpower/case14.m\n"
+             "households:\n"
+             "  from_load:\n"
+             "    households: 1000\n"
+             "    prosumers: {low: {share: 0.2, income: 1, storage_kwh: 1}}\n"
+             "    consumers: {share: 0.7, income: 1}\n"
+             "solar: {generators: []}\n",
+             getcwd((char[1024]){0}, 1024));
+    expect_refused(text, "4:5: households.from_load: the shares of the prosumer classes and the consumers must sum "
+                         "to 1, they sum to 0.9");
+}
