@@ -108,7 +108,7 @@ static int setup_agents(Game *gm, char *err, size_t n) {
             float *bias = ppo_pi_params(gm->lead) + m->b_off[m->n_layers - 1];
             for (int k = 0; k < K; k++) bias[k] = a[k];
         }
-        if (lead_env_init(&gm->lead_env, g, gm->agg, err, n)) return -1;
+        if (lead_env_init(&gm->lead_env, g, gm->agg, gm->o.pool, err, n)) return -1;
         gm->lead_env_ready = 1;
         rng_seed(&gm->lead_env.rng, s, 200);
         gm->lead_envp = &gm->lead_env;
@@ -296,7 +296,7 @@ static void market_step(Game *gm, Recorder *rec) {
     }
     memcpy(gm->soc_before, g->soc, (size_t)B * sizeof(double));
     game_fleet_actions(g, gm->learn_followers ? gm->agg : NULL, &g->tariff, hour, (double)(t % cycle) / cycle, g->soc,
-                       &gm->hs, gm->lo, gm->hi, gm->play_rng, 1, &gm->fb);
+                       &gm->hs, gm->lo, gm->hi, gm->play_rng, 1, gm->o.pool, &gm->fb);
     sb_comm_allgather_blocks(cm, gm->fb.action, B);
     game_fleet_apply(g, g->soc, &gm->hs, &gm->fb);
     int slack = 0;

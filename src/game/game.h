@@ -38,6 +38,8 @@
 #include "rl/env.h"
 #include "rl/ppo.h"
 
+typedef struct GamePool GamePool; /* run/pool.h: where independent tasks run in parallel */
+
 /* What every environment and the real market read. */
 typedef struct {
     const GameConfig *cfg;
@@ -64,11 +66,13 @@ typedef struct {
     double soc, net_kwh;      /* net demand of the step about to be played, kWh */
 } AggEnv;
 
-/* Buffers for the fleets' acting and stepping over all buses (one per thread of use). */
+/* Buffers for the fleets' acting and stepping over all buses; a bus's scratch rows are its
+ * own, so buses may act on different threads. */
 typedef struct {
-    float *obs;               /* (obs_dim) */
-    float *probs;             /* (K) */
-    unsigned char *mask;      /* (K) */
+    int obs_dim, K;
+    float *obs;               /* (B, obs_dim) */
+    float *probs;             /* (B, K) */
+    unsigned char *mask;      /* (B, K) */
     double *action;           /* (B) */
     double *fleet_kwh;        /* (B) */
     double *group_kwh;        /* (G) */
@@ -80,6 +84,7 @@ typedef struct {
     Rng rng;
     const GameShared *g;
     Ppo **followers;          /* (B) frozen during the leader phase; NULL entries act 0 */
+    GamePool *pool;           /* the followers act on its threads (NULL: in order) */
     MarketClear clear;        /* its own solver (warm within a phase, cold at its start) */
     double *soc;              /* (B) */
     int t, len;
@@ -102,7 +107,7 @@ void game_shared_init(GameShared *g, const GameConfig *cfg, const GameWorld *w);
 void game_shared_free(GameShared *g);
 void fleet_buffers_init(FleetBuffers *f, const GameShared *g);
 void fleet_buffers_free(FleetBuffers *f);
-int lead_env_init(LeadEnv *e, const GameShared *g, Ppo **followers, char *err, size_t n);
+int lead_env_init(LeadEnv *e, const GameShared *g, Ppo **followers, GamePool *pool, char *err, size_t n);
 void lead_env_free(LeadEnv *e);
 
 /* Observation of aggregator b in state (hour, soc, net_kwh) under g's beliefs and tariff t:
@@ -121,10 +126,12 @@ double game_follower_play(const GameShared *g, Ppo *p, const float *obs, double 
 /* The fleets' actions at one step for buses [b0, b1): zero where a bus has no follower or no
  * capacity. followers (B) may be NULL. Draws (play: sample only) from rng[b] when per_bus_rng
  * (each bus its own stream: the real market, whose buses may act on different ranks), else
- * from *rng (the leader's environment, which acts for every bus in order). */
+ * from *rng (the leader's environment, which acts for every bus in order). With a pool the
+ * buses act on its threads, except when one stream serves every bus (its draws are in bus
+ * order); the actions are the same bits either way. */
 void game_fleet_actions(const GameShared *g, Ppo *const *followers, const Tariff *t, int hour, double progress,
                         const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, int per_bus_rng,
-                        FleetBuffers *f);
+                        GamePool *pool, FleetBuffers *f);
 /* Apply f->action to every bus: each group's battery step, the bus fleet's grid energy
  * (f->group_kwh, f->fleet_kwh) and soc (B) moved on. */
 void game_fleet_apply(const GameShared *g, double *soc, const HhStep *hs, FleetBuffers *f);
@@ -168,7 +175,6 @@ typedef struct {
  * "market", "close"), the real step t and the agent (bus index, or -1). */
 typedef void (*GameTraceFn)(const char *phase, long t, int who, void *user);
 
-typedef struct GamePool GamePool; /* run/pool.h: where follower phases run in parallel */
 typedef struct SbComm SbComm;     /* run/mpi.h: the MPI ranks that share this seed */
 
 typedef struct {

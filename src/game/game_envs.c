@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "game/game.h"
+#include "run/pool.h"
 #include "util/common.h"
 
 /* ---- the shared state ---- */
@@ -57,9 +58,12 @@ void game_shared_free(GameShared *g) {
 }
 
 void fleet_buffers_init(FleetBuffers *f, const GameShared *g) {
-    f->obs = sb_calloc((size_t)game_follower_obs_dim(g->cfg), sizeof(float));
-    f->probs = sb_calloc((size_t)g->K, sizeof(float));
-    f->mask = sb_calloc((size_t)g->K, 1);
+    const size_t B = (size_t)g->B;
+    f->obs_dim = game_follower_obs_dim(g->cfg);
+    f->K = g->K;
+    f->obs = sb_calloc(B * (size_t)f->obs_dim, sizeof(float));
+    f->probs = sb_calloc(B * (size_t)g->K, sizeof(float));
+    f->mask = sb_calloc(B * (size_t)g->K, 1);
     f->action = sb_calloc((size_t)g->B, sizeof(double));
     f->fleet_kwh = sb_calloc((size_t)g->B, sizeof(double));
     f->group_kwh = sb_calloc((size_t)g->G, sizeof(double));
@@ -107,16 +111,44 @@ double game_follower_play(const GameShared *g, Ppo *p, const float *obs, double 
     return fleet_expected_level(probs, mask, g->K, soc);
 }
 
+typedef struct {
+    const GameShared *g;
+    Ppo *const *followers;
+    const Tariff *t;
+    int hour, b0, b1, chunks, per_bus_rng;
+    double progress;
+    const double *soc;
+    const HhStep *hs;
+    Rng *rng;
+    FleetBuffers *f;
+} ActJob;
+
+static void act_one(const ActJob *j, int b) {
+    FleetBuffers *f = j->f;
+    f->action[b] = 0;
+    if (!j->followers || !j->followers[b] || !(j->g->capacity_kwh[b] > 0)) return;
+    float *obs = f->obs + (size_t)b * f->obs_dim;
+    game_follower_obs(j->g, j->t, b, j->hour, j->soc[b], j->hs->prosumer_kwh[b], j->progress, obs);
+    f->action[b] = game_follower_play(j->g, j->followers[b], obs, j->soc[b], j->per_bus_rng ? &j->rng[b] : j->rng,
+                                      f->probs + (size_t)b * f->K, f->mask + (size_t)b * f->K);
+}
+
+/* Task i: the i-th of `chunks` blocks of buses (a bus acts in a few microseconds: one task per
+ * bus would cost more in hand-offs than it saves). */
+static void act_chunk(void *ctx, int i) {
+    const ActJob *j = ctx;
+    int n = j->b1 - j->b0, lo = j->b0 + (int)((long)n * i / j->chunks), hi = j->b0 + (int)((long)n * (i + 1) / j->chunks);
+    for (int b = lo; b < hi; b++) act_one(j, b);
+}
+
 void game_fleet_actions(const GameShared *g, Ppo *const *followers, const Tariff *t, int hour, double progress,
                         const double *soc, const HhStep *hs, int b0, int b1, Rng *rng, int per_bus_rng,
-                        FleetBuffers *f) {
-    for (int b = b0; b < b1; b++) {
-        f->action[b] = 0;
-        if (!followers || !followers[b] || !(g->capacity_kwh[b] > 0)) continue;
-        game_follower_obs(g, t, b, hour, soc[b], hs->prosumer_kwh[b], progress, f->obs);
-        f->action[b] =
-            game_follower_play(g, followers[b], f->obs, soc[b], per_bus_rng ? &rng[b] : rng, f->probs, f->mask);
-    }
+                        GamePool *pool, FleetBuffers *f) {
+    int threads = game_pool_threads(pool), n = b1 - b0;
+    int shared_draws = g->cfg->aggregator.play == AGG_PLAY_SAMPLE && !per_bus_rng;
+    int chunks = shared_draws || n < 16 ? 1 : threads;
+    ActJob j = {g, followers, t, hour, b0, b1, chunks, per_bus_rng, progress, soc, hs, rng, f};
+    game_pool_run(chunks > 1 ? pool : NULL, chunks, act_chunk, &j);
 }
 
 void game_fleet_apply(const GameShared *g, double *soc, const HhStep *hs, FleetBuffers *f) {
@@ -316,10 +348,11 @@ void game_tariff_to_action(const GameShared *g, const Tariff *t, float *act) {
     }
 }
 
-int lead_env_init(LeadEnv *e, const GameShared *g, Ppo **followers, char *err, size_t n) {
+int lead_env_init(LeadEnv *e, const GameShared *g, Ppo **followers, GamePool *pool, char *err, size_t n) {
     memset(e, 0, sizeof *e);
     e->g = g;
     e->followers = followers;
+    e->pool = pool;
     e->len = g->cfg->utility.episode_periods;
     if (market_clear_setup(&e->clear, g->w, g->cfg->voll, err, n)) return -1;
     e->soc = sb_calloc((size_t)g->B, sizeof(double));
@@ -367,7 +400,7 @@ static void lead_step(void *env, const float *action, float *obs, unsigned char 
         int hour = k % S;
         hh_draw_step(g->hh, c->train_noise, hour, &e->rng, &e->hs);
         game_fleet_actions(g, e->followers, &e->view, hour, (double)(k % cycle) / cycle, e->soc, &e->hs, 0, g->B,
-                           &e->rng, 0, &e->fb);
+                           &e->rng, 0, e->pool, &e->fb);
         game_fleet_apply(g, e->soc, &e->hs, &e->fb);
         market_clear(&e->clear, hour, &e->hs, e->fb.fleet_kwh, 1, e->lmp, NULL);
         market_ledger_step(&e->led, g->hh, &e->view, e->lmp, e->fb.group_kwh, e->hs.consumer_kwh);
