@@ -120,6 +120,7 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
     }
     int status = SB_EXIT_USAGE, n = 0;
     Pspec *specs = NULL;
+    size_t agents_n = 0;
     JVal meta = {0};
     const NpzMember *mj = npz_find(&ck, "meta.json");
     const char *fmt = NULL;
@@ -147,9 +148,11 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
         goto done;
     }
     specs = sb_calloc(agents->n, sizeof *specs);
+    agents_n = agents->n;
     for (size_t i = 0; i < agents->n; i++) {
         char where[4200];
         snprintf(where, sizeof where, "%s: meta.json: agents[%zu]", ck_path, i);
+        pspec_free(&specs[n]); /* an agent --agent left out */
         if (pspec_parse(&specs[n], &agents->items[i], where, err, sizeof err)) {
             fprintf(stderr, "stackelberg export: %s\n", err);
             goto done;
@@ -206,6 +209,7 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
            dt == NPY_F4 ? "float32" : "float16", blen);
     status = SB_EXIT_OK;
 done:
+    for (size_t i = 0; specs && i < agents_n; i++) pspec_free(&specs[i]);
     free(specs);
     jv_free(&meta);
     npz_free(&ck);
