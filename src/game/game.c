@@ -1,6 +1,7 @@
 /* game.c: the Stackelberg tariff game for one seed: setup, the single-loop schedule, the
  * nested schedule (Algorithm 1), the per-step and per-period records and the summary. */
 #include "game/game.h"
+#include "game/describe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -317,10 +318,8 @@ static int game_checkpoint(Game *gm, long seed, const char *dir, long t, int per
     for (int b = -1; b < g->B; b++) {
         Ppo *p = b < 0 ? gm->lead : gm->agg[b];
         if (!p) continue;
-        Pspec ps;
         agent_name(gm, b, name, sizeof name);
-        ppo_pspec(p, name, b < 0 ? "none" : "soc_range", &ps);
-        pspec_emit(&j, NULL, &ps);
+        game_describe_emit(&j, g, p, name, b);
     }
     json_arr_end(&j);
     game_config_json(gm->c, &j, "config");
