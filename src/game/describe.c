@@ -64,10 +64,11 @@ static void describe_aggregator(const GameShared *g, int b, Pspec *s) {
     PspecPlay *p = &s->play;
     int gaussian = c->aggregator.action == AGG_GAUSSIAN;
     p->kind = gaussian ? PSPEC_PLAY_RAW : PSPEC_PLAY_LEVELS;
-    /* A deterministic Gaussian plays its mean whether play is mean or mode (game_follower_play). */
-    p->rule = c->aggregator.play == AGG_PLAY_SAMPLE ? PSPEC_RULE_SAMPLE
-              : c->aggregator.play == AGG_PLAY_MODE && !gaussian ? PSPEC_RULE_MODE
-                                                                   : PSPEC_RULE_MEAN;
+    /* game_follower_play: mean plays the expected level, mode the most probable one; a
+     * Gaussian plays its mean for both. */
+    p->rule = c->aggregator.play == AGG_PLAY_SAMPLE                ? PSPEC_RULE_SAMPLE
+              : c->aggregator.play == AGG_PLAY_MEAN && !gaussian ? PSPEC_RULE_EXPECTED
+                                                                   : PSPEC_RULE_DETERMINISTIC;
     pspec_play_entry(p, 0, "a", "fraction of capacity_kwh");
     p->level_lo = -1.0; /* fleet_level_value: -1 + 2k/(K-1) */
     p->level_hi = 1.0;
@@ -122,7 +123,7 @@ static void describe_utility(const GameShared *g, Pspec *s) {
      * market_tariff_to_vec: alpha_buy, alpha_sell, fixed_prosumer[B], fixed_consumer. */
     PspecPlay *p = &s->play;
     p->kind = PSPEC_PLAY_AFFINE;
-    p->rule = PSPEC_RULE_MEAN; /* the leader acts deterministically (game.c) */
+    p->rule = PSPEC_RULE_DETERMINISTIC; /* game.c: ppo_predict(deterministic) */
     p->tanh = u->action_tanh;
     const TariffBounds *bd = &u->bounds;
     for (int k = 0; k < market_tariff_dim(B); k++) {

@@ -406,7 +406,7 @@ int sb_policy_play(SbPolicyAgent *a, const double *obs, double *played) {
         break;
     case PSPEC_PLAY_LEVELS: {
         double v;
-        if (p->rule == PSPEC_RULE_MODE) {
+        if (p->rule == PSPEC_RULE_DETERMINISTIC) {
             if (sb_policy_act(a, obs, mask, a->dist, NULL)) return SB_PLAY_NO_VALID;
             v = level(p, (int)a->dist[0], s->size);
         } else { /* the expected level under the masked policy (fleet_expected_level) */

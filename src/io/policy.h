@@ -53,7 +53,7 @@ typedef struct {
     const char *const *obs_units; /* (O) or NULL */
     int play_dim;        /* P: entries of sb_policy_play's output; 0 when not described */
     const char *play_kind; /* "raw", "table", "levels", "affine"; NULL when not described */
-    const char *play_rule; /* "mean", "mode" or "sample" (the environment draws at random) */
+    const char *play_rule; /* "deterministic", "expected" (levels) or "sample" (drawn at random) */
     const char *const *play_names; /* (P) e.g. "alpha_buy" */
     const char *const *play_units; /* (P) e.g. "$/kWh" */
 } SbPolicyInfo;

@@ -115,11 +115,11 @@ static int parse_play(Pspec *s, const JVal *pl, const char *where, char *err, si
         return sb_err(err, errlen, "%s: play.kind: %s does not apply to a %s action", where, str,
                       pspec_kind_name(s->kind));
     int r = jv_get_str(pl, "rule", &str);
-    p->rule = PSPEC_RULE_MEAN;
-    if (r == 1 && !strcmp(str, "mode")) p->rule = PSPEC_RULE_MODE;
+    p->rule = PSPEC_RULE_DETERMINISTIC;
+    if (r == 1 && !strcmp(str, "expected") && p->kind == PSPEC_PLAY_LEVELS) p->rule = PSPEC_RULE_EXPECTED;
     else if (r == 1 && !strcmp(str, "sample")) p->rule = PSPEC_RULE_SAMPLE;
-    else if (r != 0 && !(r == 1 && !strcmp(str, "mean")))
-        return sb_err(err, errlen, "%s: play.rule: expected mean, mode or sample", where);
+    else if (r != 0 && !(r == 1 && !strcmp(str, "deterministic")))
+        return sb_err(err, errlen, "%s: play.rule: expected deterministic, sample or (levels) expected", where);
     p->n = play_size(s, p->kind);
     if (p->n > PSPEC_MAX_BOX) return sb_err(err, errlen, "%s: play: more than %d played entries", where, PSPEC_MAX_BOX);
     const JVal *names = jv_get(pl, "names"), *units = jv_get(pl, "units");
@@ -261,7 +261,7 @@ int pspec_parse(Pspec *s, const JVal *obj, const char *where, char *err, size_t 
 }
 
 const char *pspec_rule_name(PspecRule r) {
-    return r == PSPEC_RULE_MODE ? "mode" : r == PSPEC_RULE_SAMPLE ? "sample" : "mean";
+    return r == PSPEC_RULE_EXPECTED ? "expected" : r == PSPEC_RULE_SAMPLE ? "sample" : "deterministic";
 }
 
 static void emit_obs(Json *j, const Pspec *s) {
@@ -293,7 +293,7 @@ static void play_formula(const Pspec *s, char *t, size_t cap) {
     case PSPEC_PLAY_TABLE: ADD("values[x]; %s", x); break;
     case PSPEC_PLAY_LEVELS:
         ADD("a_i = %.10g + %.10g * i / (K - 1), K = %d; ", p->level_lo, p->level_hi - p->level_lo, s->size);
-        if (p->rule == PSPEC_RULE_MODE) ADD("played a_x, x the most probable valid level");
+        if (p->rule == PSPEC_RULE_DETERMINISTIC) ADD("played a_x, x the most probable valid level");
         else ADD("played sum_i p_i a_i / sum_i p_i over the valid levels, p = softmax of the policy's logits "
                  "over the valid levels");
         break;

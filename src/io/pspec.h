@@ -19,9 +19,9 @@
  * action it plays, P entries named, each with a unit ("names", "units"). "kind":
  *   raw     x itself (a discrete x is an index);
  *   table   discrete: values[x] (K numbers);
- *   levels  discrete: the K levels a_i = lo + (hi - lo) i / (K - 1) ("levels": [lo, hi]);
- *           "rule" mean: the expected level sum_i p_i a_i / sum_i p_i over the valid levels,
- *           mode: a_x, sample: the environment draws i from the masked policy;
+ *   levels  discrete: the K levels a_i = lo + (hi - lo) i / (K - 1) ("levels": [lo, hi]):
+ *           a_x, or with "rule" expected the expected level sum_i p_i a_i / sum_i p_i over
+ *           the valid levels (p the policy's probabilities);
  *   affine  box: v_k = low_k + (squash(x_k) + 1) / 2 (high_k - low_k), squash "tanh" or
  *           "clip" (to [-1, 1]); then "sell" {"rule": clip | swap, "buy": i, "sell": j}:
  *           when v_j > v_i, v_j = v_i (clip) or the two swap; then "derived" {"index": d,
@@ -30,8 +30,10 @@
  * "soc_range" {"obs": j, "tol"} (levels, or a raw box of one entry): the action is a fraction
  * of a battery's capacity and soc = obs[j]; level i is valid when -soc - tol <= a_i <= 1 -
  * soc + tol (the mask), and the played value is clipped to [-soc, 1 - soc].
- * "rule" sample on any kind: the environment draws its action at random; the deterministic
- * counterpart above is what the description computes. "note": free text for people.
+ * "rule": deterministic (the default: from x as above), expected (levels only) or sample: the
+ * environment draws its action at random (a level from the masked policy, or a Gaussian
+ * sample), and the description computes its deterministic counterpart (for levels the
+ * expected level). "note": free text for people.
  *
  * Legend: O obs_dim, A action floats (box: size; discrete: 1; multi_discrete: len(nvec)),
  * K policy-head width (box: size; discrete: size; multi_discrete: sum(nvec)), L layers,
@@ -79,7 +81,7 @@ typedef enum {
     PSPEC_PLAY_LEVELS,
     PSPEC_PLAY_AFFINE
 } PspecPlayKind;
-typedef enum { PSPEC_RULE_MEAN = 0, PSPEC_RULE_MODE = 1, PSPEC_RULE_SAMPLE = 2 } PspecRule;
+typedef enum { PSPEC_RULE_DETERMINISTIC = 0, PSPEC_RULE_EXPECTED = 1, PSPEC_RULE_SAMPLE = 2 } PspecRule;
 typedef enum { PSPEC_SELL_NONE = 0, PSPEC_SELL_CLIP = 1, PSPEC_SELL_SWAP = 2 } PspecSell;
 
 /* The action the environment plays (see "play" above). */
