@@ -132,14 +132,14 @@ def check_forward(path, binary, n, seed):
                     low, high = np.array(act["low"]), np.array(act["high"])
                     std = np.exp(get("log_std"))
                     checks += [("mean", head, np.array(out["mean"])), ("std", std, np.array(out["std"])),
-                               ("action", np.clip(head, low, high), np.array(out["action"]))]
+                               ("raw_action", np.clip(head, low, high), np.array(out["raw_action"]))]
                 else:
                     logits = np.where(mask == 1, head, -np.inf)
                     p = np.exp(logits - logits.max())
                     p /= p.sum()
                     checks += [("probs", p, np.array(out["probs"]))]
-                    if int(np.argmax(logits)) != out["action"]:
-                        fail("%s: action %d, numpy argmax %d" % (name, out["action"], int(np.argmax(logits))))
+                    if int(np.argmax(logits)) != out["raw_action"]:
+                        fail("%s: raw_action %d, numpy argmax %d" % (name, out["raw_action"], int(np.argmax(logits))))
                 for key, want, got in checks:
                     if want.shape != got.shape:
                         fail("%s: %s has shape %s, numpy %s" % (name, key, got.shape, want.shape))

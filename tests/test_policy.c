@@ -400,7 +400,7 @@ Test(eval, bad_files_and_arguments_exit_2_with_reason) {
     expect_exit2("no valid action", NULL, "%s eval %s --obs 1,2,3,4 --mask 0,0,0", bin, path);
     expect_exit2("cannot open", "missing.npz", "%s eval %s/missing.npz --obs 1", bin, dir);
     cr_expect_eq(run(out, sizeof out, "%s eval %s --obs 1,2,3,4 --mask 0,1,0 --json", bin, path), 0, "%s", out);
-    cr_expect(strstr(out, "\"action\":1") != NULL, "the only valid choice: %s", out);
+    cr_expect(strstr(out, "\"raw_action\":1") != NULL, "the only valid choice: %s", out);
     cr_expect_eq(run(out, sizeof out, "%s eval --help", bin), 0);
     cr_expect(strstr(out, "usage: stackelberg eval") != NULL, "%s", out);
     rm_rf(dir);

@@ -254,6 +254,7 @@ void sb_policy_info(const SbPolicyAgent *a, SbPolicyInfo *info) {
     info->obs_names = a->obs_names;
     info->obs_units = a->obs_units;
     static const char *const kinds[] = {NULL, "raw", "table", "levels", "affine"};
+    info->soc_obs = s->play.soc_range ? s->play.soc_obs : -1;
     if (s->play.kind != PSPEC_PLAY_NONE) {
         info->play_dim = s->play.n;
         info->play_kind = kinds[s->play.kind];

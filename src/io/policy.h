@@ -56,6 +56,7 @@ typedef struct {
     const char *play_rule; /* "deterministic", "expected" (levels) or "sample" (drawn at random) */
     const char *const *play_names; /* (P) e.g. "alpha_buy" */
     const char *const *play_units; /* (P) e.g. "$/kWh" */
+    int soc_obs;         /* the observation holding the SoC of a soc_range play; -1 otherwise */
 } SbPolicyInfo;
 
 enum {
