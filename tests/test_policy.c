@@ -187,7 +187,7 @@ static SbPolicy *play_policy(const char *squash, const char *sell) {
     Npz z;
     npz_init(&z);
     char err[512], meta[8192];
-    float zeros[8] = {0}, one[1] = {1}, lv[5] = {0, 0.69314718f, 1.0986123f, 1.3862944f, 1.6094379f};
+    float zeros[16] = {0}, one[1] = {1}, lv[5] = {0, 0.69314718f, 1.0986123f, 1.3862944f, 1.6094379f};
     float gw[2] = {0, 1}, tfb[4] = {0.5f, 1.0f, -0.2f, 3.0f}, tbb[2] = {0, 1}, lstd[4] = {0};
     const char *lvl[2] = {"lv", "md"};
     for (int i = 0; i < 2; i++) { /* ln k in float32: the ratios stay k to 1e-7 */
