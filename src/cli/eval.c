@@ -23,13 +23,14 @@ static void usage(FILE *f) {
             "capacity, for its utility the tariff in $/kWh and $/household/day.\n\n"
             "  --agent NAME   which agent (optional when the file holds one)\n"
             "  --obs LIST     the observation, obs_dim comma-separated numbers, unnormalised\n"
-            "                 (names and formulas: meta.json \"observations\")\n"
+            "                 (names and formulas: meta.json \"observations\"; printed back named)\n"
             "  --mask LIST    discrete actions: 1 valid / 0 invalid per choice, for probs and\n"
             "                 raw_action (default: the environment's mask, from the SoC in the\n"
             "                 observation for soc_range agents; otherwise all valid); the played\n"
             "                 action always uses the environment's mask\n"
             "  --json         one JSON object: mean and std (Gaussian; the mean before clipping)\n"
-            "                 or probs (categorical), raw_action (the policy's deterministic\n"
+            "                 or probs (categorical), mask (where the mask came from), obs_names,\n"
+            "                 raw_action (the policy's deterministic\n"
             "                 output: the clipped mean, or the index of the most probable valid\n"
             "                 choice), value, played (null when not described), played_names,\n"
             "                 played_units, play_rule, played_random (the environment draws at\n"
@@ -174,6 +175,11 @@ int cmd_eval(int argc, char **argv) {
         json_str(&j, "agent", info.name);
         json_str(&j, "kind", box ? "box" : info.kind == SB_ACTION_DISCRETE ? "discrete" : "multi_discrete");
         json_str(&j, "mask", mask_from);
+        if (info.obs_names) {
+            json_arr_begin(&j, "obs_names");
+            for (int i = 0; i < info.obs_dim; i++) json_str(&j, NULL, info.obs_names[i]);
+            json_arr_end(&j);
+        }
         if (box) {
             json_num_array(&j, "mean", dist, (size_t)info.dist_dim);
             json_num_array(&j, "std", std, (size_t)info.dist_dim);
@@ -202,6 +208,12 @@ int cmd_eval(int argc, char **argv) {
     } else {
         printf("agent  %s (%s, obs %d, mask rule %s)\n", info.name,
                box ? "Gaussian" : "categorical", info.obs_dim, info.mask_rule);
+        if (info.obs_names) {
+            printf("obs    ");
+            for (int i = 0; i < info.obs_dim; i++)
+                printf(" %s=%.9g", info.obs_names[i], obs[i]);
+            printf("\n");
+        }
         if (mask && info.soc_obs >= 0 && strcmp(mask_from, "--mask"))
             printf("mask    %s: soc = obs[%d] = %.9g, %d of %d choices valid\n", mask_from, info.soc_obs,
                    obs[info.soc_obs], valid, info.dist_dim);

@@ -32,7 +32,10 @@ static void usage(FILE *f) {
             "Members: NAME.pi.L.weight (out, in), NAME.pi.L.bias, NAME.vf.L.weight/bias (the last\n"
             "layer of pi is the action head, of vf the value), NAME.log_std (Gaussian actions),\n"
             "NAME.obs_mean / NAME.obs_var (when observations were normalised, applied as\n"
-            "clip((obs - mean) / sqrt(var + 1e-8), -clip_obs, clip_obs)), and meta.json.\n"
+            "clip((obs - mean) / sqrt(var + 1e-8), -clip_obs, clip_obs)), and meta.json: per agent\n"
+            "the layer sizes, the action space, every observation's name, unit, formula and\n"
+            "constants (\"observations\"), and how the policy's output becomes the action the\n"
+            "environment plays, in physical units (\"play\"; `stackelberg eval` computes it).\n"
             "Exit status: 0 written, 1 the file could not be written, 2 bad usage or bad input.\n");
 }
 
