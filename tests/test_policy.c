@@ -792,6 +792,44 @@ Test(export, float32_is_bitwise_and_leaves_training_state_out) {
     rm_rf(dir);
 }
 
+Test(export, meta_spells_out_the_normaliser_statistics) {
+    /* meta.json's obs_normalization.mean/var equal the NAME.obs_mean/obs_var members
+     * exactly (%.17g reads back bitwise), for every normalised agent. */
+    char dir[256], out[4096], path[512], err[512];
+    make_run(dir, sizeof dir, "normstats", SYNTH_TARIFF, 4);
+    cr_assert_eq(run(out, sizeof out, "%s export %s", tu_bin(), dir), 0, "%s", out);
+    path_join(path, sizeof path, dir, "policy.npz");
+    Npz z;
+    cr_assert_eq(npz_read(&z, path, err, sizeof err), 0, "%s", err);
+    const NpzMember *mj = npz_find(&z, "meta.json");
+    JVal meta;
+    cr_assert_eq(jv_parse(&meta, mj->data, mj->count, err, sizeof err), 0, "%s", err);
+    const JVal *pols = jv_get(&meta, "policies");
+    int checked = 0;
+    for (size_t i = 0; i < pols->n; i++) {
+        const JVal *p = &pols->items[i], *norm = jv_get(p, "obs_normalization");
+        const char *name;
+        jv_get_str(p, "name", &name);
+        cr_assert(norm, "%s: no obs_normalization", name);
+        const JVal *mean = jv_get(norm, "mean"), *var = jv_get(norm, "var");
+        char nm[128];
+        snprintf(nm, sizeof nm, "%s.obs_mean", name);
+        const NpzMember *mm = npz_find(&z, nm);
+        snprintf(nm, sizeof nm, "%s.obs_var", name);
+        const NpzMember *mv = npz_find(&z, nm);
+        cr_assert(mean && var && mm && mv && mean->n == mm->count && var->n == mv->count);
+        for (size_t k = 0; k < mean->n; k++) {
+            cr_expect_eq(mean->items[k].num, ((const double *)mm->data)[k], "%s mean[%zu]", name, k);
+            cr_expect_eq(var->items[k].num, ((const double *)mv->data)[k], "%s var[%zu]", name, k);
+        }
+        checked++;
+    }
+    cr_expect_eq(checked, 4);
+    jv_free(&meta);
+    npz_free(&z);
+    rm_rf(dir);
+}
+
 static long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) ? -1 : (long)st.st_size;

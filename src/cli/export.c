@@ -180,6 +180,18 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
                 fprintf(stderr, "stackelberg export: %s\n", err);
                 goto done;
             }
+        if (specs[a].normalize_obs) { /* the statistics just copied, spelled out in meta.json too */
+            size_t O = (size_t)specs[a].obs_dim, shape[1] = {O};
+            double *mv = sb_malloc(2 * O * sizeof *mv); /* (2, O) mean, var */
+            char nm[160], nv[160];
+            snprintf(nm, sizeof nm, "%s.obs_mean", specs[a].name);
+            snprintf(nv, sizeof nv, "%s.obs_var", specs[a].name);
+            if (npz_get_f64(&out, nm, shape, 1, mv, ck_path, err, sizeof err) ||
+                npz_get_f64(&out, nv, shape, 1, mv + O, ck_path, err, sizeof err))
+                SB_PANIC("export: %s", err); /* copy_tensor has just written both */
+            pspec_set_norm(&specs[a], mv, mv + O);
+            free(mv);
+        }
     }
     size_t mlen;
     char *mtext = export_meta(&meta, specs, n, dt, &mlen);

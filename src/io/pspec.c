@@ -255,6 +255,17 @@ int pspec_parse(Pspec *s, const JVal *obj, const char *where, char *err, size_t 
         return sb_err(err, errlen, "%s: obs_eps: expected a number >= 0", where);
     const JVal *v = jv_get(obj, "observations");
     if (v && parse_obs(s, v, where, err, errlen)) return -1;
+    v = jv_get(obj, "obs_normalization");
+    const JVal *nm = v ? jv_get(v, "mean") : NULL, *nv = v ? jv_get(v, "var") : NULL;
+    if (s->normalize_obs && (nm || nv)) {
+        s->norm_mean = sb_malloc((size_t)s->obs_dim * sizeof *s->norm_mean);
+        s->norm_var = sb_malloc((size_t)s->obs_dim * sizeof *s->norm_var);
+        if (num_list(nm, s->norm_mean, s->obs_dim) || num_list(nv, s->norm_var, s->obs_dim))
+            return sb_err(err, errlen, "%s: obs_normalization.mean/var: expected %d finite numbers each", where,
+                          s->obs_dim);
+        for (int i = 0; i < s->obs_dim; i++)
+            if (s->norm_var[i] < 0) return sb_err(err, errlen, "%s: obs_normalization.var[%d] < 0", where, i);
+    }
     v = jv_get(obj, "play");
     if (v && parse_play(s, v, where, err, errlen)) return -1;
     return 0;
@@ -401,10 +412,16 @@ void pspec_emit(Json *j, const char *key, const Pspec *s) {
         snprintf(t, sizeof t, "clip((obs - mean) / sqrt(var + %.10g), -%.10g, %.10g) after the formulas of "
                  "\"observations\" (VecNormalize's running statistics, frozen)", s->obs_eps, s->clip_obs, s->clip_obs);
         json_str(j, "formula", t);
+        json_arr_begin(j, "members");
         snprintf(t, sizeof t, "%s.obs_mean", s->name);
-        json_str(j, "mean", t);
+        json_str(j, NULL, t);
         snprintf(t, sizeof t, "%s.obs_var", s->name);
-        json_str(j, "var", t);
+        json_str(j, NULL, t);
+        json_arr_end(j);
+        if (s->norm_mean && s->norm_var) {
+            json_num_array(j, "mean", s->norm_mean, (size_t)s->obs_dim);
+            json_num_array(j, "var", s->norm_var, (size_t)s->obs_dim);
+        }
         json_obj_end(j);
     }
     if (s->obs_desc) emit_obs(j, s);
@@ -414,7 +431,17 @@ void pspec_emit(Json *j, const char *key, const Pspec *s) {
 
 void pspec_free(Pspec *s) {
     free(s->obs_desc);
+    free(s->norm_mean);
+    free(s->norm_var);
     s->obs_desc = NULL;
+    s->norm_mean = s->norm_var = NULL;
+}
+
+void pspec_set_norm(Pspec *s, const double *mean, const double *var) {
+    if (!s->norm_mean) s->norm_mean = sb_malloc((size_t)s->obs_dim * sizeof *s->norm_mean);
+    if (!s->norm_var) s->norm_var = sb_malloc((size_t)s->obs_dim * sizeof *s->norm_var);
+    memcpy(s->norm_mean, mean, (size_t)s->obs_dim * sizeof *mean);
+    memcpy(s->norm_var, var, (size_t)s->obs_dim * sizeof *var);
 }
 
 PspecObs *pspec_describe_obs(Pspec *s, int i, const char *name, const char *unit, const char *formula) {

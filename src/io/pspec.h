@@ -12,7 +12,9 @@
  *
  * "observations" (optional; O entries, in order): {"name", "unit", "formula", "constants":
  * {NAME: number, ...}}: how the environment computes the raw observation, every number of the
- * formula among the constants. The policy's own normaliser (normalize_obs) comes after that.
+ * formula among the constants. The policy's own normaliser (normalize_obs) comes after that:
+ * "obs_normalization" {"formula", "members", "mean" (O), "var" (O)} spells it out (mean and
+ * var when known: `export` copies them from the members).
  *
  * "play" (optional): how the environment turns the deterministic output x of the policy
  * (box: the mean clipped to low/high; discrete: the most probable valid index) into the
@@ -122,6 +124,9 @@ typedef struct {
     int normalize_obs;
     double clip_obs, obs_eps;
     PspecObs *obs_desc;            /* (O) what each observation is; NULL when not described */
+    double *norm_mean, *norm_var;  /* (O) the normaliser's frozen statistics, for readers of
+                                    * meta.json (the loader uses the NAME.obs_mean/var members);
+                                    * NULL when not given */
     PspecPlay play;
 } Pspec;
 
@@ -138,6 +143,8 @@ int pspec_parse(Pspec *s, const JVal *obj, const char *where, char *err, size_t 
 void pspec_emit(Json *j, const char *key, const Pspec *s);
 /* Release what parse or the describe calls below allocated (safe on a zeroed Pspec). */
 void pspec_free(Pspec *s);
+/* Copy the normaliser's statistics (O each) into s, for meta.json. */
+void pspec_set_norm(Pspec *s, const double *mean, const double *var);
 
 /* ---- describing (the trainers) ---- */
 
