@@ -9,6 +9,12 @@ reader must read, and recomputes exported policies' forward pass in float64.
   npz_check.py forward POLICY BIN N SEED
                                    recompute N random observations per agent and compare
                                    with `BIN eval POLICY --json` to 1e-5
+  npz_check.py readme README POLICY BIN N SEED
+                                   run the README's Python example (the ```python block that
+                                   starts with "# played_action.py") as it is written, in a
+                                   directory holding POLICY as policies.npz, then compare its
+                                   aggregator_action and utility_tariff with `BIN eval --json`'s
+                                   played action on N random observations per agent, to 1e-6
 Prints "ok ..." and exits 0 on success; prints what differs and exits 1 otherwise.
 """
 import io
@@ -132,14 +138,14 @@ def check_forward(path, binary, n, seed):
                     low, high = np.array(act["low"]), np.array(act["high"])
                     std = np.exp(get("log_std"))
                     checks += [("mean", head, np.array(out["mean"])), ("std", std, np.array(out["std"])),
-                               ("action", np.clip(head, low, high), np.array(out["action"]))]
+                               ("raw_action", np.clip(head, low, high), np.array(out["raw_action"]))]
                 else:
                     logits = np.where(mask == 1, head, -np.inf)
                     p = np.exp(logits - logits.max())
                     p /= p.sum()
                     checks += [("probs", p, np.array(out["probs"]))]
-                    if int(np.argmax(logits)) != out["action"]:
-                        fail("%s: action %d, numpy argmax %d" % (name, out["action"], int(np.argmax(logits))))
+                    if int(np.argmax(logits)) != out["raw_action"]:
+                        fail("%s: raw_action %d, numpy argmax %d" % (name, out["raw_action"], int(np.argmax(logits))))
                 for key, want, got in checks:
                     if want.shape != got.shape:
                         fail("%s: %s has shape %s, numpy %s" % (name, key, got.shape, want.shape))
@@ -151,11 +157,82 @@ def check_forward(path, binary, n, seed):
     print("ok forward: %d evaluations, max relative difference %.3g" % (count, worst))
 
 
+def readme_example(readme):
+    """The README's example code, exactly as written there."""
+    text = open(readme, encoding="utf-8").read()
+    marker = "```python\n# played_action.py"
+    start = text.find(marker)
+    if start < 0:
+        fail("%s: no ```python block starting with '# played_action.py'" % readme)
+    start += len("```python\n")
+    end = text.find("\n```", start)
+    return text[start:end + 1]
+
+
+def eval_json(binary, path, agent, obs):
+    cmd = [binary, "eval", path, "--agent", agent, "--json", "--obs", ",".join(repr(float(v)) for v in obs)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        fail("eval exited %d: %s" % (res.returncode, res.stderr))
+    return json.loads(res.stdout)
+
+
+def check_readme(readme, path, binary, n, seed):
+    import os
+    import tempfile
+    code = readme_example(readme)
+    path = os.path.abspath(path)
+    ns = {"__name__": "readme_example"}
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(path, os.path.join(tmp, "policies.npz"))
+        os.chdir(tmp)
+        try:  # the whole block, its example calls included
+            exec(compile(code, readme + ":played_action.py", "exec"), ns)
+        finally:
+            os.chdir(cwd)
+    rng = np.random.default_rng(seed)
+    with np.load(path) as z:
+        meta = json.loads(bytes(z["meta.json"]).decode())
+    worst, count, seen = 0.0, 0, set()
+    for spec in meta["policies"]:
+        name, kind = spec["name"], spec.get("play", {}).get("kind")
+        if kind not in ("levels", "affine"):
+            continue
+        seen.add(kind)
+        for i in range(n):
+            if kind == "levels":
+                # belief, hour, net-demand ratio, SoC, alpha_buy, alpha_sell (, progress); SoCs
+                # on the level grid and at the ends too, where the mask's tolerance matters
+                soc = [0.0, 1.0, 0.37, 0.5, 0.01 * rng.integers(0, 101)][i] if i < 5 else rng.random()
+                obs = [rng.uniform(-3, 3), rng.integers(0, 8) / 8, rng.uniform(0.4, 1.0), soc,
+                       rng.uniform(0, 0.01), rng.uniform(0, 0.01)]
+                obs += [rng.random()] * (spec["obs_dim"] - len(obs))
+                want = [ns["aggregator_action"](path, name, obs)]
+            else:
+                obs = list(rng.normal(size=spec["obs_dim"]) * 3.0)
+                want = [v for v, _ in ns["utility_tariff"](path, obs).values()]
+            out = eval_json(binary, path, name, obs)
+            got = out["played"]
+            if got is None or len(got) != len(want):
+                fail("%s: eval played %r, the README example %r" % (name, got, want))
+            d = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(got, want))
+            worst = max(worst, d)
+            if d > 1e-6:
+                fail("%s: eval played %r, the README example %r (obs %r)" % (name, got, want, obs))
+            count += 1
+    if seen != {"levels", "affine"}:
+        fail("%s: expected aggregators (levels) and a utility (affine), found %s" % (path, sorted(seen)))
+    print("ok readme: %d played actions, max difference %.3g" % (count, worst))
+
+
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "check-c":
         check_c(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "write-np":
         write_np(sys.argv[2])
+    elif len(sys.argv) >= 7 and sys.argv[1] == "readme":
+        check_readme(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif len(sys.argv) >= 6 and sys.argv[1] == "forward":
         check_forward(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:

@@ -323,7 +323,10 @@ Test(train_cli, export_and_eval_work_on_a_finished_run) {
     cr_expect(strstr(out, "1 agent"), "%s", out);
     path_join(pol, sizeof pol, run, "policy.npz");
     cr_assert_eq(run_cmd(out, sizeof out, "eval %s --obs 0,0,0.05,0 --json%s", pol, ""), 0, "%s", out);
-    cr_expect(strstr(out, "\"probs\"") && strstr(out, "\"action\""), "%s", out);
+    cr_expect(strstr(out, "\"probs\"") && strstr(out, "\"raw_action\""), "%s", out);
+    /* CartPole plays a force of -10 or +10 N (index 0 or 1). */
+    cr_expect((strstr(out, "\"played\":[-10]") || strstr(out, "\"played\":[10]")) &&
+              strstr(out, "\"played_units\":[\"N\"]"), "%s", out);
     /* A finished run resumed (twice) only re-evaluates: the same summary, no rows lost. */
     char again[256];
     snprintf(again, sizeof again, "%s/again", dir);

@@ -32,7 +32,10 @@ static void usage(FILE *f) {
             "Members: NAME.pi.L.weight (out, in), NAME.pi.L.bias, NAME.vf.L.weight/bias (the last\n"
             "layer of pi is the action head, of vf the value), NAME.log_std (Gaussian actions),\n"
             "NAME.obs_mean / NAME.obs_var (when observations were normalised, applied as\n"
-            "clip((obs - mean) / sqrt(var + 1e-8), -clip_obs, clip_obs)), and meta.json.\n"
+            "clip((obs - mean) / sqrt(var + 1e-8), -clip_obs, clip_obs)), and meta.json: per agent\n"
+            "the layer sizes, the action space, every observation's name, unit, formula and\n"
+            "constants (\"observations\"), and how the policy's output becomes the action the\n"
+            "environment plays, in physical units (\"play\"; `stackelberg eval` computes it).\n"
             "Exit status: 0 written, 1 the file could not be written, 2 bad usage or bad input.\n");
 }
 
@@ -120,6 +123,7 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
     }
     int status = SB_EXIT_USAGE, n = 0;
     Pspec *specs = NULL;
+    size_t agents_n = 0;
     JVal meta = {0};
     const NpzMember *mj = npz_find(&ck, "meta.json");
     const char *fmt = NULL;
@@ -136,8 +140,10 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
         fprintf(stderr, "stackelberg export: %s: meta.json: format is not \"stackelberg-checkpoint\"\n", ck_path);
         goto done;
     }
-    if (jv_get_num(&meta, "version", &version) != 1 || version != 1) {
-        fprintf(stderr, "stackelberg export: %s: unknown format version %g (this build reads version 1)\n",
+    /* Version 1: single-agent runs and earlier games; 2: games with named state members. The
+     * agents' members and descriptions are the same in both. */
+    if (jv_get_num(&meta, "version", &version) != 1 || (version != 1 && version != 2)) {
+        fprintf(stderr, "stackelberg export: %s: unknown format version %g (this build reads versions 1 and 2)\n",
                 ck_path, version);
         goto done;
     }
@@ -147,9 +153,11 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
         goto done;
     }
     specs = sb_calloc(agents->n, sizeof *specs);
+    agents_n = agents->n;
     for (size_t i = 0; i < agents->n; i++) {
         char where[4200];
         snprintf(where, sizeof where, "%s: meta.json: agents[%zu]", ck_path, i);
+        pspec_free(&specs[n]); /* an agent --agent left out */
         if (pspec_parse(&specs[n], &agents->items[i], where, err, sizeof err)) {
             fprintf(stderr, "stackelberg export: %s\n", err);
             goto done;
@@ -174,6 +182,18 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
                 fprintf(stderr, "stackelberg export: %s\n", err);
                 goto done;
             }
+        if (specs[a].normalize_obs) { /* the statistics just copied, spelled out in meta.json too */
+            size_t O = (size_t)specs[a].obs_dim, shape[1] = {O};
+            double *mv = sb_malloc(2 * O * sizeof *mv); /* (2, O) mean, var */
+            char nm[160], nv[160];
+            snprintf(nm, sizeof nm, "%s.obs_mean", specs[a].name);
+            snprintf(nv, sizeof nv, "%s.obs_var", specs[a].name);
+            if (npz_get_f64(&out, nm, shape, 1, mv, ck_path, err, sizeof err) ||
+                npz_get_f64(&out, nv, shape, 1, mv + O, ck_path, err, sizeof err))
+                SB_PANIC("export: %s", err); /* copy_tensor has just written both */
+            pspec_set_norm(&specs[a], mv, mv + O);
+            free(mv);
+        }
     }
     size_t mlen;
     char *mtext = export_meta(&meta, specs, n, dt, &mlen);
@@ -206,6 +226,7 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
            dt == NPY_F4 ? "float32" : "float16", blen);
     status = SB_EXIT_OK;
 done:
+    for (size_t i = 0; specs && i < agents_n; i++) pspec_free(&specs[i]);
     free(specs);
     jv_free(&meta);
     npz_free(&ck);

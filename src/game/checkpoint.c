@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "game/describe.h"
 #include "game/game_internal.h"
 #include "io/jsonval.h"
 #include "io/pspec.h"
@@ -142,10 +143,8 @@ static int put_meta(Npz *z, const Game *g, const GameResult *res, char *err, siz
     for (int b = -1; b < g->g.B; b++) {
         Ppo *p = b < 0 ? g->lead : g->agg[b];
         if (!p) continue;
-        Pspec ps;
         agent_name(g, b, name, sizeof name);
-        ppo_pspec(p, name, b < 0 ? "none" : "soc_range", &ps);
-        pspec_emit(&j, NULL, &ps);
+        game_describe_emit(&j, &g->g, p, name, b);
     }
     json_arr_end(&j);
     game_config_json(g->c, &j, "config");

@@ -1,6 +1,8 @@
-/* policy.c: loading an exported policy .npz and acting with it (see policy.h).
+/* policy.c: loading an exported policy .npz, acting with it, and the action the environment
+ * plays (see policy.h; the "play" description in io/pspec.h).
  *
- * Legend: O obs_dim, K head width, W widest layer, L linear layers per network.
+ * Legend: O obs_dim, K head width, W widest layer, L linear layers per network, P played
+ * entries.
  * Parameters are widened to double on load (exact for f4 and f2), so the forward pass
  * matches a float64 NumPy recomputation to rounding. */
 #include "io/policy.h"
@@ -26,6 +28,10 @@ struct SbPolicyAgent {
     double *obs_mean, *obs_var;    /* (O) when normalize_obs */
     double *x;                     /* (O) normalised observation */
     double *h[2];                  /* (W) ping-pong activations */
+    double *dist;                  /* (K) sb_policy_play's distribution or raw action */
+    unsigned char *mask;           /* (K) sb_policy_play's mask */
+    const char **obs_names, **obs_units; /* (O) into spec.obs_desc, when described */
+    const char *play_names[PSPEC_MAX_BOX], *play_units[PSPEC_MAX_BOX]; /* (P) into spec.play */
 };
 
 struct SbPolicy {
@@ -45,6 +51,11 @@ static void agent_free(SbPolicyAgent *a) {
     free(a->x);
     free(a->h[0]);
     free(a->h[1]);
+    free(a->dist);
+    free(a->mask);
+    free(a->obs_names);
+    free(a->obs_units);
+    pspec_free(&a->spec);
 }
 
 void sb_policy_free(SbPolicy *pol) {
@@ -107,6 +118,21 @@ static int agent_load(SbPolicyAgent *a, const Npz *z, const char *label, char *e
     a->x = sb_malloc((size_t)s->obs_dim * sizeof *a->x);
     a->h[0] = sb_malloc((size_t)width * sizeof(double));
     a->h[1] = sb_malloc((size_t)width * sizeof(double));
+    size_t K = (size_t)pspec_head_dim(s);
+    a->dist = sb_malloc(K * sizeof *a->dist);
+    a->mask = sb_malloc(K);
+    if (s->obs_desc) {
+        a->obs_names = sb_malloc((size_t)s->obs_dim * sizeof *a->obs_names);
+        a->obs_units = sb_malloc((size_t)s->obs_dim * sizeof *a->obs_units);
+        for (int i = 0; i < s->obs_dim; i++) {
+            a->obs_names[i] = s->obs_desc[i].name;
+            a->obs_units[i] = s->obs_desc[i].unit;
+        }
+    }
+    for (int k = 0; k < s->play.n; k++) {
+        a->play_names[k] = s->play.names[k];
+        a->play_units[k] = s->play.units[k];
+    }
     return 0;
 }
 
@@ -225,6 +251,17 @@ void sb_policy_info(const SbPolicyAgent *a, SbPolicyInfo *info) {
     }
     if (s->kind == PSPEC_MULTI_DISCRETE) info->nvec = s->nvec;
     info->mask_rule = s->mask;
+    info->obs_names = a->obs_names;
+    info->obs_units = a->obs_units;
+    static const char *const kinds[] = {NULL, "raw", "table", "levels", "affine"};
+    info->soc_obs = s->play.soc_range ? s->play.soc_obs : -1;
+    if (s->play.kind != PSPEC_PLAY_NONE) {
+        info->play_dim = s->play.n;
+        info->play_kind = kinds[s->play.kind];
+        info->play_rule = pspec_rule_name(s->play.rule);
+        info->play_names = a->play_names;
+        info->play_units = a->play_units;
+    }
 }
 
 /* Normalise obs into a->x, then run network `net`; returns its output (in a->h). */
@@ -311,4 +348,86 @@ int sb_policy_act(SbPolicyAgent *a, const double *obs, const unsigned char *mask
         off += n;
     }
     return 0;
+}
+
+/* ---- the action played ---- */
+
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* Level i of K: lo + (hi - lo) i / (K - 1), evaluated in the game's order (fleet.c). */
+static double level(const PspecPlay *p, int i, int K) {
+    return p->level_lo + (p->level_hi - p->level_lo) * i / (K - 1);
+}
+
+int sb_policy_mask(const SbPolicyAgent *a, const double *obs, unsigned char *mask) {
+    const Pspec *s = &a->spec;
+    const PspecPlay *p = &s->play;
+    if (p->kind != PSPEC_PLAY_LEVELS || !p->soc_range) return 0;
+    double soc = obs[p->soc_obs];
+    for (int i = 0; i < s->size; i++) {
+        double v = level(p, i, s->size);
+        mask[i] = v >= -soc - p->soc_tol && v <= 1.0 - soc + p->soc_tol;
+    }
+    return 1;
+}
+
+/* The affine map of a box action x (P) onto the physical bounds, the sell rule, the derived
+ * entry: the utility's tariff in the game (game_leader_tariff). */
+static void play_affine(const PspecPlay *p, const double *x, double *v) {
+    for (int k = 0; k < p->n; k++) {
+        double u = p->tanh ? tanh(x[k]) : clampd(x[k], -1.0, 1.0);
+        v[k] = clampd(p->low[k] + 0.5 * (u + 1.0) * (p->high[k] - p->low[k]), p->low[k], p->high[k]);
+    }
+    if (p->sell != PSPEC_SELL_NONE && v[p->sell_idx] > v[p->buy]) {
+        double buy = v[p->buy];
+        if (p->sell == PSPEC_SELL_SWAP) v[p->buy] = v[p->sell_idx];
+        v[p->sell_idx] = buy;
+    }
+    if (p->has_derived) {
+        double acc = p->d_const;
+        for (int k = 0; k < p->n; k++) acc += p->d_coef[k] * v[k];
+        v[p->derived] = clampd(acc / p->d_div, p->d_low, p->d_high);
+    }
+}
+
+int sb_policy_play(SbPolicyAgent *a, const double *obs, double *played) {
+    const Pspec *s = &a->spec;
+    const PspecPlay *p = &s->play;
+    if (p->kind == PSPEC_PLAY_NONE) return SB_PLAY_UNDESCRIBED;
+    const unsigned char *mask = sb_policy_mask(a, obs, a->mask) ? a->mask : NULL;
+    double soc = p->soc_range ? obs[p->soc_obs] : 0.0;
+    switch (p->kind) {
+    case PSPEC_PLAY_RAW:
+        if (sb_policy_act(a, obs, mask, played, NULL)) return SB_PLAY_NO_VALID;
+        if (p->soc_range) played[0] = clampd(played[0], -soc, 1.0 - soc);
+        break;
+    case PSPEC_PLAY_TABLE:
+        if (sb_policy_act(a, obs, mask, a->dist, NULL)) return SB_PLAY_NO_VALID;
+        played[0] = p->values[(int)a->dist[0]];
+        break;
+    case PSPEC_PLAY_LEVELS: {
+        double v;
+        if (p->rule == PSPEC_RULE_DETERMINISTIC) {
+            if (sb_policy_act(a, obs, mask, a->dist, NULL)) return SB_PLAY_NO_VALID;
+            v = level(p, (int)a->dist[0], s->size);
+        } else { /* the expected level under the masked policy (fleet_expected_level) */
+            if (sb_policy_dist(a, obs, mask, a->dist, NULL, NULL)) return SB_PLAY_NO_VALID;
+            double sp = 0, sa = 0;
+            for (int i = 0; i < s->size; i++) {
+                if (mask && !mask[i]) continue;
+                sp += a->dist[i];
+                sa += a->dist[i] * level(p, i, s->size);
+            }
+            v = sa / sp;
+        }
+        played[0] = p->soc_range ? clampd(v, -soc, 1.0 - soc) : v;
+        break;
+    }
+    case PSPEC_PLAY_AFFINE:
+        sb_policy_act(a, obs, NULL, a->dist, NULL);
+        play_affine(p, a->dist, played);
+        break;
+    default: return SB_PLAY_UNDESCRIBED;
+    }
+    return p->rule == PSPEC_RULE_SAMPLE ? SB_PLAY_RANDOM : SB_PLAY_OK;
 }

@@ -6,6 +6,7 @@
 #include "rl/cartpole.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include "util/common.h"
 
@@ -84,3 +85,21 @@ const EnvClass cartpole_class = {
     .size = sizeof(CartPole),
     .seed = cartpole_seed,
 };
+
+void cartpole_describe(Pspec *s) {
+    SB_ASSERT(s->obs_dim == 4 && s->kind == PSPEC_DISCRETE && s->size == 2);
+    double theta_threshold = 12 * 2 * CARTPOLE_PI / 360;
+    PspecObs *o = pspec_describe_obs(s, 0, "x", "m", "the cart's position; the episode ends when |x| > x_threshold");
+    pspec_obs_const(o, "x_threshold", X_THRESHOLD);
+    pspec_describe_obs(s, 1, "x_dot", "m/s", "the cart's velocity");
+    o = pspec_describe_obs(s, 2, "theta", "rad",
+                           "the pole's angle from upright; the episode ends when |theta| > theta_threshold (12 degrees)");
+    pspec_obs_const(o, "theta_threshold", theta_threshold);
+    pspec_describe_obs(s, 3, "theta_dot", "rad/s", "the pole's angular velocity");
+    PspecPlay *p = &s->play;
+    p->kind = PSPEC_PLAY_TABLE;
+    pspec_play_entry(p, 0, "force", "N");
+    p->values[0] = -FORCE_MAG; /* action 0 pushes the cart left, 1 right */
+    p->values[1] = FORCE_MAG;
+    snprintf(p->note, sizeof p->note, "the force on the cart for the next tau = %g s", TAU);
+}

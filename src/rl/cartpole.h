@@ -9,6 +9,7 @@
 #ifndef SB_CARTPOLE_H
 #define SB_CARTPOLE_H
 
+#include "io/pspec.h"
 #include "rl/env.h"
 #include "util/rng.h"
 
@@ -27,5 +28,7 @@ void cartpole_seed(void *env, uint64_t seed, uint64_t stream);
 void cartpole_reset(void *env, float *obs, unsigned char *mask);
 void cartpole_step(void *env, const float *action, float *obs, unsigned char *mask, float *reward,
                    int *terminated, int *truncated);
+/* The observations and the played force of an agent trained on CartPole (meta.json). */
+void cartpole_describe(Pspec *s);
 
 #endif

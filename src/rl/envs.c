@@ -44,3 +44,8 @@ void envs_destroy(void **envs, int n) {
     for (int i = 0; i < n; i++) free(envs[i]);
     free(envs);
 }
+
+void envs_describe(const EnvClass *cls, Pspec *s) {
+    if (cls == &cartpole_class) cartpole_describe(s);
+    else if (cls == &pendulum_class) pendulum_describe(s);
+}

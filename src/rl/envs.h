@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "io/pspec.h"
 #include "rl/env.h"
 
 /* "CartPole-v1" or "Pendulum-v1"; NULL if the name is unknown. */
@@ -16,5 +17,8 @@ void envs_list(char *buf, size_t cap);
 /* n instances (each sb_calloc'd cls->size bytes, then cls->seed(env, seed, i)). */
 void **envs_create(const EnvClass *cls, int n, uint64_t seed);
 void envs_destroy(void **envs, int n);
+/* Fill s's observations and played action (io/pspec.h) for an agent trained on cls, s
+ * already holding its networks; nothing for an environment without a description. */
+void envs_describe(const EnvClass *cls, Pspec *s);
 
 #endif

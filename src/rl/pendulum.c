@@ -7,6 +7,9 @@
 #include "rl/pendulum.h"
 
 #include <math.h>
+#include <stdio.h>
+
+#include "util/common.h"
 
 static const double PI = 3.141592653589793; /* np.pi */
 static const double MAX_SPEED = 8.0;
@@ -82,3 +85,15 @@ const EnvClass pendulum_class = {
     .size = sizeof(Pendulum),
     .seed = pendulum_seed,
 };
+
+void pendulum_describe(Pspec *s) {
+    SB_ASSERT(s->obs_dim == 3 && s->kind == PSPEC_BOX && s->size == 1);
+    pspec_describe_obs(s, 0, "cos_theta", "1", "cos(theta), theta: the pendulum's angle, 0 upright");
+    pspec_describe_obs(s, 1, "sin_theta", "1", "sin(theta)");
+    PspecObs *o = pspec_describe_obs(s, 2, "theta_dot", "rad/s", "the angular velocity, clipped to [-max_speed, max_speed]");
+    pspec_obs_const(o, "max_speed", MAX_SPEED);
+    PspecPlay *p = &s->play;
+    p->kind = PSPEC_PLAY_RAW;
+    pspec_play_entry(p, 0, "torque", "N m");
+    snprintf(p->note, sizeof p->note, "the torque for the next dt = %g s, within [-%g, %g]", DT, MAX_TORQUE, MAX_TORQUE);
+}

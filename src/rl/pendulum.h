@@ -7,6 +7,7 @@
 #ifndef SB_PENDULUM_H
 #define SB_PENDULUM_H
 
+#include "io/pspec.h"
 #include "rl/env.h"
 #include "util/rng.h"
 
@@ -26,6 +27,8 @@ void pendulum_seed(void *env, uint64_t seed, uint64_t stream);
 void pendulum_reset(void *env, float *obs, unsigned char *mask);
 void pendulum_step(void *env, const float *action, float *obs, unsigned char *mask, float *reward,
                    int *terminated, int *truncated);
+/* The observations and the played torque of an agent trained on Pendulum (meta.json). */
+void pendulum_describe(Pspec *s);
 /* ((x + pi) mod 2 pi) - pi with Python's floored modulo: a value in [-pi, pi). */
 double pendulum_angle_normalize(double x);
 

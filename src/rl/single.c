@@ -257,7 +257,9 @@ static char *checkpoint_meta(const Run *r, int finished, long progress_bytes, si
     json_arr_begin_block(&j, "agents");
     Pspec spec;
     ppo_pspec(r->p, AGENT, "none", &spec);
+    envs_describe(envs_find(r->c->env), &spec);
     pspec_emit(&j, NULL, &spec);
+    pspec_free(&spec);
     json_arr_end(&j);
     json_obj_begin(&j, "run");
     json_bool(&j, "finished", finished);

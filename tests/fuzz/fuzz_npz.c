@@ -49,6 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             double v;
             sb_policy_act(ag, obs, NULL, act, &v);
             sb_policy_dist(ag, obs, NULL, dist, std, &v);
+            double *played = calloc((size_t)in.play_dim + 1, sizeof *played);
+            unsigned char *mask = calloc((size_t)in.dist_dim, 1);
+            for (int i = 0; i < in.obs_dim; i++) obs[i] = 0.25; /* a SoC inside [0, 1] */
+            sb_policy_play(ag, obs, played);
+            sb_policy_mask(ag, obs, mask);
+            free(played);
+            free(mask);
             free(obs);
             free(act);
             free(dist);

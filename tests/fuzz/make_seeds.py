@@ -69,6 +69,25 @@ policy("bad-format.npz", [disc], meta_patch={"format": "stackelberg-checkpoint"}
 policy("bad-missing.npz", [disc], drop="d.pi.0.bias")
 policy("bad-shape.npz", [disc], reshape="d.pi.0.weight")
 policy("bad-names.npz", [disc], meta_patch={"agents": ["x"]})
+# Agents whose meta.json describes observations and the played action (io/pspec.h): the
+# parsers of "observations" and "play" and sb_policy_play get fuzzed from these.
+lv = spec("lv", 2, [2, 5], [2, 1], {"kind": "discrete", "size": 5, "mask": "soc_range"})
+lv["observations"] = [{"name": "belief", "unit": "1", "formula": "clip((b - mean) / sd, -clip, clip)",
+                       "constants": {"mean": 30.5, "sd": 4.25, "clip": 3}},
+                      {"name": "soc", "unit": "fraction", "formula": "state of charge"}]
+lv["play"] = {"kind": "levels", "rule": "expected", "names": ["a"], "units": ["fraction"], "levels": [-1, 1],
+              "soc_range": {"obs": 1, "tol": 1e-9}}
+tf = spec("tf", 2, [2, 3], [2, 1], {"kind": "box", "size": 3, "low": [-1, -1, -1], "high": [1, 1, 1], "mask": "none"},
+          norm=True)
+tf["play"] = {"kind": "affine", "names": ["buy", "sell", "fixed"], "units": ["$/kWh", "$/kWh", "$/day"],
+              "squash": "tanh", "low": [0, 0, 0], "high": [0.01, 0.01, 15],
+              "sell": {"rule": "swap", "buy": 0, "sell": 1},
+              "derived": {"index": 2, "constant": 100, "coef": [-1000, 0, 0], "divisor": 7, "low": 0, "high": 15}}
+tb = spec("tb", 1, [1, 2], [1, 1], {"kind": "discrete", "size": 2, "mask": "none"})
+tb["play"] = {"kind": "table", "names": ["force"], "units": ["N"], "values": [-10, 10]}
+gs = spec("gs", 2, [2, 1], [2, 1], {"kind": "box", "size": 1, "low": [-1], "high": [1], "mask": "none"})
+gs["play"] = {"kind": "raw", "rule": "sample", "names": ["a"], "units": ["fraction"], "soc_range": {"obs": 0, "tol": 0}}
+policy("np-described.npz", [lv, tf, tb, gs])
 np.savez_compressed(os.path.join(OUT, "np-dtypes.npz"), a=np.arange(6, dtype="<f4").reshape(2, 3),
                     b=np.arange(3, dtype="<f2"), c=np.arange(2, dtype="<f8"), d=np.arange(2, dtype="<i8"),
                     e=np.arange(2, dtype="<u8"), f=np.arange(2, dtype="|u1"), g=np.arange(2, dtype="<i4"),
