@@ -124,7 +124,7 @@ static int same_file(const char *a, const char *b) {
 
 /* The records of two run directories are the same bytes, and so are the results. */
 static void expect_same_records(const char *a, const char *b, const GameResult *ra, const GameResult *rb) {
-    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv"};
+    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv", "training.csv"};
     for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
         char pa[512], pb[512];
         path_join(pa, sizeof pa, a, files[i]);

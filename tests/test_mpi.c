@@ -60,7 +60,7 @@ static void expect_same_summary(const char *a, const char *b) {
 
 static void expect_same_run(const char *ref, const char *dir, int seeds) {
     char a[1024], b[1024];
-    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv"};
+    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv", "training.csv"};
     for (int s = 0; s < seeds; s++)
         for (size_t f = 0; f < SB_ARRAY_LEN(files); f++) {
             snprintf(a, sizeof a, "%s/seed-%d/%s", ref, s, files[f]);

@@ -28,6 +28,101 @@ void game_result_free(GameResult *r) {
     r->fixed_class = NULL;
 }
 
+/* ---- the agents' training rows ---- */
+
+static int log_update(const PpoStats *s, void *user) {
+    TrainLog *l = user;
+    char name[64];
+    if (l->who < 0) snprintf(name, sizeof name, "utility");
+    else snprintf(name, sizeof name, "agg_%s", l->gm->g.hh->bus_name[l->who]);
+    recorder_training_row(&l->buf, &l->len, &l->cap, name, l->gm->t, l->gm->g.S, s);
+    return 0;
+}
+
+/* A row of training.csv and its place: step (day * S + hour), then the agent's order. */
+typedef struct {
+    const char *text;
+    size_t len;
+    long t;
+    int source; /* the utility 0, follower b at b + 1 */
+    size_t seq; /* arrival order: rows of one agent and step stay in order */
+} Row;
+
+static int row_cmp(const void *pa, const void *pb) {
+    const Row *a = pa, *b = pb;
+    if (a->t != b->t) return a->t < b->t ? -1 : 1;
+    if (a->source != b->source) return a->source < b->source ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Append the rows of text (len bytes, whole lines) from `source` to *rows. */
+static void split_rows(const char *text, size_t len, int source, int S, Row **rows, size_t *n, size_t *cap) {
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) + 1 : len;
+        long day = 0, hour = 0;
+        const char *comma = memchr(text + at, ',', end - at);
+        if (comma) sscanf(comma + 1, "%ld,%ld", &day, &hour);
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 256;
+            *rows = sb_realloc(*rows, *cap * sizeof **rows);
+        }
+        (*rows)[*n] = (Row){text + at, end - at, day * S + hour, source, *n};
+        (*n)++;
+        at = end;
+    }
+}
+
+/* training.csv gets every agent's rows since the last flush, step by step: at each step the
+ * utility's, then every follower's in bus order (the followers' from the ranks that train
+ * them). Flushing at any boundary writes the same file. Collective over the seed's group. */
+static void flush_training(Game *gm, Recorder *rec) {
+    const int B = gm->g.B, S = gm->g.S;
+    size_t total = 0;
+    for (int b = gm->lo; b < gm->hi; b++) total += gm->tlog[b].len;
+    char *blob = sb_malloc(total ? total : 1);
+    size_t at = 0;
+    for (int b = gm->lo; b < gm->hi; b++) {
+        memcpy(blob + at, gm->tlog[b].buf, gm->tlog[b].len);
+        at += gm->tlog[b].len;
+        gm->tlog[b].len = 0;
+    }
+    unsigned char **all;
+    size_t *lens;
+    sb_comm_gather_bytes(gm->o.comm, blob, total, &all, &lens);
+    free(blob);
+    TrainLog *lead = &gm->tlog[B];
+    if (all) { /* the root */
+        Row *rows = NULL;
+        size_t n = 0, cap = 0;
+        split_rows(lead->buf, lead->len, 0, S, &rows, &n, &cap);
+        for (int r = 0; r < gm->ranks; r++) {
+            /* rank r's rows are its buses' in bus order: find each bus's by its agent name */
+            size_t off = 0;
+            int lo, hi;
+            sb_block(B, gm->ranks, r, &lo, &hi);
+            for (int b = lo; b < hi && off < lens[r]; b++) {
+                char name[64];
+                int k = snprintf(name, sizeof name, "agg_%s,", gm->g.hh->bus_name[b]);
+                size_t end = off;
+                while (end < lens[r] && !strncmp((const char *)all[r] + end, name, (size_t)k)) {
+                    const char *nl = memchr(all[r] + end, '\n', lens[r] - end);
+                    end = nl ? (size_t)(nl - (const char *)all[r]) + 1 : lens[r];
+                }
+                split_rows((const char *)all[r] + off, end - off, b + 1, S, &rows, &n, &cap);
+                off = end;
+            }
+        }
+        qsort(rows, n, sizeof *rows, row_cmp);
+        for (size_t i = 0; i < n && rec; i++) recorder_training(rec, rows[i].text, rows[i].len);
+        free(rows);
+        for (int r = 0; r < gm->ranks; r++) free(all[r]);
+        free(all);
+        free(lens);
+    }
+    lead->len = 0;
+}
+
 /* ---- setup ---- */
 
 /* Initial beliefs: a dispatch without batteries on the mean shapes, hour by hour; then their
@@ -66,6 +161,11 @@ static int setup_agents(Game *gm, char *err, size_t n) {
     uint64_t s = (uint64_t)gm->seed;
     gm->agg = sb_calloc((size_t)B, sizeof *gm->agg);
     gm->agg_steps = sb_calloc((size_t)B, sizeof *gm->agg_steps);
+    gm->tlog = sb_calloc((size_t)B + 1, sizeof *gm->tlog);
+    for (int b = 0; b <= B; b++) {
+        gm->tlog[b].gm = gm;
+        gm->tlog[b].who = b < B ? b : -1;
+    }
     if (gm->learn_followers) {
         gm->agg_cls = c->aggregator.action == AGG_GAUSSIAN ? agg_env_class_gaussian : agg_env_class_discrete;
         gm->agg_cls.obs_dim = game_follower_obs_dim(c);
@@ -182,6 +282,8 @@ void game_cleanup(Game *gm) {
     free(gm->agg_envp);
     free(gm->agg_vec);
     free(gm->agg_steps);
+    for (int b = 0; gm->tlog && b <= gm->g.B; b++) free(gm->tlog[b].buf);
+    free(gm->tlog);
     if (gm->lead) {
         ppo_free(gm->lead);
         vecenv_free(&gm->lead_vec);
@@ -235,7 +337,7 @@ static void leader_phase(Game *gm, float *act_out) {
         double t0 = sb_now();
         long before = ppo_total_steps(gm->lead);
         dispatch_reset(gm->lead_env.clear.ds); /* each phase starts cold: see clear.h */
-        ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, NULL, NULL);
+        ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, log_update, &gm->tlog[g->B]);
         gm->leader_s += sb_now() - t0;
         out.steps = ppo_total_steps(gm->lead) - before;
         /* The tariff for the next period: the policy's mean (deterministic) action. */
@@ -261,7 +363,7 @@ static void follower_phase(void *ctx, int i) {
     Game *gm = ctx;
     const int b = gm->lo + i;
     long before = ppo_total_steps(gm->agg[b]);
-    ppo_learn(gm->agg[b], &gm->agg_vec[b], gm->c->aggregator.train_steps, NULL, NULL);
+    ppo_learn(gm->agg[b], &gm->agg_vec[b], gm->c->aggregator.train_steps, log_update, &gm->tlog[b]);
     gm->agg_steps[b] = ppo_total_steps(gm->agg[b]) - before;
 }
 
@@ -573,6 +675,7 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
         sb_comm_bcast(cm, &stopping, sizeof stopping);
         if ((game_at_boundary(gm) && !skip) || stopping) {
             game_sync_followers(gm);
+            flush_training(gm, rec);
             if (root &&
                 (recorder_mark(rec, &mark, err, n) || game_checkpoint_save(gm, out_dir, &mark, NULL, t_start, err, n)))
                 goto done;
@@ -588,6 +691,7 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
     res->wall_s = gm->wall_before + sb_now() - t_start;
     res->other_s = res->wall_s - res->follower_s - res->leader_s - res->dispatch_s - res->comm_s;
     game_sync_followers(gm);
+    flush_training(gm, rec);
     if (root && (recorder_mark(rec, &mark, err, n) ||
                  recorder_profiles(out_dir, cfg, gm->g.B, gm->lmp_rl_hist, gm->lmp_ns_hist, gm->fleet_hist, err, n) ||
                  write_summary(gm, out_dir, res, err, n) || game_checkpoint_save(gm, out_dir, &mark, res, t_start, err, n)))

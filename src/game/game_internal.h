@@ -20,6 +20,15 @@ typedef struct {
     double *before;                  /* (B, S) the beliefs when the inner iteration began */
 } NestedState;
 
+/* An agent's training.csv rows since the last flush (a phase appends, game_flush_training
+ * writes them in agent order: the same file for any thread or rank count). */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    const struct Game *gm;
+    int who;                         /* bus index, or -1 for the utility */
+} TrainLog;
+
 struct Game {
     const GameConfig *c;
     const GameWorld *w;
@@ -47,6 +56,7 @@ struct Game {
     void **agg_envp;                 /* (B) */
     VecEnv *agg_vec;                 /* (B) */
     long *agg_steps;                 /* (B) env steps of the last follower phase */
+    TrainLog *tlog;                  /* (B + 1) the followers' rows, then the utility's */
     Ppo *lead;
     LeadEnv lead_env;
     int lead_env_ready;

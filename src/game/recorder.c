@@ -28,7 +28,7 @@ struct Recorder {
     char line[1 << 14];
 };
 
-static const char *const FILES[REC_N] = {"steps.csv",      "draws.csv",     "periods.csv",
+static const char *const FILES[REC_N] = {"steps.csv",      "draws.csv",     "periods.csv",   "training.csv",
                                          "grid_buses.csv", "grid_gens.csv", "grid_steps.csv"};
 
 /* An error that is the input's fault (exit 2). */
@@ -80,6 +80,9 @@ static void headers(Recorder *r) {
                         "soc,action,alpha_buy,alpha_sell,fixed_prosumer,fixed_consumer\n");
     logf_(r, REC_DRAWS, "day,hour,kind,name,value\n");
     periods_header(r);
+    logf_(r, REC_TRAINING, "agent,day,hour,iteration,timesteps,total_timesteps,n_updates,ep_rew_mean,ep_len_mean,"
+                           "policy_gradient_loss,value_loss,entropy_loss,loss,approx_kl,clip_fraction,"
+                           "explained_variance,learning_rate,clip_range,std\n");
     if (wanted(r->c, REC_GRID_BUSES)) {
         logf_(r, REC_GRID_BUSES, "day,hour,market,bus,load_mwh,lmp\n");
         logf_(r, REC_GRID_GENS, "day,hour,market,gen,dispatch_mwh,min_mwh,available_mwh\n");
@@ -207,6 +210,31 @@ void recorder_period(Recorder *r, const PeriodRecord *pr) {
     SB_ASSERT(k < sizeof row);
     logf_(r, REC_PERIODS, "%s,%.6f,%.6f,%.6f,%.6f,%.3f,%.6f,%.6f\n", row, 100 * e->consumer_mean, 100 * e->prosumer_mean,
           100 * fabs(e->prosumer_mean - e->consumer_mean), pr->mean_lmp, pr->revenue, pr->shortfall, pr->reward);
+}
+
+void recorder_training(Recorder *r, const char *rows, size_t len) {
+    Log *l = &r->log[REC_TRAINING];
+    if (!len) return;
+    fwrite(rows, 1, len, l->f);
+    l->crc = (uint32_t)crc32(l->crc, (const unsigned char *)rows, (uInt)len);
+    l->bytes += (int64_t)len;
+}
+
+void recorder_training_row(char **buf, size_t *len, size_t *cap, const char *agent, long t, int steps_per_day,
+                           const PpoStats *s) {
+    char row[1024];
+    int k = snprintf(row, sizeof row,
+                     "%s,%ld,%ld,%d,%ld,%ld,%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", agent,
+                     t / steps_per_day, t % steps_per_day, s->iteration, s->timesteps, s->total_timesteps, s->n_updates,
+                     s->ep_return_mean, s->ep_len_mean, s->policy_loss, s->value_loss, s->entropy_loss, s->loss,
+                     s->approx_kl, s->clip_fraction, s->explained_variance, s->learning_rate, s->clip_range, s->std);
+    SB_ASSERT(k > 0 && (size_t)k < sizeof row);
+    if (*len + (size_t)k + 1 > *cap) {
+        *cap = 2 * (*len + (size_t)k + 1);
+        *buf = sb_realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, row, (size_t)k + 1);
+    *len += (size_t)k;
 }
 
 int recorder_mark(Recorder *r, RecorderMark *mark, char *err, size_t n) {

@@ -1,6 +1,7 @@
 /* recorder.h: a seed's records, written from what the game hands over (never from inside the
  * market step): steps.csv (a row per step and household bus), draws.csv (the households' and
- * solar draws a replay needs), periods.csv (a row per leader period), with record: grid the
+ * solar draws a replay needs), periods.csv (a row per leader period), training.csv (a row per
+ * PPO update of every agent: SB3's logger fields, with the agent and the step), with record: grid the
  * grid_*.csv files (every grid bus's load and LMP, every generator's dispatch and bounds, each
  * step's cost: enough to re-solve any step with another DC-OPF), and at the end days.csv,
  * hourly.csv and summary.json. docs/OUTPUTS.md says what every column means.
@@ -22,8 +23,9 @@
 #include "game/clear.h"
 #include "game/world.h"
 #include "grid/market.h"
+#include "rl/ppo.h"
 
-enum { REC_STEPS, REC_DRAWS, REC_PERIODS, REC_GRID_BUSES, REC_GRID_GENS, REC_GRID_STEPS, REC_N };
+enum { REC_STEPS, REC_DRAWS, REC_PERIODS, REC_TRAINING, REC_GRID_BUSES, REC_GRID_GENS, REC_GRID_STEPS, REC_N };
 
 typedef struct {
     int64_t bytes[REC_N];   /* length of each appended file at the mark (-1: not written) */
@@ -62,6 +64,14 @@ int recorder_open(Recorder **out, const char *dir, const GameConfig *c, const Ga
                   char *err, size_t n);
 void recorder_step(Recorder *r, const StepRecord *s);
 void recorder_period(Recorder *r, const PeriodRecord *p);
+/* training.csv: rows already formatted by recorder_training_row (the agents' PPO updates),
+ * len bytes, appended as they are. */
+void recorder_training(Recorder *r, const char *rows, size_t len);
+/* One training.csv row for an update of agent `agent` during the phase before real step t
+ * (day, step of the day), appended to *buf (malloc'd, grown; *len, *cap). The SB3 logger's
+ * fields, without the wall-clock ones (so the file is the same for any thread count). */
+void recorder_training_row(char **buf, size_t *len, size_t *cap, const char *agent, long t, int steps_per_day,
+                           const PpoStats *s);
 /* Flush and fsync every file; their lengths and CRCs into *mark. 0, or -1 with err. */
 int recorder_mark(Recorder *r, RecorderMark *mark, char *err, size_t n);
 /* Close (after a final recorder_mark when the records matter). */
