@@ -16,8 +16,9 @@
 
 #include "testutil.h"
 
-/* A make of its own: without the jobserver of the `make test` that may be running us. */
-#define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s"
+/* A make of its own: without the jobserver of the `make test` that may be running us, nor the
+ * variables `make asan` gives its commands (make install refuses a sanitizer build). */
+#define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN -u BUILD -u OPT make --no-print-directory -s"
 
 static const char *APP =
     "#include <stdio.h>\n"
