@@ -5,7 +5,9 @@
 #   make test       install missing Debian packages (as root), build, run every test
 #   make asan       the tests again under -fsanitize=address,undefined
 #   make bench      throughput and solver timings (see bench/RESULTS.md)
-#   make figures RUN=DIR   PNG figures of a run directory through gnuplot
+#   make figures RUN=DIR   the paper's figures of a run directory (PNG, PDF, SVG) through gnuplot
+#   make install [PREFIX=/usr/local] [DESTDIR=]   binary, library, headers, pkg-config file, data
+#   make uninstall [PREFIX=...] [DESTDIR=]         remove what install put there
 #   make clean
 #
 # Options: NATIVE=1 adds -march=native (machine-specific, off by default).
@@ -58,7 +60,7 @@ BIN := $(BUILD)/stackelberg
 TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 endif
 
-.PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run
+.PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run install uninstall
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -134,6 +136,62 @@ figures:
 
 clean:
 	rm -rf build bin
+
+# ---- install ----
+# PREFIX/bin/stackelberg; PREFIX/lib/libstackelberg.a and lib/pkgconfig/stackelberg.pc;
+# PREFIX/include/stackelberg/ with PUBLIC_HEADERS and every project header they include (found by
+# the compiler, so the list stays closed when a header gains an include); PREFIX/share/stackelberg/
+# with tools/figures.sh, configs/ and data/matpower/ (the data directory an installed binary reads:
+# the configs name their grids relative to themselves, so share/stackelberg/configs/case14.yaml
+# finds share/stackelberg/data/matpower/case14.m); PREFIX/share/doc/stackelberg/ with the README
+# and docs/. DESTDIR stages the tree elsewhere (packaging); the files still name PREFIX.
+# The library is a static archive: link with `pkg-config --cflags --libs --static stackelberg`
+# (--static adds Requires.private and Libs.private: OpenBLAS, libyaml, zlib, libm).
+PREFIX ?= /usr/local
+PUBLIC_HEADERS := src/io/policy.h src/grid/dispatch.h src/grid/matpower.h src/game/game.h src/game/runner.h
+VERSION := $(shell sed -n 's/^\#define SB_VERSION "\(.*\)"/\1/p' src/util/common.h)
+INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
+INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
+INSTALL_INC := $(DESTDIR)$(PREFIX)/include/stackelberg
+INSTALL_DATA := $(DESTDIR)$(PREFIX)/share/stackelberg
+INSTALL_DOC := $(DESTDIR)$(PREFIX)/share/doc/stackelberg
+
+# The .pc names PREFIX, so it is written by every install.
+install: $(BIN) $(LIB)
+	@test -z "$(SAN)" || { echo "make install: not with SAN (it installs the release build)"; exit 2; }
+	@{ echo 'prefix=$(PREFIX)'; \
+	   echo 'exec_prefix=$${prefix}'; \
+	   echo 'libdir=$${exec_prefix}/lib'; \
+	   echo 'includedir=$${prefix}/include'; \
+	   echo 'datadir=$${prefix}/share/stackelberg'; \
+	   echo; \
+	   echo 'Name: stackelberg'; \
+	   echo 'Description: Stackelberg Markov games: PPO, DC optimal power flow with LMPs, exported policies'; \
+	   echo 'Version: $(VERSION)'; \
+	   echo 'Requires.private: $(PKGS)'; \
+	   echo 'Cflags: -I$${includedir}/stackelberg'; \
+	   echo 'Libs: -L$${libdir} -lstackelberg'; \
+	   echo 'Libs.private: $(filter-out $(PKG_LIBS),$(LDLIBS))'; } > $(BUILD)/stackelberg.pc
+	install -d $(INSTALL_BIN) $(INSTALL_LIB)/pkgconfig $(INSTALL_INC) $(INSTALL_DATA)/tools $(INSTALL_DOC)/docs
+	install -m 755 $(BIN) $(INSTALL_BIN)/stackelberg
+	install -m 644 $(LIB) $(INSTALL_LIB)/libstackelberg.a
+	install -m 644 $(BUILD)/stackelberg.pc $(INSTALL_LIB)/pkgconfig/stackelberg.pc
+	@hdrs=$$($(CC) $(CFLAGS) -MM -MG -x c $(PUBLIC_HEADERS) | tr ' \\' '\n\n' | grep '^src/.*\.h$$' | sort -u); \
+	test -n "$$hdrs" || { echo "make install: no headers found"; exit 1; }; \
+	for h in $$hdrs; do \
+	  d=$(INSTALL_INC)/$$(dirname $${h#src/}); \
+	  install -d "$$d" && install -m 644 "$$h" "$$d/" || exit 1; \
+	done; echo "installed $$(echo $$hdrs | wc -w) headers into $(INSTALL_INC)"
+	install -m 755 tools/figures.sh $(INSTALL_DATA)/tools/figures.sh
+	@for f in $$(find configs -name '*.yaml' | sort) $$(find data/matpower -type f | sort); do \
+	  install -d "$(INSTALL_DATA)/$$(dirname $$f)" && install -m 644 "$$f" "$(INSTALL_DATA)/$$f" || exit 1; \
+	done; echo "installed configs/ and data/matpower/ into $(INSTALL_DATA)"
+	install -m 644 README.md $(INSTALL_DOC)/README.md
+	install -m 644 docs/*.md $(INSTALL_DOC)/docs/
+
+uninstall:
+	rm -f $(INSTALL_BIN)/stackelberg $(INSTALL_LIB)/libstackelberg.a $(INSTALL_LIB)/pkgconfig/stackelberg.pc
+	rm -rf $(INSTALL_INC) $(INSTALL_DATA) $(INSTALL_DOC)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
