@@ -689,7 +689,9 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
     }
     game_results(gm, res);
     res->wall_s = gm->wall_before + sb_now() - t_start;
-    res->other_s = res->wall_s - res->follower_s - res->leader_s - res->dispatch_s - res->comm_s;
+    /* The leader environment's dispatch time is inside leader_s already. */
+    res->other_s = res->wall_s - res->follower_s - res->leader_s - (gm->clear_rl.dispatch_s + gm->clear_ns.dispatch_s) -
+                   res->comm_s;
     game_sync_followers(gm);
     flush_training(gm, rec);
     if (root && (recorder_mark(rec, &mark, err, n) ||
