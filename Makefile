@@ -13,7 +13,7 @@
 CC ?= cc
 PKGS := openblas yaml-0.1 zlib
 DEB_PKGS := gcc make pkg-config libopenblas-dev libyaml-dev zlib1g-dev libcriterion-dev \
-            python3-numpy gnuplot-nox
+            python3-numpy python3-cvxopt gnuplot-nox
 RUN_CONFIG ?= configs/paper.yaml
 RUN_OUT ?= runs/default
 BUILD ?= build/release
