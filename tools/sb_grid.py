@@ -762,5 +762,6 @@ if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--selftest":
         here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
         sys.exit(0 if selftest(sys.argv[2] if len(sys.argv) > 2 else f"{here}/../data/matpower") else 1)
+    print("usage: sb_grid.py --selftest [MATPOWER_DIR]   (a module of tools/check_run.py and check_grid.py)")
     print(__doc__)
-    sys.exit(2)
+    sys.exit(0 if sys.argv[1:2] in (["--help"], ["-h"]) else 2)
