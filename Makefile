@@ -15,7 +15,7 @@
 CC ?= cc
 PKGS := openblas yaml-0.1 zlib
 DEB_PKGS := gcc make pkg-config libopenblas-dev libyaml-dev zlib1g-dev libcriterion-dev \
-            python3-numpy gnuplot-nox libopenmpi-dev openmpi-bin
+            python3-numpy python3-cvxopt gnuplot-nox libopenmpi-dev openmpi-bin
 RUN_CONFIG ?= configs/paper.yaml
 RUN_OUT ?= runs/default
 BUILD ?= build/release
@@ -118,13 +118,15 @@ bench: deps
 bench-run: $(BIN) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $$b || exit 1; done
 
-# The whole 5-seed paper run, timed, and the paper's findings checked (minutes; see
-# bench/RESULTS.md).
+# The whole 5-seed paper run, timed, the paper's findings checked, and every seed replayed
+# from its records by tools/check_run.py (minutes; see bench/RESULTS.md).
 bench-paper: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	rm -rf runs/bench-paper
 	OPENBLAS_NUM_THREADS=1 $(BIN) train configs/paper.yaml --out runs/bench-paper --quiet
 	python3 tools/check_paper.py runs/bench-paper
+	for d in runs/bench-paper/seed-*; do /usr/bin/python3 tools/check_run.py $$d > $$d/check_run.txt || { cat $$d/check_run.txt; exit 1; }; done
+	@echo "tools/check_run.py: every seed replays (runs/bench-paper/seed-*/check_run.txt)"
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)

@@ -372,8 +372,13 @@ Test(dispatch, identical_generators_tie_without_cycling) {
 Test(dispatch, all_generation_at_bounds) {
     /* Must-run units (Pmin = Pmax = 50 and 70) and load exactly 120: no freedom, cost
      * 10*50 + 20*70 = 1900, no slack. Then a load equal to total capacity of two linear
-     * units (100 at 10, 100 at 20; load 200): both at Pmax, cost 3000, LMPs between the
-     * dearest unit (20) and voll. */
+     * units (100 at 10, 100 at 20; load 200): both at Pmax, cost 3000. There the price is not
+     * unique: the optimal cost has a kink, and any LMP between its one-sided slopes is a valid
+     * multiplier. The slopes by hand: at load 199 the dearer unit gives one MWh back, cost
+     * 1000 + 99*20 = 2980 (slope 20 below); at 201 one MWh goes unserved at voll, cost 3000 +
+     * 5000 = 8000 (slope 5000 above). The test re-solves at 199 and 201 against those costs,
+     * and checks that the price is a subgradient of the cost (cost(200 + d) >= 3000 + LMP d for
+     * d = -1, +1) and one price for all three buses (no line is rated, none binds). */
     const double must[2][5] = {{0, 50, 50, 0, 10}, {1, 70, 70, 0, 20}};
     const double pd[3] = {0, 0, 120};
     GridNetwork g;
@@ -397,7 +402,19 @@ Test(dispatch, all_generation_at_bounds) {
     cr_expect_leq(fabs(dispatch_info(s)->objective - 3000), 1e-9);
     cr_expect_eq(r->pg[0], 100.0);
     cr_expect_eq(r->pg[1], 100.0);
-    for (int i = 0; i < 3; i++) cr_expect(r->lmp[i] >= 20 - 1e-9 && r->lmp[i] <= 5000 + 1e-9, "LMP %g", r->lmp[i]);
+    double lmp = r->lmp[0];
+    for (int i = 1; i < 3; i++) cr_expect_leq(fabs(r->lmp[i] - lmp), 1e-9, "bus %d LMP %g vs bus 1 %g", i + 1, r->lmp[i], lmp);
+    const double around[2][2] = {{199, 2980}, {201, 8000}}; /* load, cost by hand */
+    for (int k = 0; k < 2; k++) {
+        double pd3[3] = {0, 0, around[k][0]};
+        dispatch_update_load(s, pd3);
+        dispatch_solve(s);
+        expect_kkt(s, "around capacity");
+        double cost = dispatch_info(s)->objective, d = around[k][0] - 200;
+        cr_expect_leq(fabs(cost - around[k][1]), 1e-9, "load %g: cost %.10g, by hand %g", around[k][0], cost,
+                      around[k][1]);
+        cr_expect_geq(cost - (3000 + lmp * d), -1e-9, "LMP %g is not a subgradient at load %g", lmp, around[k][0]);
+    }
     dispatch_cleanup(s);
     grid_network_free(&g);
 }

@@ -9,6 +9,7 @@
 
 #include "config/game_config.h"
 #include "game/game.h"
+#include "game/game_internal.h" /* the followers of a game set up by hand */
 #include "game/world.h"
 #include "run/pool.h"
 #include "testutil.h"
@@ -172,21 +173,69 @@ Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) 
     cr_expect_eq(system(cmd), 0);
 }
 
-Test(game, no_storage_baseline_reproduces_the_paper_imv) {
-    /* The issue's reference: without storage and learning, the IMV of the last 3 days is about
-     * 4.6 to 4.9 $/MWh (mean over the 5 seeds of configs/no-rl.yaml). Its no-storage twin must
-     * then be identical, as both dispatches see the same loads. */
+/* The IMV of the last `steps` steps of a run directory's steps.csv (B buses per step), from
+ * column col (3: lmp, 4: lmp_no_storage), as the model defines it: per bus sum over the
+ * window of |LMP_{i+1} - LMP_i| divided by the window's length T (not T - 1), mean over buses.
+ * *same receives whether the two LMP columns are the same text on every row of the window. */
+static double imv_of_records(const char *dir, int steps, int B, int col, int *same) {
+    char path[512], line[1024];
+    path_join(path, sizeof path, dir, "steps.csv");
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s", path);
+    long rows = -1;
+    while (fgets(line, sizeof line, f)) rows++;
+    rewind(f);
+    cr_assert(fgets(line, sizeof line, f));
+    long first = rows - (long)steps * B;
+    double *lmp = calloc((size_t)steps * (size_t)B, sizeof *lmp);
+    *same = 1;
+    for (long r = 0; fgets(line, sizeof line, f); r++) {
+        if (r < first) continue;
+        char *field[6], *p = line;
+        for (int k = 0; k < 6; k++) {
+            field[k] = p;
+            p = strchr(p, ',');
+            cr_assert(p);
+            *p++ = 0;
+        }
+        lmp[r - first] = strtod(field[col], NULL);
+        *same &= !strcmp(field[3], field[4]);
+    }
+    fclose(f);
+    double sum = 0;
+    for (int b = 0; b < B; b++) {
+        double s = 0;
+        for (int i = 0; i + 1 < steps; i++) s += fabs(lmp[(size_t)(i + 1) * B + b] - lmp[(size_t)i * B + b]);
+        sum += s / steps;
+    }
+    free(lmp);
+    return sum / B;
+}
+
+Test(game, no_storage_baseline_reproduces_the_paper_imv, .timeout = 600) {
+    /* Without storage and learning both markets clear the same loads: the two LMP columns of
+     * steps.csv are the same text on every row. Each seed's IMV of the last 3 days (24 steps)
+     * is recomputed here from steps.csv's LMPs (printed to 9 digits, ~30 $/MWh: each |difference|
+     * is off by at most 1e-7, the IMV by 23 x 1e-7 / 24 < 1e-7), so a window of the wrong length
+     * or a T - 1 denominator (4% more) is seen. The issue's reference: the mean over the 5
+     * seeds of configs/no-rl.yaml is about 4.6 to 4.9 $/MWh. */
     GameConfig c;
     char err[512], dir[256];
     cr_assert_eq(game_config_load("configs/no-rl.yaml", &c, err, sizeof err), 0, "%s", err);
+    const int W = c.report_days * c.steps_per_day;
     double sum = 0;
     for (int s = 0; s < c.seeds; s++) {
         GameResult r = {0};
         tmpdir(dir, sizeof dir, "norl");
         cr_assert_eq(run_seed(&c, c.seed + s, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
-        cr_expect_eq(r.imv_rl, r.imv_no_storage, "seed %d: without storage both markets clear alike", s);
-        cr_log_info("no-rl seed %d: IMV %.4f $/MWh", s, r.imv_rl);
-        sum += r.imv_rl;
+        int same, same_ns;
+        double imv = imv_of_records(dir, W, 3, 3, &same), imv_ns = imv_of_records(dir, W, 3, 4, &same_ns);
+        cr_expect(same, "seed %d: without storage both markets clear alike: lmp and lmp_no_storage differ", s);
+        cr_expect_leq(fabs(r.imv_rl - imv), 1e-7, "seed %d: IMV %.9g, from the recorded LMPs %.9g", s, r.imv_rl, imv);
+        cr_expect_leq(fabs(r.imv_no_storage - imv_ns), 1e-7, "seed %d: no-storage IMV %.9g, from the records %.9g", s,
+                      r.imv_no_storage, imv_ns);
+        cr_log_info("no-rl seed %d: IMV %.4f $/MWh (records: %.4f)", s, r.imv_rl, imv);
+        sum += imv;
         game_result_free(&r);
     }
     game_config_free(&c);
@@ -197,42 +246,40 @@ Test(game, no_storage_baseline_reproduces_the_paper_imv) {
     cr_expect_eq(system(cmd), 0);
 }
 
-Test(game, gaussian_aggregators_stay_within_the_feasible_range) {
+Test(game, gaussian_aggregators_replay_within_the_feasible_range, .timeout = 600) {
+    /* The Gaussian followers' actions are their policies' means clipped to [-SoC, 1 - SoC]; the
+     * records are checked from outside by tools/check_run.py: each action against the one the
+     * fleet's grid energy implies (net demand from draws.csv, losses on charging: an action
+     * outside the SoC's range would have moved another energy), the SoC chain from initial_soc,
+     * every action inside the range of the SoC before it, and the market, bills and summary.
+     * The Gaussian means must also move the fleets (a run of zero actions replays trivially). */
     GameConfig c;
     small_config(&c);
     c.aggregator.action = AGG_GAUSSIAN;
-    char dir[256], err[512], path[512];
+    char dir[256], err[512], cmd[1024], out[1 << 15];
     tmpdir(dir, sizeof dir, "gauss");
     GameResult r = {0};
     cr_assert_eq(run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
     game_result_free(&r);
     game_config_free(&c);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tools/check_run.py %s", dir);
+    int rc = tu_run(cmd, out, sizeof out);
+    cr_expect_eq(rc, 0, "the replay of the Gaussian run disagrees (exit %d):\n%s", rc, out);
+    char path[512], line[1024];
     path_join(path, sizeof path, dir, "steps.csv");
     FILE *f = fopen(path, "r");
     cr_assert(f);
-    char line[1024];
     cr_assert(fgets(line, sizeof line, f));
-    int rows = 0;
+    int moved = 0, rows = 0;
     while (fgets(line, sizeof line, f)) {
-        /* day,hour,bus,lmp,lmp_no_storage,bus_load_mwh,prosumer_grid_kwh,consumer_grid_kwh,soc,action,... */
-        double v[10];
-        char *p = line;
-        for (int k = 0; k < 10; k++) {
-            if (k == 2) {
-                p = strchr(p, ',') + 1;
-                continue;
-            }
-            v[k] = strtod(p, &p);
-            p++;
-        }
-        double soc = v[8], a = v[9];
-        cr_expect(soc >= 0 && soc <= 1, "SoC %g", soc);
-        cr_expect(a >= -soc - 1e-9 && a <= 1 - soc + 1e-9, "action %g outside [-%g, %g]", a, soc, 1 - soc);
+        const char *p = line; /* action is the 10th field */
+        for (int k = 0; k < 9; k++) p = strchr(p, ',') + 1;
+        moved += fabs(strtod(p, NULL)) > 1e-3;
         rows++;
     }
     fclose(f);
     cr_expect_eq(rows, 3 * 24);
-    char cmd[600];
+    cr_expect(moved > rows / 2, "only %d of %d actions move the fleet", moved, rows);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect_eq(system(cmd), 0);
 }
@@ -334,16 +381,59 @@ Test(game, progress_feature_extends_the_follower_observation) {
     cr_expect_float_eq(obs[3], 0.4f, 1e-7, "SoC");
     cr_expect_float_eq(obs[6], 0.25f, 1e-7, "progress");
     game_shared_free(&g);
+
+    /* The real market feeds the position in its own cycle of episode_days (24 steps):
+     * progress = (t mod 24) / 24. Followers that act on progress alone show it: every weight 0
+     * but a chain from input 6 to levels 99 (a = -0.01) and 101 (a = +0.01): hidden unit
+     * tanh(100 progress - 49), then tanh of that, then logits -150 h and +150 h. At t = 0..11
+     * (progress <= 11/24 = 0.458) h = tanh(tanh(-3.17)) = -0.76: level 99 by e^-228 against
+     * the rest; at t = 12..23 (progress >= 0.5) h = tanh(tanh(1)) = 0.64: level 101. So the
+     * fleets play -0.01 for 12 steps then +0.01 for 12: SoC 0.5 -> 0.38 -> 0.5, never masked.
+     * No PPO phase moves the weights (train_steps 0). */
+    c.aggregator.train_steps = 0;
+    c.utility.train_steps = 0;
+    Game *gm;
+    char err[512];
+    cr_assert_eq(game_setup(&gm, &c, &w, 2, NULL, err, sizeof err), 0, "%s", err);
+    for (int b = 0; b < 3; b++) {
+        const Mlp *m = ppo_pi_net(gm->agg[b]);
+        float *p = ppo_pi_params(gm->agg[b]);
+        memset(p, 0, m->n_params * sizeof *p);
+        p[m->w_off[0] + 6] = 100; /* hidden 1, unit 0 <- progress */
+        p[m->b_off[0]] = -49;
+        p[m->w_off[1]] = 1;
+        p[m->w_off[2] + 99 * (size_t)m->sizes[2]] = -150;
+        p[m->w_off[2] + 101 * (size_t)m->sizes[2]] = 150;
+    }
+    double soc = 0.5;
+    for (long t = 0; t < 24; t++) {
+        double want = t < 12 ? -0.01 : 0.01;
+        game_step(gm, NULL);
+        for (int b = 0; b < 3; b++)
+            cr_expect(fabs(gm->fb.action[b] - want) < 1e-9, "step %ld bus %d: action %.12g, want %g (progress %g)", t,
+                      b, gm->fb.action[b], want, t / 24.0);
+        soc += want;
+        cr_expect(fabs(gm->g.soc[0] - soc) < 1e-9, "step %ld: SoC %g, want %g", t, gm->g.soc[0], soc);
+    }
+    /* The training environment's progress is its own step count over the episode's 24. */
+    AggEnv e;
+    memset(&e, 0, sizeof e);
+    e.g = &gm->g;
+    e.len = 24;
+    rng_seed(&e.rng, 9, 0);
+    unsigned char mask[201];
+    float r, act = 100;
+    int term, trunc;
+    agg_env_class_discrete.reset(&e, obs, mask);
+    cr_expect_eq(obs[6], 0.0f);
+    for (int k = 1; k <= 24; k++) {
+        agg_env_class_discrete.step(&e, &act, obs, mask, &r, &term, &trunc);
+        if (k < 24) cr_expect_float_eq(obs[6], k / 24.0f, 1e-7, "training step %d: progress %g", k, obs[6]);
+    }
+    cr_expect(term, "24 steps end the episode");
+    game_cleanup(gm);
     game_world_free(&w);
-    char dir[256], err[512];
-    tmpdir(dir, sizeof dir, "progress");
-    GameResult r = {0};
-    cr_expect_eq(run_seed(&c, 2, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
-    game_result_free(&r);
     game_config_free(&c);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
 }
 
 /* One training step of aggregator 0 (a 30,000 kWh fleet) at hour 6, the last of a 24-step
