@@ -574,7 +574,8 @@ void game_results(const Game *gm, GameResult *res) {
     memcpy(res->fixed_class, g->tariff.fixed_prosumer, (size_t)g->C * sizeof(double));
     res->shortfall = market_shortfall(gm->window.revenue, c->utility.fixed_cost_per_day, market_ledger_days(&gm->window));
     res->slack_steps = gm->slack_steps;
-    res->dispatch_s = gm->clear_rl.dispatch_s + gm->clear_ns.dispatch_s + gm->lead_env.clear.dispatch_s;
+    /* The real market's clearings; the leader environment's are inside leader_s. */
+    res->dispatch_s = gm->clear_rl.dispatch_s + gm->clear_ns.dispatch_s;
     res->comm_s = sb_comm_seconds(gm->o.comm);
     res->follower_s = gm->follower_s;
     res->leader_s = gm->leader_s;
@@ -689,9 +690,7 @@ int game_run(const GameConfig *cfg, const GameWorld *w, long seed, const char *o
     }
     game_results(gm, res);
     res->wall_s = gm->wall_before + sb_now() - t_start;
-    /* The leader environment's dispatch time is inside leader_s already. */
-    res->other_s = res->wall_s - res->follower_s - res->leader_s - (gm->clear_rl.dispatch_s + gm->clear_ns.dispatch_s) -
-                   res->comm_s;
+    res->other_s = res->wall_s - res->follower_s - res->leader_s - res->dispatch_s - res->comm_s;
     game_sync_followers(gm);
     flush_training(gm, rec);
     if (root && (recorder_mark(rec, &mark, err, n) ||
