@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "config/tabular_config.h"
 #include "game/tabular.h"
 #include "util/common.h"
 #include "util/json.h"
