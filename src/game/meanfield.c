@@ -626,7 +626,7 @@ static void pattern_search(Search *x, double *phi, double *J, double h, double *
 }
 
 /* The leader's optimum over the simplex. J is evaluated on the k/m lattice with at most
- * exact.grid_points points (m = mfg_exact_grid: 1000 for L = 2, 99 for L = 3, 29 for L = 4 at
+ * exact.grid_points points (m = mfg_exact_grid: 4999 for L = 2, 98 for L = 3, 29 for L = 4 at
  * the default 5000), the lattice's local maxima (no neighbour one unit away is higher) are
  * ranked, and a compass search refines the best exact.starts of them down to steps of
  * exact.tol. It finds the global maximum when every local maximum of J has a lattice point in
