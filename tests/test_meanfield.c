@@ -368,7 +368,7 @@ static double grid_max(const MfgGame *g, const MfgSettings *set, int m, double *
     return best;
 }
 
-Test(meanfield, exact_is_not_beaten_by_a_fine_grid, .timeout = 600) {
+Test(meanfield, exact_is_not_beaten_by_a_fine_grid) {
     /* Random games with 2 and 3 leader actions: no point of a lattice finer than exact's own
      * (1/3000 for L = 2, 1/150 for L = 3; 1/40 under the sanitizers) is better than exact's
      * answer by more than 1e-6; and exact's J is J of its phi (ref_mfe, 1e-8). */
@@ -457,7 +457,7 @@ static double pure_spread(const MfgGame *g) {
     return hi - lo;
 }
 
-Test(meanfield, ac_smfg_reaches_nested_on_random_games, .timeout = 900) {
+Test(meanfield, ac_smfg_reaches_nested_on_random_games) {
     /* 10 random games (3-4 states, 2-3 actions each, entropy in [0.5, 1]), default settings:
      * AC-SMFG's leader objective (J of its final phi, evaluated by ref_mfe) within 2% of the
      * spread of J over the pure leader actions from nested's (likewise), in at least 8 of 10.
@@ -579,7 +579,7 @@ Test(meanfield, history_ends_at_the_returned_objective) {
     mfg_game_free(&g);
 }
 
-Test(meanfield, ppo_alternation_lands_near_nested_on_an_example, .timeout = 600) {
+Test(meanfield, ppo_alternation_lands_near_nested_on_an_example) {
     /* The PPO baseline on configs/games/market_entry.yaml with its defaults: J of its phi within
      * 10% of the pure-action spread from nested's (measured: 0.4%). A loose bar: the test only
      * guards the baseline against breaking, the comparison is in bench/RESULTS.md. */
@@ -810,6 +810,14 @@ Test(meanfield, solve_command_prints_the_json_contract) {
     snprintf(cmd, sizeof cmd, "%s solve configs/games/market_entry.yaml --method ac_smfg --json", tu_bin());
     cr_assert_eq(tu_run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(json_number(out, "samples") == 2.0 * set.ac.iterations, "%s", out);
+    /* --set overrides a key of the file, and is checked like it. */
+    snprintf(cmd, sizeof cmd, "%s solve configs/games/market_entry.yaml --set solver.ac_smfg.iterations=1000 --json",
+             tu_bin());
+    tu_run(cmd, out, sizeof out);
+    cr_expect(json_number(out, "samples") == 2000, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s solve configs/games/market_entry.yaml --set solver.mfe.damping=2", tu_bin());
+    cr_expect_eq(tu_run(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "solver.mfe.damping: must be in (0, 1], got 2") != NULL, "%s", out);
     mfg_game_free(&g);
 }
 

@@ -25,7 +25,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: stackelberg solve GAME.yaml [--method M] [--json]\n"
             "       stackelberg solve GAME.yaml [--method mfe|exact|nested|ac_smfg|ppo]\n"
-            "                         [--leader-policy p1,p2,...] [--seed N] [--history FILE.csv] [--json]\n\n"
+            "                         [--leader-policy p1,p2,...] [--seed N] [--history FILE.csv]\n"
+            "                         [--set KEY=VALUE ...] [--json]\n\n"
             "Solve a tabular Stackelberg game; the file's `game:` key says which kind (see\n"
             "configs/games/).\n\n"
             "game: tabular, a two-player Stackelberg Markov game on a finite state: in state s the\n"
@@ -62,7 +63,9 @@ static void usage(FILE *f) {
             "                         on the simplex), overriding solver.leader_policy\n"
             "  --seed N               mean_field: override solver.seed\n"
             "  --history FILE.csv     mean_field: write iteration,samples,leader_objective,phi_0,...\n"
-            "                         (the objective of the current leader policy, evaluated exactly)\n\n"
+            "                         (the objective of the current leader policy, evaluated exactly)\n"
+            "  --set KEY=VALUE        mean_field: override a key of the file, e.g.\n"
+            "                         --set solver.nested.inner=samples (repeatable)\n\n"
             "Exit status: 0 converged, 1 stopped at the method's iteration limit (tabular ppo: the\n"
             "most likely actions still changed in the last round; ac_smfg: phi still moved more than\n"
             "solver.ac_smfg.tol over the last tenth of the run), 2 bad usage or bad file.\n");
@@ -230,7 +233,7 @@ static void history_row(void *user, long it, long samples, const double *phi, do
 }
 
 static int solve_mean_field(const char *path, const char *method, int json, const char *policy, const char *seed,
-                            const char *history) {
+                            const char *history, const char *const *sets, int n_sets) {
     MfgMethod override = MFG_MFE;
     if (method && mfg_method_parse(method, &override)) {
         fprintf(stderr, "stackelberg solve: unknown method '%s' for a mean-field game (mfe, exact, nested, ac_smfg or ppo)\n",
@@ -250,7 +253,7 @@ static int solve_mean_field(const char *path, const char *method, int json, cons
     MfgGame g;
     MfgSettings set;
     char err[1024];
-    if (mfg_load_file(path, &g, &set, err, sizeof err)) {
+    if (mfg_load_file_set(path, sets, n_sets, &g, &set, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return SB_EXIT_USAGE;
     }
@@ -316,7 +319,8 @@ static const char *option_value(int argc, char **argv, int *i, const char *what)
 
 int cmd_solve(int argc, char **argv) {
     const char *path = NULL, *method = NULL, *policy = NULL, *seed = NULL, *history = NULL;
-    int json = 0;
+    const char *sets[64];
+    int json = 0, n_sets = 0;
     for (int i = 1; i < argc; i++) {
         const char **slot = NULL, *what = NULL;
         if (cli_is_help(argv[i])) {
@@ -337,6 +341,13 @@ int cmd_solve(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--history")) {
             slot = &history;
             what = "a CSV file to write";
+        } else if (!strcmp(argv[i], "--set")) {
+            if (n_sets == (int)SB_ARRAY_LEN(sets)) {
+                fprintf(stderr, "stackelberg solve: at most %zu --set options\n", SB_ARRAY_LEN(sets));
+                return SB_EXIT_USAGE;
+            }
+            slot = &sets[n_sets++];
+            what = "KEY=VALUE";
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "stackelberg solve: unknown option '%s'\n\n", argv[i]);
             usage(stderr);
@@ -359,9 +370,9 @@ int cmd_solve(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return SB_EXIT_USAGE;
     }
-    if (!strcmp(kind, "mean_field")) return solve_mean_field(path, method, json, policy, seed, history);
-    if (policy || seed || history) {
-        fprintf(stderr, "stackelberg solve: --leader-policy, --seed and --history are for mean-field games "
+    if (!strcmp(kind, "mean_field")) return solve_mean_field(path, method, json, policy, seed, history, sets, n_sets);
+    if (policy || seed || history || n_sets) {
+        fprintf(stderr, "stackelberg solve: --leader-policy, --seed, --history and --set are for mean-field games "
                         "(%s is a tabular game)\n", path);
         return SB_EXIT_USAGE;
     }

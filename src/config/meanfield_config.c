@@ -248,10 +248,19 @@ fail:
 }
 
 int mfg_load_file(const char *path, MfgGame *g, MfgSettings *s, char *err, size_t errlen) {
+    return mfg_load_file_set(path, NULL, 0, g, s, err, errlen);
+}
+
+int mfg_load_file_set(const char *path, const char *const *sets, int n_sets, MfgGame *g, MfgSettings *s, char *err,
+                      size_t errlen) {
     YtDoc d;
     if (yt_load_file(&d, path, err, errlen)) return -1;
-    mfg_settings_default(s);
-    int rc = load_doc(&d, g, s, err, errlen);
+    int rc = 0;
+    for (int i = 0; i < n_sets && !rc; i++) rc = yt_set(&d, sets[i], err, errlen);
+    if (!rc) {
+        mfg_settings_default(s);
+        rc = load_doc(&d, g, s, err, errlen);
+    }
     yt_free(&d);
     return rc;
 }

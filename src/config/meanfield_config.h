@@ -37,6 +37,10 @@
  * entropy <= 0, a leader policy off the simplex and settings out of range. Returns 0 or -1;
  * on failure nothing is left allocated. */
 int mfg_load_file(const char *path, MfgGame *g, MfgSettings *s, char *err, size_t errlen);
+/* The same with command-line overrides "a.b.c=value" applied first (yamltree.h's yt_set; a
+ * bad value is reported at "--set"). */
+int mfg_load_file_set(const char *path, const char *const *sets, int n_sets, MfgGame *g, MfgSettings *s, char *err,
+                      size_t errlen);
 /* The same from a string; `name` stands for the file in messages. */
 int mfg_load_string(const char *name, const char *text, MfgGame *g, MfgSettings *s, char *err, size_t errlen);
 
