@@ -137,12 +137,12 @@ def main():
 def plot(out, refs, tmp):
     """One panel per game: mean J against samples, one-sd bands, the two references."""
     data = os.path.join(out, "convergence.csv")
-    lines = ['set terminal pngcairo size 1500,450 font ",10" noenhanced',
+    lines = ['set terminal pngcairo size 1500,520 font ",10" noenhanced',
              'set output "%s"' % os.path.join(out, "convergence.png"),
              'set datafile separator ","',
              "set grid",
              "set style fill transparent solid 0.2 noborder",
-             "set key bottom right",
+             "set key below horizontal maxcols 3",
              'set multiplot layout 1,%d title "leader objective J of the current leader policy (exact MFE), '
              'mean over seeds, band = 1 sd"' % len(GAMES)]
     colours = {"nested": 1, "ac_smfg": 2, "ppo": 3}

@@ -72,35 +72,34 @@ def write(name, story, S, L, F, gamma, tau, base_f, coup_f, base_l, coup_l, tran
     print("wrote", os.path.normpath(path))
 
 
-# ---- pricing: a platform's per-sale fee, sellers' prices -------------------------------------
+# ---- pricing: a platform's per-sale fee, sellers' prices and their outside option ------------
 PRICING = """
-Equilibrium pricing on a platform. A platform (the leader) charges sellers a fee per sale;
-each period it draws the fee from its mixed policy: 0.1, 0.3 or 0.5. A continuum of sellers
-(the followers) are each in an inventory state: 0 out of stock, 1 low, 2 high. A seller with
-stock sees the fee and prices its item cheap (1.0), normal (1.5) or premium (2.0); a buyer
-arrives and buys from it with base probability 0.8, 0.55 or 0.3, less what its competitors take:
-every unit of sellers in stock at a cheaper price takes 0.3 of its sale probability, sellers at
-the same price split the buyers and take 0.15 (the population's profile is what matters, not any
-one rival). The seller earns (price - fee) times its sale probability; a sale moves it down one
-inventory state with the base probability; a seller out of stock earns -0.1 (a day without
-sales) and restocks to high with probability 0.6 whatever it plays. Sellers discount at 0.9 and
-keep entropy weight 0.1 (they do not all post the same price).
-The platform earns its fee times the base sale probability on every seller in stock
-(a linear reward in the profile). A high fee pushes sellers to premium prices, which sell less:
-revenue is a Laffer curve in the fee, and the leader that anticipates the sellers' pricing
-(exact) does better than one that answers today's prices (nested, ac_smfg).
+Equilibrium pricing on a platform. A platform (the leader) charges sellers a fee per sale made
+through it; each period it draws the fee from its mixed policy: 0.2, 0.5 or 0.9. A continuum of
+sellers (the followers) are each in an inventory state: 0 out of stock, 1 low, 2 high. A seller
+with stock sees the fee and lists its item on the platform cheap (price 1.0) or premium (1.3),
+or sells it elsewhere (action 2): a market with no fee where it earns 0.4 with probability 0.6.
+On the platform a buyer arrives and buys with base probability 0.8 (cheap) or 0.5 (premium),
+less what competitors on the platform take: every unit of sellers in stock listing cheaper takes
+0.3 of the sale probability, sellers at the same price split the buyers and take 0.15 (the
+population's profile is what matters, not any one rival). A platform sale earns the price less
+the fee. A sale moves the seller down one inventory state (with the base probability, or 0.6
+elsewhere); a seller out of stock earns -0.1 (a day without sales) and restocks to high with
+probability 0.6 whatever it plays. Sellers discount at 0.9 and keep entropy weight 0.1.
+The platform earns its fee times the base sale probability on every seller in stock listing on
+it. A high fee pushes sellers to premium prices, which sell less, and off the platform: revenue
+is a Laffer curve in the fee (J of the pure fees: 0.088, 0.178, 0.148), and the leader that
+anticipates the sellers (exact) commits to the middle fee, while one that answers today's
+sellers (nested, ac_smfg) keeps mixing in the others.
 """
 
 
-def pricing():
+def pricing(fee=(0.2, 0.5, 0.9), price=(1.0, 1.3), q=(0.8, 0.5), outside=(0.4, 0.6), kappa=0.3):
     S, L, F = 3, 3, 3
-    fee = [0.1, 0.3, 0.5]
-    price = [1.0, 1.5, 2.0]
-    q = [0.8, 0.55, 0.3]
-    kappa = 0.3
     base_f = zeros(S, L, F)
     coup_f = zeros(S, L, F, S, F)
     trans = zeros(S, L, F, S)
+    coup_l = zeros(L, S, F)
     for s in range(S):
         for a in range(L):
             for b in range(F):
@@ -108,18 +107,22 @@ def pricing():
                     base_f[s][a][b] = -0.1
                     trans[s][a][b] = [0.4, 0.0, 0.6]
                     continue
+                sale = q[b] if b < 2 else outside[1]
+                row = [0.0] * S
+                row[s - 1] += sale
+                row[s] += 1 - sale
+                trans[s][a][b] = row
+                if b == 2:
+                    base_f[s][a][b] = outside[0] * outside[1]
+                    continue
                 margin = price[b] - fee[a]
                 base_f[s][a][b] = margin * q[b]
                 for s2 in (1, 2):
-                    for b2 in range(F):
+                    for b2 in range(2):
                         share = 1.0 if b2 < b else (0.5 if b2 == b else 0.0)
                         coup_f[s][a][b][s2][b2] = -kappa * share * margin
-                row = [0.0] * S
-                row[s - 1] += q[b]
-                row[s] += 1 - q[b]
-                trans[s][a][b] = row
+                coup_l[a][s][b] = fee[a] * q[b]
     base_l = [0.0] * L
-    coup_l = [[[fee[a] * q[b] if s > 0 else 0.0 for b in range(F)] for s in range(S)] for a in range(L)]
     write("pricing", PRICING, S, L, F, 0.9, 0.1, base_f, coup_f, base_l, coup_l, trans,
           ["method: exact", "seed: 0", "leader_policy: [0, 1, 0]   # for --method mfe: the middle fee"])
 
@@ -133,19 +136,18 @@ takes 0.8 of a truck's sales (crowd aversion, through the mean field mu). Each p
 stays, moves one place west or one east (actions 0 west, 1 stay, 2 east; a move past the end of
 the street stays put); a move costs 0.1 and succeeds with probability 0.9. Trucks discount at 0.8
 and keep entropy weight 0.2.
-The city (the leader) sets a downtown parking fee each period, drawn from its mixed policy: 0,
-0.2 or 0.4, paid by every truck downtown. The city collects the fees and values trucks at the ends
-of the street at 0.3 each (they serve neighbourhoods with no restaurants). A high fee empties
-downtown into the neighbourhoods but collects little: the best fee balances revenue and coverage
-against the trucks' response.
+The city (the leader) charges every truck downtown a parking fee each period, drawn from its
+mixed policy: 0, 0.3 or 0.6. It collects the fees and values a truck downtown at 0.5 (it serves
+the most people) and one at either end at 0.3 (it serves a neighbourhood with no restaurant).
+No fee leaves downtown crowded, a high fee empties it; a fixed fee of 0.3 or 0.6 does about as
+well as the other (J 0.492 for both) and committing to a random fee does better (exact: 0.6 on
+71% of days, none on 23%, J 0.501): a truck moves only from one day to the next, so the crowd
+downtown answers the average fee while each day's fee is collected on the day.
 """
 
 
-def positioning():
+def positioning(fee=(0.0, 0.3, 0.6), demand=(0.6, 1.0, 0.6), crowd=0.8, value=(0.3, 0.5, 0.3)):
     S, L, F = 3, 3, 3
-    fee = [0.0, 0.2, 0.4]
-    demand = [0.6, 1.0, 0.6]
-    crowd = 0.8
     base_f = zeros(S, L, F)
     coup_f = zeros(S, L, F, S, F)
     trans = zeros(S, L, F, S)
@@ -162,7 +164,7 @@ def positioning():
                     row[s] += 0.1
                 trans[s][a][b] = row
     base_l = [0.0] * L
-    coup_l = [[[fee[a] if s == 1 else 0.3 for b in range(F)] for s in range(S)] for a in range(L)]
+    coup_l = [[[value[s] + (fee[a] if s == 1 else 0.0) for b in range(F)] for s in range(S)] for a in range(L)]
     write("positioning", POSITIONING, S, L, F, 0.8, 0.2, base_f, coup_f, base_l, coup_l, trans,
           ["method: nested", "seed: 0", "leader_policy: [1, 0, 0]   # for --method mfe: no fee"])
 
@@ -180,7 +182,9 @@ The government (the leader) sets a per-period charge on firms in the market, dra
 from its mixed policy: a tax of 0.2, nothing, or a subsidy of 0.2 (a negative charge). It values
 each unit of firms in the market at 0.6 (consumers' gain from variety and lower prices) and
 collects the tax or pays the subsidy. Subsidies buy entry at a cost; taxes raise money and thin
-the market: the leader that anticipates entry decides which is worth it.
+the market. With these numbers the tax is worth more than the firms it drives out (J of the pure
+charges: tax 0.393, none 0.344, subsidy 0.261): exact commits to the tax, nested and ac_smfg,
+which answer today's market with a softmax, mix it with the others.
 """
 
 

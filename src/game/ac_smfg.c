@@ -44,6 +44,7 @@
  * held fixed for nested.inner_steps iterations (warm: actors, critics and mean field carry
  * over, the step-size clock k is global), then the leader's softmax response to the learned
  * (mu_hat, pi): r_L(aL) is asked of the simulator once per leader action (L samples). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +163,16 @@ static void learner_step(Learner *x, const AcSmfgSettings *a, double lambda, lon
     int s2 = draw(g->trans + (row * F + (size_t)aF) * S, S, &x->rng_main);
     int aL2 = draw(x->phi, L, &x->rng_main);
     x->samples++;
-    /* Follower: soft TD(0) error, critic then actor with the same error. */
-    double logp = log(p[aF]);
+    /* Follower: soft TD(0) error, critic then actor with the same error. (The floor only
+     * guards log 0 should a probability underflow.) */
+    double logp = log(fmax(p[aF], DBL_MIN));
     double delta = rF - g->tau * logp + g->gamma * x->vf[(size_t)s2 * L + aL2] - x->vf[row];
     x->vf[row] += ck * delta;
     for (int b = 0; b < F; b++) th[b] += bk * delta * ((b == aF) - p[b]);
     softmax_row(th, F, p);
     if (lead) {
         double ak = step_size(a->leader_step, a->power, k);
-        double dl = rL - lambda * log(x->phi[aL]) - x->vl;
+        double dl = rL - (lambda > 0 ? lambda * log(fmax(x->phi[aL], DBL_MIN)) : 0) - x->vl;
         x->vl += ck * dl;
         for (int b = 0; b < L; b++) x->theta_l[b] += ak * dl * ((b == aL) - x->phi[b]);
         softmax_row(x->theta_l, L, x->phi);

@@ -470,7 +470,7 @@ static void mfe_run(MfgWork *w, const MfgGame *g, const MfeSettings *set, const 
             memcpy(mu, w->mub, (size_t)S * sizeof(double));
             memcpy(pi, w->pib, n * sizeof(double));
             info->status = MFG_CONVERGED;
-            record(rec, it, 0, phi, mfg_leader_value(g, phi, mu, pi));
+            if (rec) record(rec, it, 0, phi, mfg_leader_value(g, phi, mu, pi));
             return;
         }
         /* The direction of this step against the last one's. */
@@ -491,7 +491,7 @@ static void mfe_run(MfgWork *w, const MfgGame *g, const MfeSettings *set, const 
         w->damping = d;
         for (int s = 0; s < S; s++) mu[s] += d * (w->mub[s] - mu[s]);
         for (size_t i = 0; i < n; i++) pi[i] += d * (w->pib[i] - pi[i]);
-        record(rec, it, 0, phi, mfg_leader_value(g, phi, mu, pi));
+        if (rec) record(rec, it, 0, phi, mfg_leader_value(g, phi, mu, pi));
     }
 }
 
@@ -649,9 +649,9 @@ void mfg_solve_exact(const MfgGame *g, const MfgSettings *set, MfgSolution *sol,
     double *phi = sb_malloc((size_t)L * sizeof(double));        /* (L) */
     double *cand = sb_malloc((size_t)L * sizeof(double));       /* (L) */
     double *best = sb_malloc((size_t)L * sizeof(double));       /* (L) */
-    int S_ = set->exact.starts;
-    long *top = sb_malloc((size_t)S_ * sizeof(long));           /* (starts) lattice ranks */
-    double *topJ = sb_malloc((size_t)S_ * sizeof(double));      /* (starts) */
+    int nstarts = set->exact.starts;
+    long *top = sb_malloc((size_t)nstarts * sizeof(long));      /* (starts) lattice ranks */
+    double *topJ = sb_malloc((size_t)nstarts * sizeof(double)); /* (starts) */
     int ntop = 0;
     long it = 0;
     /* The lattice, in descending lexicographic order (neighbours mostly follow each other,
@@ -682,15 +682,15 @@ void mfg_solve_exact(const MfgGame *g, const MfgSettings *set, MfgSolution *sol,
             /* insert into the sorted top list (ties keep the earlier point) */
             int pos = ntop;
             while (pos > 0 && topJ[pos - 1] < Jg[idx]) pos--;
-            if (pos < S_) {
-                int last = ntop < S_ ? ntop : S_ - 1;
+            if (pos < nstarts) {
+                int last = ntop < nstarts ? ntop : nstarts - 1;
                 for (int q = last; q > pos; q--) {
                     top[q] = top[q - 1];
                     topJ[q] = topJ[q - 1];
                 }
                 top[pos] = idx;
                 topJ[pos] = Jg[idx];
-                if (ntop < S_) ntop++;
+                if (ntop < nstarts) ntop++;
             }
         }
         idx++;
@@ -760,7 +760,8 @@ void mfg_solve_nested(const MfgGame *g, const MfgSettings *set, MfgSolution *sol
         warm = 1;
         inner_ok = info.status == MFG_CONVERGED;
         record(rec, it - 1, 0, phi, J);
-        mfg_leader_reward(rL, g, mu, pi);
+        profile(w.m, g, mu, pi);
+        leader_reward_m(rL, g, w.m);
         mfg_softmax(rL, L, set->alpha, br);
         double r = 0;
         for (int a = 0; a < L; a++) r += fabs(br[a] - phi[a]);
