@@ -881,7 +881,8 @@ Test(meanfield, solve_command_writes_the_history) {
     cr_assert_eq(sscanf(last, "%ld,%ld,%lf", &it, &s, &lj), 3, "%s", last);
     cr_expect(rows >= 100, "%ld rows", rows);
     cr_expect_eq((double)s, samples);
-    cr_expect(fabs(lj - J) < 1e-12, "last row %s vs J %.17g", last, J);
+    /* The same J up to the MFE's tolerance (the history's solve is warm-started). */
+    cr_expect(fabs(lj - J) < 1e-9, "last row %s vs J %.17g", last, J);
 }
 
 Test(meanfield, solve_command_rejects_bad_usage_and_files) {
