@@ -16,7 +16,9 @@
  *     seed: 0                 # sample-based methods
  *     leader_policy: [..]     # (L) the policy mfe solves for, on the simplex
  *     alpha: 5                # the leader's softmax inverse temperature
- *     history_every: 0        # samples between --history rows (0: automatic)
+ *     history_every: 0        # samples between --history rows of ac_smfg and nested from samples
+ *                             # (0: automatic); ppo writes one after each leader update, the
+ *                             # model-based methods one per iteration
  *     mfe: {tol, max_iter, damping}
  *     exact: {grid_points, starts, tol}
  *     nested: {tol, max_iter, damping, inner: exact | samples, inner_steps}

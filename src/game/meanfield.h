@@ -123,7 +123,8 @@ typedef struct {
     double leader_policy[MFG_MAX_ACTIONS]; /* (L) */
     double alpha;                         /* the leader's softmax inverse temperature, > 0 */
     uint64_t seed;                        /* sample-based methods */
-    long history_every;                   /* samples (or iterations) between history rows; 0: automatic */
+    long history_every;                   /* samples between history rows of ac_smfg and nested from
+                                           * samples; 0: automatic (see MfgRecorder) */
     MfeSettings mfe;
     MfgExactSettings exact;
     MfgNestedSettings nested;
@@ -157,8 +158,10 @@ typedef struct {
 void mfg_solution_init(MfgSolution *sol, const MfgGame *g);
 void mfg_solution_free(MfgSolution *sol);
 
-/* History of a solve: called with the leader's current policy and J of it (exact) every
- * `every` samples (sample-based methods) or at each iteration (the others). */
+/* History of a solve: called with the leader's current policy and J of it (exact): every
+ * `every` samples (else solver.history_every, else 200 rows for ac_smfg and one per leader
+ * iteration for nested) by ac_smfg and nested from samples, after each leader update and phase by ppo, at each iteration by the model-based
+ * methods (mfe: J of the damped iterate, not yet an MFE). */
 typedef struct {
     void (*fn)(void *user, long iteration, long samples, const double *phi, double objective);
     void *user;
