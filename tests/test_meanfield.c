@@ -124,7 +124,6 @@ static void ref_soft_br(const MfgGame *g, const double *phi, const double *rF, d
         /* Improve: pi = softmax(Q / tau). */
         double diff = 0;
         for (size_t row = 0; row < (size_t)S * L; row++) {
-            int s = (int)(row / L);
             double q[MFG_MAX_ACTIONS], mx = -INFINITY, z = 0;
             for (int b = 0; b < F; b++) {
                 size_t i = row * F + b;
@@ -132,7 +131,6 @@ static void ref_soft_br(const MfgGame *g, const double *phi, const double *rF, d
                 for (int t = 0; t < S; t++) q[b] += g->gamma * g->trans[i * S + t] * V[t];
                 mx = fmax(mx, q[b]);
             }
-            (void)s;
             for (int b = 0; b < F; b++) z += np[row * F + b] = exp((q[b] - mx) / g->tau);
             for (int b = 0; b < F; b++) {
                 np[row * F + b] /= z;

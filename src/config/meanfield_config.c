@@ -45,7 +45,7 @@ static int opt_long(const YtDoc *d, const char *key, long lo, long hi, long *out
     return 1;
 }
 
-static const Bound ZERO = {0, 0}, ZERO_OPEN = {0, 1}, ONE = {1, 0}, ONE_OPEN = {1, 1}, INF = {INFINITY, 1};
+static const Bound ZERO = {0, 0}, ZERO_OPEN = {0, 1}, ONE = {1, 0}, INF = {INFINITY, 1};
 
 /* A map at `key` if present (error if it is not a map). */
 static int opt_map(const YtDoc *d, const char *key, const char *example, const YtNode **out, char *err, size_t n) {
@@ -145,7 +145,6 @@ static int read_solver(const YtDoc *d, int L, MfgSettings *s, char *err, size_t 
                                "expected exact (the MFE solved) or samples (learned), got \"%s\"", str);
     }
     if (read_ppo(d, &s->ppo, err, n)) return -1;
-    (void)ONE_OPEN;
     char msg[256];
     if (mfg_settings_validate(s, msg, sizeof msg)) return yt_error_at(d, m, NULL, err, n, "%s", msg);
     return 0;
