@@ -203,7 +203,7 @@ uninstall:
 FUZZ_TIME ?= 120
 FUZZ_CC ?= clang
 FUZZ_SRC := $(filter src/io/% src/util/%,$(LIB_SRC))
-.PHONY: fuzz
+.PHONY: fuzz fuzz-games
 fuzz:
 	@mkdir -p build/fuzz/corpus
 	$(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -fsanitize=fuzzer,address,undefined \
@@ -211,3 +211,13 @@ fuzz:
 	  -o build/fuzz/fuzz_npz tests/fuzz/fuzz_npz.c $(FUZZ_SRC) -lz -lm
 	build/fuzz/fuzz_npz -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
 	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+
+# The game-file readers (tabular and mean-field YAML) the same way; their corpus is
+# tests/fuzz/corpus_games, replayed by tests/test_meanfield.c. They reach the solvers, so the
+# library is built but for the commands in src/cli/ (OpenBLAS and libyaml linked).
+fuzz-games:
+	@mkdir -p build/fuzz/corpus_games build/fuzz/tmp
+	TMPDIR=$(abspath build/fuzz/tmp) $(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/fuzz_tabular tests/fuzz/fuzz_tabular.c $(filter-out src/cli/%,$(LIB_SRC)) $(PKG_LIBS) -lm
+	build/fuzz/fuzz_tabular -max_total_time=$(FUZZ_TIME) -max_len=16384 -rss_limit_mb=2048 \
+	  -artifact_prefix=build/fuzz/ build/fuzz/corpus_games tests/fuzz/corpus_games
