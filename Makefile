@@ -116,7 +116,7 @@ bench-paper: deps
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
-	$(BIN) train $(RUN_CONFIG) --out $(RUN_OUT)
+	$(BIN) train $(RUN_CONFIG) --out $(RUN_OUT) --continue --force
 
 figures:
 	@test -n "$(RUN)" || { echo "usage: make figures RUN=DIR"; exit 2; }

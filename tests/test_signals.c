@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 
-#include "util/signals.h"
+#include "run/signals.h"
 
 Test(signals, nothing_pending_before_a_signal) {
     sig_install();

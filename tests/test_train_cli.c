@@ -1,8 +1,8 @@
 /* test_train_cli.c: `stackelberg train` as a user drives it: a run stopped by SIGINT (exit
  * 130) or killed outright and continued with `train --resume DIR` ends with the same
  * summary.json and progress rows as the same run left alone (every field but the wall-clock
- * ones); SIGTERM exits 143 with a checkpoint; a missing or corrupt checkpoint is exit 2 with
- * the file's name and leaves the run directory as it was; a bad config writes nothing; and
+ * ones); SIGTERM exits 143 with a checkpoint; a missing run or a corrupt checkpoint is exit 2
+ * with the file's name and leaves the run directory as it was; a bad config writes nothing; and
  * `export` then `eval` work on a finished run directory. The reference for every
  * comparison is an uninterrupted run of the same config and seed. */
 #include <criterion/criterion.h>
@@ -247,11 +247,15 @@ Test(train_cli, kill_after_periodic_checkpoints_resumes_to_the_same_summary, .ti
     remove_scratch(dir);
 }
 
-Test(train_cli, resume_of_a_missing_checkpoint_is_exit_2_naming_the_file) {
+Test(train_cli, resume_of_a_missing_run_is_exit_2_naming_the_file) {
     char dir[64], out[4096];
     scratch(dir, sizeof dir);
     cr_expect_eq(run_cmd(out, sizeof out, "train --resume %s/nothing%s", dir, ""), 2);
-    cr_expect(strstr(out, "nothing/checkpoint.npz") && strstr(out, "cannot open"), "%s", out);
+    cr_expect(strstr(out, "nothing/run.json") && strstr(out, "cannot open"), "%s", out);
+    struct stat st;
+    char gone[128];
+    snprintf(gone, sizeof gone, "%s/nothing", dir);
+    cr_expect_neq(stat(gone, &st), 0, "nothing created");
     remove_scratch(dir);
 }
 

@@ -9,6 +9,11 @@ command -v gnuplot >/dev/null || { echo "figures.sh: gnuplot is not installed (a
 for f in steps.csv periods.csv days.csv hourly.csv; do
   [ -f "$run/$f" ] || { echo "figures.sh: $run/$f is missing (is $run a tariff-game run?)" >&2; exit 1; }
 done
+# gnuplot reads and writes names relative to the run directory: no path is spliced into its
+# commands, so a directory named with quotes cannot inject any.
+dir=$run
+cd -- "$run"
+run=.
 last=$(awk -F, 'NR > 1 { d = $1 } END { print d }' "$run/steps.csv")
 buses=$(awk -F, 'NR > 1 && !seen[$3]++ { printf "%s ", $3 }' "$run/steps.csv")
 nb=$(echo $buses | wc -w)
@@ -81,4 +86,4 @@ set xlabel "day"; set ylabel "EEI (% of income)"
 plot for [i=1:words(groups)] "$run/periods.csv" using "day_start":(column("eei_".word(groups,i)."_mean")-column("eei_".word(groups,i)."_std")):(column("eei_".word(groups,i)."_mean")+column("eei_".word(groups,i)."_std")) with filledcurves lc i notitle, \
      for [i=1:words(groups)] "" using "day_start":"eei_".word(groups,i)."_mean" with linespoints lw 2 lc i title word(groups,i)
 GP
-echo "figures written to $run"
+echo "figures written to $dir"

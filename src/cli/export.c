@@ -1,7 +1,7 @@
 /* export.c: `stackelberg export RUN_DIR`: a run's policy and value networks as a
  * NumPy .npz that np.load reads and sb_policy_load (src/io/policy.h) loads.
  *
- * Reads RUN_DIR/checkpoint.npz (meta.json "stackelberg-checkpoint" version 1, agents as in
+ * Reads RUN_DIR/checkpoint.npz (meta.json "stackelberg-checkpoint" version 1 or 2, agents as in
  * src/io/pspec.h), keeps only what acting needs (networks, log_std, observation
  * statistics), converts weights to the chosen dtype and writes the file atomically after
  * loading it back once as a self-check. */
@@ -136,8 +136,10 @@ static int run_export(const char *run_dir, const char *out_path, const char *onl
         fprintf(stderr, "stackelberg export: %s: meta.json: format is not \"stackelberg-checkpoint\"\n", ck_path);
         goto done;
     }
-    if (jv_get_num(&meta, "version", &version) != 1 || version != 1) {
-        fprintf(stderr, "stackelberg export: %s: unknown format version %g (this build reads version 1)\n",
+    /* Version 2 (game checkpoints with named members; single-agent ones with progress.csv's
+     * CRC) lists its agents as version 1 did. */
+    if (jv_get_num(&meta, "version", &version) != 1 || (version != 1 && version != 2)) {
+        fprintf(stderr, "stackelberg export: %s: unknown format version %g (this build reads versions 1 and 2)\n",
                 ck_path, version);
         goto done;
     }

@@ -9,6 +9,7 @@
 
 #include "config/ppo_config.h"
 #include "util/common.h"
+#include "util/datadir.h"
 #include "util/fsutil.h"
 
 /* [P] Table 4 on top of SB3's defaults; only the network widths differ between the roles. */
@@ -42,7 +43,9 @@ void game_config_default(GameConfig *c) {
     c->tol = 1e-3;
     c->max_leader_iters = 20;
     snprintf(c->grid, sizeof c->grid, "configs/grids/paper3.yaml");
-    snprintf(c->grid_path, sizeof c->grid_path, "configs/grids/paper3.yaml");
+    /* A config that names no grid gets the paper's from the data directory, so it runs from
+     * any working directory (util/datadir.h). */
+    sb_data_path(c->grid_path, sizeof c->grid_path, "configs/grids/paper3.yaml");
     c->cost_basis = COST_BASIS_GRID;
     c->base_load = BASE_LOAD_CASE;
     c->voll = 5000.0;
