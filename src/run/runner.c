@@ -182,7 +182,7 @@ int runner_aggregate_csv(const char *dir, int seeds, const char *name, int key_c
             goto done;
         }
         if (L[s].n != L[0].n) {
-            sb_err(err, n, "%s: %zu rows, %s has %zu", p, L[s].n, path[0], L[0].n);
+            sb_err(err, n, "%s: %zu lines, %s has %zu", p, L[s].n, path[0], L[0].n);
             goto done;
         }
         if (strcmp(L[s].lines[0], L[0].lines[0])) {
@@ -528,7 +528,7 @@ int runner_train(const RunnerRun *runs, int n_runs, const RunnerOptions *o, Runn
         }
         if (reaped) continue;
         draw_progress(slots, T, t0, tty);
-        nanosleep(&(struct timespec){0, 200000000L}, NULL);
+        nanosleep(&(struct timespec){0, 50000000L}, NULL); /* a seed that ends is noticed within 50 ms */
     }
     if (tty) fputc('\n', stderr);
     sig_forward(NULL, 0);
