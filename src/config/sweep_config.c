@@ -123,7 +123,8 @@ static int read_doc(SweepConfig *s, const YtDoc *d, char *err, size_t n) {
         return yt_error_at(d, d->root, "axes", err, n, "missing: a map of config keys to lists of values");
     if (axes->kind != YT_MAP || axes->n == 0)
         return yt_error_at(d, axes, "axes", err, n, "expected a map of config keys to lists of values");
-    s->axes_pos = (CfgPos){axes->line, axes->col};
+    for (size_t i = 0; i < d->root->n; i++) /* where `axes:` is written (the key, not its map) */
+        if (!strcmp(d->root->keys[i], "axes")) s->axes_pos = key_pos(d->root, i);
     s->axes = sb_calloc(axes->n, sizeof *s->axes);
     s->n_variants = 1;
     for (size_t a = 0; a < axes->n; a++) {
