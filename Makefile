@@ -1,7 +1,8 @@
 # stackelberg: build, tests, sanitizers, benchmarks and the default run.
 #
 #   make            bin/stackelberg
-#   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG)
+#   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG) into
+#                   $(RUN_OUT): continued if it holds this same run, else replaced
 #   make test       install missing Debian packages (as root), build, run every test
 #   make asan       the tests again under -fsanitize=address,undefined
 #   make bench      throughput and solver timings (see bench/RESULTS.md)
@@ -120,7 +121,7 @@ run: deps
 
 figures:
 	@test -n "$(RUN)" || { echo "usage: make figures RUN=DIR"; exit 2; }
-	tools/figures.sh $(RUN)
+	tools/figures.sh "$(RUN)"
 
 clean:
 	rm -rf build bin

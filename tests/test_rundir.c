@@ -304,8 +304,8 @@ Test(rundir, out_names_with_shell_or_gnuplot_syntax_run_nothing, .timeout = 300)
 }
 
 /* Runs from any working directory: the config's relative grid resolves against the config,
- * the figure script through the data directory; and without gnuplot or the script, stderr
- * says the figures were skipped. */
+ * the default grid and the figure script through the data directory; and without gnuplot or
+ * the script, stderr says the figures were skipped. */
 Test(rundir, train_runs_from_another_directory, .timeout = 300) {
     char dir[64], out[8192], abs[4096];
     ru_scratch(dir, sizeof dir, "cwd");
@@ -317,6 +317,13 @@ Test(rundir, train_runs_from_another_directory, .timeout = 300) {
     snprintf(run, sizeof run, "%s/x", dir);
     cr_expect(ru_exists(run, "summary.json"));
     if (spawn_on_path("gnuplot")) cr_expect(ru_exists(run, "fig1_lmp.png"), "%s", out);
+    /* a config that names no grid: the default grid comes from the data directory */
+    char bare[128], err[256];
+    snprintf(bare, sizeof bare, "%s/bare.yaml", dir);
+    cr_assert_eq(write_file_atomic(bare, "seeds: 1\n", 9, err, sizeof err), 0);
+    cr_expect_eq(ru_run(ru_train_argv("bare.yaml", "w", NULL), dir, out, sizeof out), 0, "%s", out);
+    snprintf(run, sizeof run, "%s/w", dir);
+    cr_expect(ru_exists(run, "seed-0/steps.csv"), "%s", out);
     /* a data directory without the script: said, not silent */
     setenv("STACKELBERG_DATA", dir, 1);
     cr_expect_eq(ru_run(ru_train_argv(abs, "y", (const char *const[]){"--seeds", "1", NULL}), dir, out, sizeof out), 0,

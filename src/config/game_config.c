@@ -43,9 +43,7 @@ void game_config_default(GameConfig *c) {
     c->tol = 1e-3;
     c->max_leader_iters = 20;
     snprintf(c->grid, sizeof c->grid, "configs/grids/paper3.yaml");
-    /* A config that names no grid gets the paper's from the data directory, so it runs from
-     * any working directory (util/datadir.h). */
-    sb_data_path(c->grid_path, sizeof c->grid_path, "configs/grids/paper3.yaml");
+    snprintf(c->grid_path, sizeof c->grid_path, "configs/grids/paper3.yaml");
     c->cost_basis = COST_BASIS_GRID;
     c->base_load = BASE_LOAD_CASE;
     c->voll = 5000.0;
@@ -467,6 +465,10 @@ static int read_all(Rd *r, GameConfig *c) {
         const YtNode *g = yt_find(r->d, NULL, "grid");
         c->grid_pos = pos_of(g);
         resolve_grid(c, g);
+    } else {
+        /* A config file that names no grid gets the default one from the data directory, so
+         * it runs from any working directory (util/datadir.h). */
+        sb_data_path(c->grid_path, sizeof c->grid_path, c->grid);
     }
     v = (int)c->cost_basis;
     if (rd_enum(r, "cost_basis", bases, 3, &v) < 0) return -1;

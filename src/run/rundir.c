@@ -90,11 +90,21 @@ int rundir_claim(DirLock *l, const char *dir, RunDirMode mode, const char *holde
     }
     return 0;
 not_empty:
-    if (has_run)
+    if (has_run) {
+        RunRecord r;
+        char e[256];
+        int sweep = !rundir_read(&r, dir, e, sizeof e) && !strcmp(r.kind, "sweep");
+        rundir_record_free(&r);
+        if (sweep)
+            return refuse(err, n,
+                          "%s: not empty: it holds another sweep (run.json); continue that one with the command that "
+                          "started it, or replace it with --force",
+                          dir);
         return refuse(err, n,
                       "%s: not empty: it holds a run (run.json); continue it with `stackelberg train --resume %s`, "
                       "or replace it with --force",
                       dir, dir);
+    }
     return refuse(err, n, "%s: not empty (%s); choose another --out, or write into it anyway with --force", dir, what);
 }
 
