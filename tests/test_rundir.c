@@ -329,6 +329,19 @@ Test(rundir, train_runs_from_another_directory, .timeout = 300) {
     cr_expect_eq(ru_run(ru_train_argv(abs, "y", (const char *const[]){"--seeds", "1", NULL}), dir, out, sizeof out), 0,
                  "%s", out);
     cr_expect(strstr(out, "figures") && strstr(out, "skipped") && strstr(out, "tools/figures.sh not found"), "%s", out);
+    /* a script that fails: said, with the end of what it wrote */
+    char tools[128], script[160];
+    snprintf(tools, sizeof tools, "%s/tools", dir);
+    snprintf(script, sizeof script, "%s/figures.sh", tools);
+    cr_assert_eq(mkdir_p(tools, err, sizeof err), 0);
+    const char *fail = "echo 'gnuplot: no such column' >&2; exit 3\n";
+    cr_assert_eq(write_file_atomic(script, fail, strlen(fail), err, sizeof err), 0);
+    cr_expect_eq(ru_run(ru_train_argv(abs, "v", (const char *const[]){"--seeds", "1", NULL}), dir, out, sizeof out), 0,
+                 "%s", out);
+    if (spawn_on_path("gnuplot")) /* (without it the script is not started: said below) */
+        cr_expect(strstr(out, "figures") && strstr(out, "failed") && strstr(out, "exited 3") &&
+                      strstr(out, "gnuplot: no such column"),
+                  "%s", out);
     unsetenv("STACKELBERG_DATA");
     /* no gnuplot on PATH: said */
     setenv("PATH", "/nonexistent", 1);

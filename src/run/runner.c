@@ -364,7 +364,7 @@ int runner_write_summary(const char *dir, const GameConfig *cfg, const GameWorld
 /* ---- figures ---- */
 
 int runner_figures(const char *script, const char *dir) {
-    char rel[256], path[4200], err[512];
+    char rel[256], path[4200], err[1100];
     snprintf(rel, sizeof rel, "tools/%s", script);
     sb_data_path(path, sizeof path, rel);
     struct stat st;
@@ -381,7 +381,7 @@ int runner_figures(const char *script, const char *dir) {
     const char *argv[] = {"bash", path, dir, NULL};
     int rc = spawn_wait(argv, 1, err, sizeof err);
     if (rc < 0) fprintf(stderr, "note: figures of %s skipped: %s\n", dir, err);
-    else if (rc) fprintf(stderr, "note: figures of %s failed (%s exited %d)\n", dir, path, rc);
+    else if (rc) fprintf(stderr, "note: figures of %s failed (%s exited %d): %s\n", dir, path, rc, err);
     return rc != 0;
 }
 

@@ -77,8 +77,9 @@ int runner_write_summary(const char *dir, const GameConfig *cfg, const GameWorld
                          double wall_s, char *err, size_t n);
 
 /* Draw a run directory's figures with <data dir>/tools/SCRIPT DIR (util/datadir.h), started
- * with an argument vector. When gnuplot or the script is missing, or the script fails, says
- * so on stderr. 0 drawn, 1 skipped or failed. */
+ * with an argument vector, its output kept off the terminal. When gnuplot or the script is
+ * missing, or the script fails (then with the end of its output), says so on stderr. 0
+ * drawn, 1 skipped or failed. */
 int runner_figures(const char *script, const char *dir);
 
 #endif

@@ -5,10 +5,11 @@
 
 #include <stddef.h>
 
-/* Run argv[0] (searched on PATH) with argv, stdin from /dev/null, stdout to /dev/null when
- * quiet_stdout, stderr inherited; wait for it. Returns its exit status (0..255), 128 + N if
- * a signal N killed it, or -1 with err when it could not be started. */
-int spawn_wait(const char *const argv[], int quiet_stdout, char *err, size_t n);
+/* Run argv[0] (searched on PATH) with argv and stdin from /dev/null; wait for it. quiet: its
+ * stdout and stderr are kept off the terminal, and when it fails the end of what it wrote is
+ * in err; otherwise both are inherited. Returns its exit status (0..255), 128 + N if a signal
+ * N killed it, or -1 with err when it could not be started. */
+int spawn_wait(const char *const argv[], int quiet, char *err, size_t n);
 /* 1 if `name` is an executable file in a directory of $PATH (or a path that is), else 0. */
 int spawn_on_path(const char *name);
 
