@@ -403,13 +403,14 @@ static int check_resumable(const RunnerRun *run, int seeds, char *err, size_t n)
     return 0;
 }
 
-/* A run whose seeds all ended well: its aggregate files and summary. 0, or -1 with err. */
-static int finish_run(const RunnerRun *run, int task0, SeedSlot *slots, double *const *fixed, double wall, char *err,
-                      size_t n) {
+/* A run whose seeds all ended well: its aggregate files and summary. task[s] is the plan's
+ * index of seed s (the plan may order seeds as it likes). 0, or -1 with err. */
+static int finish_run(const RunnerRun *run, const int *task, SeedSlot *slots, double *const *fixed, double wall,
+                      char *err, size_t n) {
     GameResult *res = sb_calloc((size_t)run->seeds, sizeof *res);
     for (int s = 0; s < run->seeds; s++) {
-        res[s] = slots[task0 + s].result;
-        res[s].fixed_class = fixed[task0 + s];
+        res[s] = slots[task[s]].result;
+        res[s].fixed_class = fixed[task[s]];
     }
     int rc = runner_aggregate_csv(run->dir, run->seeds, "steps.csv", 3, err, n) ||
              runner_aggregate_csv(run->dir, run->seeds, "periods.csv", 2, err, n) ||
@@ -445,13 +446,16 @@ int runner_train(const RunnerRun *runs, int n_runs, const RunnerOptions *o, Runn
     }
     memset(slots, 0, bytes);
     double **fixed = sb_calloc((size_t)T + 1, sizeof *fixed); /* (T) into the shared memory */
-    int *first = sb_calloc((size_t)R, sizeof *first), *left = sb_calloc((size_t)R, sizeof *left);
+    int *base = sb_calloc((size_t)R, sizeof *base);  /* (R) run r's seeds start at task_of[base[r]] */
+    int *task_of = sb_calloc((size_t)T + 1, sizeof *task_of); /* (T) plan index of each run's seed */
+    int *left = sb_calloc((size_t)R, sizeof *left);  /* (R) seeds not yet ended */
+    for (int r = 1; r < n_runs; r++) base[r] = base[r - 1] + runs[r - 1].seeds;
     double *pos = (double *)(slots + T);
     for (int k = 0; k < T; k++) {
         const RunnerTask *t = &plan.task[k];
         fixed[k] = pos;
         pos += runs[t->run].w->hh.n_class;
-        if (t->seed == 0) first[t->run] = k;
+        task_of[base[t->run] + t->seed] = k;
         left[t->run]++;
     }
     volatile pid_t *pid = sb_calloc((size_t)T + 1, sizeof *pid);
@@ -522,7 +526,7 @@ int runner_train(const RunnerRun *runs, int n_runs, const RunnerOptions *o, Runn
                 *rs = RUNNER_STOPPED;
             }
             if (--left[t->run] == 0 && *rs == RUNNER_DONE &&
-                finish_run(&runs[t->run], first[t->run], slots, fixed, sb_now() - t0, run_err[t->run],
+                finish_run(&runs[t->run], task_of + base[t->run], slots, fixed, sb_now() - t0, run_err[t->run],
                            sizeof run_err[t->run]))
                 *rs = RUNNER_FAILED;
         }
@@ -550,7 +554,8 @@ int runner_train(const RunnerRun *runs, int n_runs, const RunnerOptions *o, Runn
     munmap(slots, bytes);
     free((void *)pid);
     free(fixed);
-    free(first);
+    free(base);
+    free(task_of);
     free(left);
     free(st);
     free(run_err);

@@ -53,7 +53,8 @@ typedef struct {
 } RunnerPlan;
 
 /* Where the seeds run and with how many threads each: the one place that decides it (MPI
- * ranks and the packing of seeds x aggregators on cores belong here). jobs <= 0: cores. */
+ * ranks and the packing of seeds x aggregators on cores belong here). Every (run, seed) is
+ * one task, in any order; jobs <= 0: cores. */
 void runner_plan(RunnerPlan *p, const RunnerRun *runs, int n_runs, int jobs, int cores);
 void runner_plan_free(RunnerPlan *p);
 
