@@ -46,7 +46,9 @@ BIN := bin/stackelberg
 TEST_ENV :=
 ifneq ($(SAN),)
 BIN := $(BUILD)/stackelberg
-TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+# the sanitizer binary is not in bin/: its data directory (tools/, configs/) is named
+TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+            UBSAN_OPTIONS=print_stacktrace=1 STACKELBERG_DATA=$(CURDIR)
 endif
 
 .PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run

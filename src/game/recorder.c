@@ -152,14 +152,16 @@ int recorder_open(Recorder **out, const char *dir, const GameConfig *c, const Ga
                 return rc;
             }
             if (truncate(l->path, (off_t)mark->bytes[k]) || !(l->f = fopen(l->path, "ab"))) {
-                recorder_close(r);
-                return sb_err(err, n, "%s: cannot reopen for appending: %s", l->path, strerror(errno));
+                sb_err(err, n, "%s: cannot reopen for appending: %s", l->path, strerror(errno));
+                recorder_close(r); /* after the message: l lives in r */
+                return -1;
             }
             l->bytes = mark->bytes[k];
             l->crc = mark->crc[k];
         } else if (!(l->f = fopen(l->path, "wb"))) {
+            sb_err(err, n, "%s: cannot write: %s", l->path, strerror(errno));
             recorder_close(r);
-            return sb_err(err, n, "%s: cannot write: %s", l->path, strerror(errno));
+            return -1;
         }
     }
     if (!mark) headers(r);

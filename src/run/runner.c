@@ -35,7 +35,8 @@ enum { SEED_OK = 0, SEED_STOPPED = 1, SEED_FAILED = 2, SEED_BAD_INPUT = 3 };
 typedef struct {
     GameProgress progress;
     GameResult result; /* fixed_class not valid here: the task's doubles in `fixed` */
-    int status;        /* SEED_*: set by the child when it ends, then from its exit status */
+    int status;        /* SEED_*: set by the child when it ends */
+    int reported;      /* the child set status (a crash, even one that exits 1, does not) */
     char err[512];
 } SeedSlot;
 
@@ -88,6 +89,7 @@ static _Noreturn void run_child(const RunnerRun *run, const RunnerTask *t, pid_t
     game_result_free(&res);
     int status = rc == 0 ? SEED_OK : rc == 1 ? SEED_STOPPED : rc == -2 ? SEED_BAD_INPUT : SEED_FAILED;
     slot->status = status;
+    slot->reported = 1;
     slot->progress.failed = rc < 0;
     slot->progress.done = 1;
     _exit(status);
@@ -509,13 +511,11 @@ int runner_train(const RunnerRun *runs, int n_runs, const RunnerOptions *o, Runn
             SeedSlot *sl = &slots[k];
             const RunnerTask *t = &plan.task[k];
             int code = !lost && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-            if (code < SEED_OK || code > SEED_BAD_INPUT) {
+            if (!sl->reported || code != sl->status) {
                 sl->status = SEED_FAILED;
-                snprintf(sl->err, sizeof sl->err, "the seed process %s %d",
-                         lost ? "was lost, error" : WIFSIGNALED(ws) ? "was killed by signal" : "exited with status",
+                snprintf(sl->err, sizeof sl->err, "the seed process ended without a result (%s %d)",
+                         lost ? "lost, error" : WIFSIGNALED(ws) ? "killed by signal" : "exit status",
                          lost ? errno : WIFSIGNALED(ws) ? WTERMSIG(ws) : code);
-            } else {
-                sl->status = code;
             }
             RunnerStatus *rs = &st[t->run];
             if (sl->status == SEED_BAD_INPUT || (sl->status == SEED_FAILED && *rs != RUNNER_BAD_INPUT)) {
