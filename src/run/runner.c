@@ -405,6 +405,16 @@ static int check_resumable(const RunnerRun *run, int seeds, char *err, size_t n)
     return 0;
 }
 
+int runner_aggregate(const GameConfig *cfg, const GameWorld *w, const char *dir, const GameResult *res, int seeds,
+                     double wall, char *err, size_t n) {
+    if (runner_aggregate_csv(dir, seeds, "steps.csv", 3, err, n) ||
+        runner_aggregate_csv(dir, seeds, "periods.csv", 2, err, n) ||
+        runner_aggregate_csv(dir, seeds, "days.csv", 1, err, n) ||
+        runner_aggregate_csv(dir, seeds, "hourly.csv", 1, err, n))
+        return -1;
+    return runner_write_summary(dir, cfg, w, res, seeds, wall, err, n);
+}
+
 /* A run whose seeds all ended well: its aggregate files and summary. task[s] is the plan's
  * index of seed s (the plan may order seeds as it likes). 0, or -1 with err. */
 static int finish_run(const RunnerRun *run, const int *task, SeedSlot *slots, double *const *fixed, double wall,
@@ -414,13 +424,7 @@ static int finish_run(const RunnerRun *run, const int *task, SeedSlot *slots, do
         res[s] = slots[task[s]].result;
         res[s].fixed_class = fixed[task[s]];
     }
-    int rc = runner_aggregate_csv(run->dir, run->seeds, "steps.csv", 3, err, n) ||
-             runner_aggregate_csv(run->dir, run->seeds, "periods.csv", 2, err, n) ||
-             runner_aggregate_csv(run->dir, run->seeds, "days.csv", 1, err, n) ||
-             runner_aggregate_csv(run->dir, run->seeds, "hourly.csv", 1, err, n) ||
-             runner_write_summary(run->dir, run->cfg, run->w, res, run->seeds, wall, err, n)
-                 ? -1
-                 : 0;
+    int rc = runner_aggregate(run->cfg, run->w, run->dir, res, run->seeds, wall, err, n);
     free(res);
     return rc;
 }

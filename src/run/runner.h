@@ -77,6 +77,12 @@ int runner_aggregate_csv(const char *dir, int seeds, const char *name, int key_c
 int runner_write_summary(const char *dir, const GameConfig *cfg, const GameWorld *w, const GameResult *res, int seeds,
                          double wall_s, char *err, size_t n);
 
+/* DIR's whole aggregate: steps.csv (keys day, hour, bus), periods.csv (period, day_start),
+ * days.csv (day), hourly.csv (hour) and summary.json, from the seeds' results res (seeds) and
+ * DIR/seed-K/. 0, or -1 with err. */
+int runner_aggregate(const GameConfig *cfg, const GameWorld *w, const char *dir, const GameResult *res, int seeds,
+                     double wall_s, char *err, size_t n);
+
 /* Draw a run directory's figures with <data dir>/tools/SCRIPT DIR (util/datadir.h), started
  * with an argument vector, its output kept off the terminal. When gnuplot or the script is
  * missing, or the script fails (then with the end of its output), says so on stderr. 0
