@@ -9,6 +9,7 @@
 
 #include "config/ppo_config.h"
 #include "util/common.h"
+#include "util/datadir.h"
 #include "util/fsutil.h"
 
 /* [P] Table 4 on top of SB3's defaults; only the network widths differ between the roles. */
@@ -487,6 +488,10 @@ static int read_all(Rd *r, GameConfig *c) {
         const YtNode *g = yt_find(r->d, NULL, "grid");
         c->grid_pos = pos_of(g);
         resolve_grid(c, g);
+    } else {
+        /* A config file that names no grid gets the default one from the data directory, so
+         * it runs from any working directory (util/datadir.h). */
+        sb_data_path(c->grid_path, sizeof c->grid_path, c->grid);
     }
     v = (int)c->cost_basis;
     if (rd_enum(r, "cost_basis", bases, 3, &v) < 0) return -1;
