@@ -102,12 +102,35 @@ static inline float exp_neg(float x) {
 #define SUM8_FINISH(acc, tail_sum)                                                         \
     (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + (tail_sum))
 
-NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p) {
+/* Blocks of eight that cover the span [lo, hi) of K entries: [*j0, *j1) among the K / 8 full
+ * blocks (the scalar tail k >= K8 is always visited). */
+static inline void span_blocks(int K, int lo, int hi, int *j0, int *j1) {
+    const int K8 = K / NN_W * NN_W;
+    *j0 = SB_MIN(lo, K8) / NN_W * NN_W;
+    *j1 = SB_MIN((hi + NN_W - 1) / NN_W * NN_W, K8);
+}
+
+/* Only the blocks of eight that meet [lo, hi) are computed; outside them every lane is masked,
+ * where the full loop would add a zero to each partial sum and take no maximum, so skipping
+ * them leaves every partial sum and the result the same bits. Their lp and p are still written
+ * (-inf and 0), as the full loop does. */
+NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
+                                     float *p) {
     const int K8 = K / NN_W * NN_W;
     const NnV8 neg_inf = (NnV8){0} - INFINITY, zero = {0};
+    int j0, j1;
+    span_blocks(K, lo, hi, &j0, &j1);
+    for (int k = 0; k < j0; k += NN_W) {
+        NN_ST(lp + k, neg_inf);
+        NN_ST(p + k, zero);
+    }
+    for (int k = j1; k < K8; k += NN_W) {
+        NN_ST(lp + k, neg_inf);
+        NN_ST(p + k, zero);
+    }
     /* max over valid logits: lane maxima then the tail (max is exact: order does not matter) */
     NnV8 vmx = neg_inf;
-    for (int k = 0; k < K8; k += NN_W) {
+    for (int k = j0; k < j1; k += NN_W) {
         NnV8 x;
         NnV8i mi;
         NN_LD(x, logits + k);
@@ -120,7 +143,7 @@ NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *m
     for (int k = K8; k < K; k++) mx = mask[k] && logits[k] > mx ? logits[k] : mx;
     /* e = exp(z - max) on valid lanes, and their sum */
     NnV8 acc = zero;
-    for (int k = 0; k < K8; k += NN_W) {
+    for (int k = j0; k < j1; k += NN_W) {
         NnV8 x, e;
         NnV8i mi;
         NN_LD(x, logits + k);
@@ -140,7 +163,7 @@ NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *m
     float inv = 1.0f / sum, lse = logf(sum);
     /* lp, p, and H = -sum p lp over valid lanes */
     NnV8 hacc = zero;
-    for (int k = 0; k < K8; k += NN_W) {
+    for (int k = j0; k < j1; k += NN_W) {
         NnV8 x, e;
         NnV8i mi;
         NN_LD(x, logits + k);
@@ -162,9 +185,25 @@ NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *m
     return -SUM8_FINISH(hacc, tail);
 }
 
+void dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi) {
+    int a = 0, b = K;
+    while (a < K && !mask[a]) a++;
+    while (b > a && !mask[b - 1]) b--;
+    *lo = a;
+    *hi = b;
+}
+
+double dist_cat_forward_span(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
+                             float *p) {
+    SB_ASSERT(K >= 1 && K <= CAT_MAX && 0 <= lo && lo <= hi && hi <= K);
+    return cat_forward(logits, mask ? mask : ALL_VALID, K, lo, hi, lp, p);
+}
+
 double dist_cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p) {
     SB_ASSERT(K >= 1 && K <= CAT_MAX);
-    return cat_forward(logits, mask ? mask : ALL_VALID, K, lp, p);
+    int lo = 0, hi = K;
+    if (mask) dist_cat_mask_span(mask, K, &lo, &hi);
+    return cat_forward(logits, mask ? mask : ALL_VALID, K, lo, hi, lp, p);
 }
 
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp) {
@@ -220,14 +259,17 @@ int dist_cat_mode(const float *lp, int K) {
     return best;
 }
 
-NN_DISPATCH static void cat_backward(const float *lp, const float *p, int K, int a, float H, float g_logp,
-                                     float g_ent, float *d_logits) {
+NN_DISPATCH static void cat_backward(const float *lp, const float *p, int K, int lo, int hi, int a, float H,
+                                     float g_logp, float g_ent, float *d_logits) {
     /* dlogp_a/dz_k = 1[k = a] - p_k;  dH/dz_k = -p_k (lp_k + H); invalid actions: p_k = 0.
      * Lane-wise, then the chosen action's 1[k = a] term added on its own (the same float
-     * operations as the tail's formula for that element). */
+     * operations as the tail's formula for that element). Blocks outside the span would add
+     * zeros: they are skipped. */
     const int K8 = K / NN_W * NN_W;
     const NnV8 zero = {0}, neg_inf = (NnV8){0} - INFINITY;
-    for (int k = 0; k < K8; k += NN_W) {
+    int j0, j1;
+    span_blocks(K, lo, hi, &j0, &j1);
+    for (int k = j0; k < j1; k += NN_W) {
         NnV8 l, pk, d;
         NN_LD(l, lp + k);
         NN_LD(pk, p + k);
@@ -248,7 +290,13 @@ NN_DISPATCH static void cat_backward(const float *lp, const float *p, int K, int
 
 void dist_cat_backward_p(const float *lp, const float *p, int K, int a, double H, double g_logp, double g_ent,
                          float *d_logits) {
-    cat_backward(lp, p, K, a, (float)H, (float)g_logp, (float)g_ent, d_logits);
+    cat_backward(lp, p, K, 0, K, a, (float)H, (float)g_logp, (float)g_ent, d_logits);
+}
+
+void dist_cat_backward_span(const float *lp, const float *p, int K, int lo, int hi, int a, double H, double g_logp,
+                            double g_ent, float *d_logits) {
+    SB_ASSERT(0 <= lo && lo <= hi && hi <= K);
+    cat_backward(lp, p, K, lo, hi, a, (float)H, (float)g_logp, (float)g_ent, d_logits);
 }
 
 void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent, float *d_logits) {

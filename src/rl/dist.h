@@ -24,6 +24,13 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp);
 /* The same, also writing the probabilities p (K) (0 for invalid actions). */
 double dist_cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p);
+/* The span [lo, hi) from the first to the last nonzero entry of mask (K); lo = hi = K if none. */
+void dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi);
+/* dist_cat_forward when mask (K) is zero outside [lo, hi): only the blocks of eight logits that
+ * meet the span are read (the tariff game's masks are 101 contiguous levels of 201). The same
+ * bits as dist_cat_forward; lp and p still receive all K entries. */
+double dist_cat_forward_span(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
+                             float *p);
 /* p (K) = exp(lp) (0 where lp is -INFINITY). K <= 1024. */
 void dist_cat_probs(const float *lp, int K, float *p);
 int dist_cat_sample(const float *lp, int K, Rng *rng);
@@ -35,5 +42,9 @@ void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, d
 /* The same with the probabilities p (K) of dist_cat_forward already at hand. */
 void dist_cat_backward_p(const float *lp, const float *p, int K, int a, double H, double g_logp, double g_ent,
                          float *d_logits);
+/* The same when lp is -INFINITY outside [lo, hi): entries of d_logits outside it are not touched
+ * (the full pass would add zeros there). */
+void dist_cat_backward_span(const float *lp, const float *p, int K, int lo, int hi, int a, double H, double g_logp,
+                            double g_ent, float *d_logits);
 
 #endif

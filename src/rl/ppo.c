@@ -130,6 +130,10 @@ Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n
     p->b_obs = sb_calloc(TN * (size_t)p->O, sizeof(float));
     p->b_act = sb_calloc(TN * (size_t)p->A, sizeof(float));
     if (space->masked) p->b_mask = sb_calloc(TN * (size_t)p->K, 1);
+    if (space->masked && space->kind == SPACE_DISCRETE) {
+        p->b_span = sb_calloc(TN * 2, sizeof(int));
+        p->mb_span = sb_calloc(B * 2, sizeof(int));
+    }
     p->b_rew = sb_calloc(TN, sizeof(float));
     p->b_start = sb_calloc(TN, sizeof(float));
     p->b_val = sb_calloc(TN, sizeof(float));
@@ -169,6 +173,8 @@ void ppo_free(Ppo *p) {
     free(p->b_obs);
     free(p->b_act);
     free(p->b_mask);
+    free(p->b_span);
+    free(p->mb_span);
     free(p->b_rew);
     free(p->b_start);
     free(p->b_val);
@@ -221,6 +227,12 @@ static double row_dist(const Ppo *p, const float *head, const unsigned char *mas
     for (int j = 0, off = 0; j < p->A; off += p->space.nvec[j], j++)
         H += dist_cat_forward(head + off, mask ? mask + off : NULL, p->space.nvec[j], lp + off, pr + off);
     return H;
+}
+
+/* row_dist for a masked Discrete row whose valid actions lie in span [lo, hi) (b_span). */
+static double row_dist_span(const Ppo *p, const float *head, const unsigned char *mask, const int *span, float *lp,
+                            float *pr) {
+    return dist_cat_forward_span(head, mask, p->K, span[0], span[1], lp, pr);
 }
 
 static double row_logp(const Ppo *p, const float *head, const float *lp, const float *act) {
@@ -292,7 +304,15 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
             const float *h = head + (size_t)i * (size_t)K;
             const unsigned char *mk = env->mask ? env->mask + (size_t)i * (size_t)K : NULL;
             float *lp = p->a_lp + (size_t)i * (size_t)K, *pr = p->a_p + (size_t)i * (size_t)K;
-            row_dist(p, h, mk, lp, pr);
+            if (p->b_span) {
+                int *sp = p->b_span + 2 * r;
+                sp[0] = 0;
+                sp[1] = K;
+                if (mk) dist_cat_mask_span(mk, K, &sp[0], &sp[1]);
+                row_dist_span(p, h, mk, sp, lp, pr);
+            } else {
+                row_dist(p, h, mk, lp, pr);
+            }
             float *act = p->a_act + (size_t)i * (size_t)A;
             row_sample(p, h, lp, pr, 0, &p->rng, act);
             memcpy(p->b_obs + r * (size_t)O, p->last_obs + (size_t)i * (size_t)O, (size_t)O * sizeof(float));
@@ -387,7 +407,8 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         const unsigned char *mk = p->b_mask ? p->b_mask + (size_t)r * (size_t)K : NULL;
         float *lp = p->mb_lp + (size_t)b * (size_t)K, *pr = p->mb_p + (size_t)b * (size_t)K;
         const float *act = p->b_act + (size_t)r * (size_t)A;
-        double H = row_dist(p, h, mk, lp, pr);
+        const int *sp = p->b_span ? p->b_span + 2 * (size_t)r : NULL;
+        double H = sp ? row_dist_span(p, h, mk, sp, lp, pr) : row_dist(p, h, mk, lp, pr);
         double logp = row_logp(p, h, lp, act);
         double adv = p->b_adv[r];
         if (norm_adv) adv = (adv - am) / (as + 1e-8);
@@ -407,7 +428,9 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
             dist_gauss_backward(h, ls, act, A, g_logp, g_ent, p->d_head + (size_t)b * (size_t)K, d_ls);
         } else {
             float *dh = p->d_head + (size_t)b * (size_t)K;
-            if (p->space.kind == SPACE_DISCRETE) {
+            if (sp) {
+                dist_cat_backward_span(lp, pr, K, sp[0], sp[1], (int)act[0], H, g_logp, g_ent, dh);
+            } else if (p->space.kind == SPACE_DISCRETE) {
                 dist_cat_backward_p(lp, pr, K, (int)act[0], H, g_logp, g_ent, dh);
             } else {
                 for (int j = 0, off = 0; j < A; off += p->space.nvec[j], j++) {
@@ -592,6 +615,8 @@ void ppo_debug_load_batch(Ppo *p, const float *obs, const float *act, const unsi
         if (mask) memcpy(p->b_mask, mask, (size_t)count * (size_t)p->K);
         else memset(p->b_mask, 1, (size_t)count * (size_t)p->K);
     }
+    for (int r = 0; p->b_span && r < count; r++)
+        dist_cat_mask_span(p->b_mask + (size_t)r * (size_t)p->K, p->K, &p->b_span[2 * r], &p->b_span[2 * r + 1]);
     memcpy(p->b_logp, old_logp, (size_t)count * sizeof(float));
     memcpy(p->b_adv, adv, (size_t)count * sizeof(float));
     memcpy(p->b_ret, ret, (size_t)count * sizeof(float));

@@ -27,6 +27,7 @@ struct Ppo {
     float *b_obs;          /* (T*N, O) normalised observations */
     float *b_act;          /* (T*N, A) unclipped actions (indices for discrete) */
     unsigned char *b_mask; /* (T*N, K) or NULL */
+    int *b_span;           /* (T*N, 2) [lo, hi) of the valid actions (masked Discrete), or NULL */
     float *b_rew, *b_start, *b_val, *b_logp, *b_adv, *b_ret; /* (T*N) */
     float *last_obs;       /* (N, O) normalised */
     unsigned char *last_start; /* (N) */
@@ -47,6 +48,7 @@ struct Ppo {
     float *d_val;          /* (B, 1) */
     float *mb_lp;          /* (B, K) log-probabilities */
     float *mb_p;           /* (B, K) probabilities */
+    int *mb_span;          /* (B, 2) the rows' b_span, or NULL */
 
     long total_steps;      /* env steps over all learn calls */
     long sb3_num_timesteps; /* SB3's self.num_timesteps: zeroed by reset_num_timesteps only */
