@@ -607,16 +607,19 @@ NN_INLINE void axpy8(const float *W, int ni, const float *x, const float *b, int
  * Eight outputs at a time where there are eight (the last group overlapping, recomputed to
  * the same bits): dot products against rows of W, or axpys over its gathered columns when the
  * input is narrow; a narrow output (a head) one dot product per unit. */
-NN_DISPATCH void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
+NN_INLINE void forward1(const Mlp *m, const float *params, const float *x, int lo, int hi, float *work) {
     const float *in = x;
     float *out = work;
     for (int l = 0; l < m->n_layers; l++) {
         int ni = m->sizes[l], no = m->sizes[l + 1];
         const float *W = params + m->w_off[l];
         const float *b = params + m->b_off[l];
+        const int last = l == m->n_layers - 1;
         if (no >= NN_W) {
             for (int o = 0; o < no; o += NN_W) {
                 int o0 = o + NN_W <= no ? o : no - NN_W;
+                /* Outputs outside the span: groups of eight that do not meet it are skipped. */
+                if (last && (o0 + NN_W <= lo || o0 >= hi)) continue;
                 if (ni >= NN_W) dot8(W, ni, in, b, o0, out);
                 else axpy8(W, ni, in, b, o0, out);
             }
@@ -627,4 +630,12 @@ NN_DISPATCH void mlp_forward1(const Mlp *m, const float *params, const float *x,
         in = out;
         out += no;
     }
+}
+
+NN_DISPATCH void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work) {
+    forward1(m, params, x, 0, m->sizes[m->n_layers], work);
+}
+
+NN_DISPATCH void mlp_forward1_span(const Mlp *m, const float *params, const float *x, int lo, int hi, float *work) {
+    forward1(m, params, x, lo, hi, work);
 }

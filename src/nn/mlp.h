@@ -61,5 +61,8 @@ void mlp_backward(const Mlp *m, const float *params, const float *x, int B, cons
 
 /* Single-row forward without BLAS call overhead, for acting in an environment loop. */
 void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work);
+/* The same where only outputs [lo, hi) are needed (a masked head): the outputs in that span
+ * get the same bits as mlp_forward1's, the others are left unspecified. */
+void mlp_forward1_span(const Mlp *m, const float *params, const float *x, int lo, int hi, float *work);
 
 #endif

@@ -297,19 +297,30 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
     for (int t = 0; t < p->T; t++) {
         const float *head, *val;
         size_t base = (size_t)t * (size_t)N;
+        /* The valid actions' spans first: the policy head is needed only there. */
+        for (int i = 0; p->b_span && i < N; i++) {
+            int *sp = p->b_span + 2 * (base + (size_t)i);
+            sp[0] = 0;
+            sp[1] = K;
+            if (env->mask) dist_cat_mask_span(env->mask + (size_t)i * (size_t)K, K, &sp[0], &sp[1]);
+        }
         /* Policy on the current (normalised) observations. */
-        forward_rows(p, p->last_obs, N, p->a_piw, p->a_vfw, &head, &val);
+        if (N == 1 && p->b_span) {
+            const int *sp = p->b_span + 2 * base;
+            mlp_forward1_span(&p->pi, p->params + p->pi_off, p->last_obs, sp[0], sp[1], p->a_piw);
+            mlp_forward1(&p->vf, p->params + p->vf_off, p->last_obs, p->a_vfw);
+            head = mlp_output(&p->pi, p->a_piw, 1);
+            val = mlp_output(&p->vf, p->a_vfw, 1);
+        } else {
+            forward_rows(p, p->last_obs, N, p->a_piw, p->a_vfw, &head, &val);
+        }
         for (int i = 0; i < N; i++) {
             size_t r = base + (size_t)i;
             const float *h = head + (size_t)i * (size_t)K;
             const unsigned char *mk = env->mask ? env->mask + (size_t)i * (size_t)K : NULL;
             float *lp = p->a_lp + (size_t)i * (size_t)K, *pr = p->a_p + (size_t)i * (size_t)K;
             if (p->b_span) {
-                int *sp = p->b_span + 2 * r;
-                sp[0] = 0;
-                sp[1] = K;
-                if (mk) dist_cat_mask_span(mk, K, &sp[0], &sp[1]);
-                row_dist_span(p, h, mk, sp, lp, pr);
+                row_dist_span(p, h, mk, p->b_span + 2 * r, lp, pr);
             } else {
                 row_dist(p, h, mk, lp, pr);
             }
