@@ -5,6 +5,7 @@
 #include "util/common.h"
 
 #include <math.h>
+#include <stdint.h>
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
@@ -51,8 +52,6 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 
 static const unsigned char ALL_VALID[CAT_MAX] = {[0 ... CAT_MAX - 1] = 1};
 
-typedef unsigned char V8b __attribute__((vector_size(8)));
-
 /* exp(x) for x <= 0; below -87 it is exp(-87) (callers mask those entries to 0). The same
  * steps as EXP8 below, one lane. */
 static inline float exp_neg(float x) {
@@ -90,12 +89,20 @@ static inline float exp_neg(float x) {
         (y) = e_ * (NnV8)((n_ + 127) << 23);                                               \
     } while (0)
 
-/* Lanes where mask[k..k+8) is nonzero, as all-ones ints. */
+/* Lanes where mask[k..k+8) is nonzero, as all-ones ints: the eight bytes loaded as one word,
+ * its halves spread over lanes 0-3 and 4-7, each lane testing its own byte (a byte-to-int
+ * vector conversion, or building the vector from scalars, compiled to scalar code or a trip
+ * through memory). */
+typedef long long V4q __attribute__((vector_size(32)));
 #define MASK8(mi, m)                                                                       \
     do {                                                                                   \
-        V8b b_;                                                                            \
-        __builtin_memcpy(&b_, (m), sizeof b_);                                             \
-        (mi) = __builtin_convertvector(b_, NnV8i) != 0;                                    \
+        uint64_t w_;                                                                       \
+        __builtin_memcpy(&w_, (m), 8);                                                     \
+        NnV8i v_ = (NnV8i)(V4q){(long long)w_, 0, 0, 0};                                   \
+        v_ = NN_SHUFFLE(v_, v_, 0, 0, 0, 0, 1, 1, 1, 1);                                   \
+        const NnV8i bytes_ = {0xff, 0xff00, 0xff0000, (int)0xff000000,                     \
+                              0xff, 0xff00, 0xff0000, (int)0xff000000};                    \
+        (mi) = (v_ & bytes_) != 0;                                                         \
     } while (0)
 
 /* Eight fixed partial sums, then the tail: the same order on every CPU. */
