@@ -6,9 +6,10 @@
  * work (and scratch) hold one (B, D_{l+1}) block per layer, layer after layer: work keeps
  * the post-activation outputs, scratch the backward deltas dLoss/d(pre-activation).
  *
- * Batched passes on small layers use the register-tiled kernels below, larger ones
- * cblas_sgemm (see "Small layers"); the single-row forward is plain vector loops because at
- * these widths (tens of units) a BLAS call costs more than the arithmetic. */
+ * Batched passes on small layers, and on a wide last layer over few inputs (a policy head),
+ * use the register-tiled kernels below, larger ones cblas_sgemm (see "Small layers" and "Wide
+ * heads"); the single-row forward is plain vector loops because at these widths (tens of
+ * units) a BLAS call costs more than the arithmetic. */
 #include "nn/mlp.h"
 
 #include <cblas.h>
@@ -44,9 +45,14 @@ int mlp_init(Mlp *m, int n_in, const int *hidden, int n_hidden, int n_out, MlpAc
 
 size_t mlp_param_count(const Mlp *m) { return m->n_params; }
 
+static int wide_head(const Mlp *m, int l, int B);
+
+/* After the layers' blocks, a wide head (see "Wide heads") keeps its (I + 1, O) products there. */
 size_t mlp_work_size(const Mlp *m, int B) {
     size_t n = 0;
     for (int l = 0; l < m->n_layers; l++) n += (size_t)B * (size_t)m->sizes[l + 1];
+    int L = m->n_layers - 1;
+    if (wide_head(m, L, B)) n += (size_t)(m->sizes[L] + 1) * (size_t)m->sizes[L + 1];
     return n;
 }
 
@@ -166,24 +172,39 @@ NN_INLINE void gemm_row(const Gemm *g, int m, const float **a, size_t *sa, float
 /* Start of column block j of N (N >= 8): the last block ends at N. */
 NN_INLINE int gemm_col(int j, int N) { return j * NN_W + NN_W <= N ? j * NN_W : N - NN_W; }
 
-/* Rows a[0..3] (strides sa) times column block n of Bm into c[j] + n. */
-NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm *g, int n, float *const c[4]) {
+/* Rows a[0..3] (strides sa) times column block n of Bm into c[j] + n. With kidx, step k of the
+ * sum reads k' = kidx[k] (row k' of Bm, element k' of each a[j]): a sum over a subset of k, in
+ * increasing order when kidx is. */
+NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm *g, const int *kidx, int n,
+                        float *const c[4]) {
     NnV8 acc0 = {0};
     if (g->init) NN_LD(acc0, g->init + n);
     NnV8 acc1 = acc0, acc2 = acc0, acc3 = acc0;
     const float *bp = g->Bm + n, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
-    for (int k = 0; k < g->K; k++) {
-        NnV8 bv;
-        NN_LD(bv, bp);
-        acc0 += *p0 * bv;
-        acc1 += *p1 * bv;
-        acc2 += *p2 * bv;
-        acc3 += *p3 * bv;
-        bp += g->ldb;
-        p0 += sa[0];
-        p1 += sa[1];
-        p2 += sa[2];
-        p3 += sa[3];
+    if (kidx) {
+        for (int k = 0; k < g->K; k++) {
+            size_t r = (size_t)kidx[k];
+            NnV8 bv;
+            NN_LD(bv, bp + r * g->ldb);
+            acc0 += p0[r * sa[0]] * bv;
+            acc1 += p1[r * sa[1]] * bv;
+            acc2 += p2[r * sa[2]] * bv;
+            acc3 += p3[r * sa[3]] * bv;
+        }
+    } else {
+        for (int k = 0; k < g->K; k++) {
+            NnV8 bv;
+            NN_LD(bv, bp);
+            acc0 += *p0 * bv;
+            acc1 += *p1 * bv;
+            acc2 += *p2 * bv;
+            acc3 += *p3 * bv;
+            bp += g->ldb;
+            p0 += sa[0];
+            p1 += sa[1];
+            p2 += sa[2];
+            p3 += sa[3];
+        }
     }
     NN_ST(c[3] + n, acc3);
     NN_ST(c[2] + n, acc2);
@@ -192,8 +213,8 @@ NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm 
 }
 
 /* Rows a[0..3] (strides sa) times column blocks n0 and n1 of Bm. */
-NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm *g, int n0, int n1,
-                        float *const c[4]) {
+NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm *g, const int *kidx, int n0,
+                        int n1, float *const c[4]) {
     NnV8 x0 = {0}, y0 = {0};
     if (g->init) {
         NN_LD(x0, g->init + n0);
@@ -215,7 +236,14 @@ NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm 
         x3 += (a3) * u;             \
         y3 += (a3) * v;             \
     } while (0)
-    if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
+    if (kidx) {
+        const float *b0 = g->Bm;
+        for (int k = 0; k < g->K; k++) {
+            size_t r = (size_t)kidx[k];
+            bp = b0 + r * g->ldb;
+            TILE2_STEP(p0[r * sa[0]], p1[r * sa[1]], p2[r * sa[2]], p3[r * sa[3]]);
+        }
+    } else if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
         /* One running offset for the four rows (the common case: no row of ones). */
         size_t off = 0, s = sa[0];
         for (int k = 0; k < g->K; k++, bp += g->ldb, off += s) TILE2_STEP(p0[off], p1[off], p2[off], p3[off]);
@@ -235,8 +263,8 @@ NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm 
 }
 
 /* Rows a[0..3] (strides sa) times column blocks n0, n1 and n2 of Bm: twelve chains. */
-NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm *g, int n0, int n1, int n2,
-                        float *const c[4]) {
+NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm *g, const int *kidx, int n0,
+                        int n1, int n2, float *const c[4]) {
     NnV8 x0 = {0}, y0 = {0}, z0 = {0};
     if (g->init) {
         NN_LD(x0, g->init + n0);
@@ -265,7 +293,14 @@ NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm 
         y3 += a3 * v;                              \
         z3 += a3 * w;                              \
     } while (0)
-    if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
+    if (kidx) {
+        const float *b0 = g->Bm;
+        for (int k = 0; k < g->K; k++) {
+            size_t r = (size_t)kidx[k];
+            bp = b0 + r * g->ldb;
+            TILE3_STEP(p0[r * sa[0]], p1[r * sa[1]], p2[r * sa[2]], p3[r * sa[3]]);
+        }
+    } else if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
         size_t off = 0, s = sa[0];
         for (int k = 0; k < g->K; k++, bp += g->ldb, off += s) TILE3_STEP(p0[off], p1[off], p2[off], p3[off]);
     } else {
@@ -285,6 +320,18 @@ NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm 
     NN_ST(c[0] + n2, z0);
     NN_ST(c[0] + n1, y0);
     NN_ST(c[0] + n0, x0);
+}
+
+/* Rows a[0..3] times column blocks [j0, j1) of Bm (N = g->N): blocks in threes while that
+ * leaves no single one (3, 3+2, 3+3, 2+2, ...). */
+NN_INLINE void tile_blocks(const float *const a[4], const size_t sa[4], const Gemm *g, const int *kidx, int j0,
+                           int j1, float *const c[4]) {
+    const int N = g->N;
+    int jb = j0;
+    for (; j1 - jb >= 3 && j1 - jb != 4; jb += 3)
+        tile_4x3(a, sa, g, kidx, gemm_col(jb, N), gemm_col(jb + 1, N), gemm_col(jb + 2, N), c);
+    for (; j1 - jb >= 2; jb += 2) tile_4x2(a, sa, g, kidx, gemm_col(jb, N), gemm_col(jb + 1, N), c);
+    if (jb < j1) tile_4x1(a, sa, g, kidx, gemm_col(jb, N), c);
 }
 
 NN_INLINE void gemm_small(const Gemm *g) {
@@ -314,12 +361,7 @@ NN_INLINE void gemm_small(const Gemm *g) {
             size_t sa[4];
             float *c[4];
             for (int j = 0; j < 4; j++) gemm_row(g, m + j < rows ? m + j : rows - 1, &a[j], &sa[j], &c[j]);
-            int jb = 0;
-            /* Blocks in threes while that leaves no single one (3, 3+2, 3+3, 2+2, ...). */
-            for (; nblk - jb >= 3 && nblk - jb != 4; jb += 3)
-                tile_4x3(a, sa, g, gemm_col(jb, N), gemm_col(jb + 1, N), gemm_col(jb + 2, N), c);
-            for (; nblk - jb >= 2; jb += 2) tile_4x2(a, sa, g, gemm_col(jb, N), gemm_col(jb + 1, N), c);
-            if (jb < nblk) tile_4x1(a, sa, g, gemm_col(jb, N), c);
+            tile_blocks(a, sa, g, NULL, 0, nblk, c);
         }
     } else {
         /* Few rows (a weight gradient with one or two outputs): one row per pass, four column
@@ -435,6 +477,161 @@ NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float
     }
 }
 
+/* ---- Wide heads -----------------------------------------------------------------------
+ *
+ * The last layer when its outputs are wider than MLP_SMALL_DIM but its inputs are not (the tariff
+ * game's 201-level head on 36 units): the same tiles, operand order and summation order as a
+ * small layer (every element summed over k = 0, 1, ... from its init), so the results are the
+ * bits the small-layer path would give on that shape. What differs is the work skipped: each
+ * row may come with a span [lo, hi) of outputs (a masked categorical's valid actions, 101
+ * contiguous levels of 201); forward computes the column blocks of eight that meet the spans of
+ * a group of four rows (rows taken in order of their spans, so the four overlap), and backward,
+ * whose dout is zero outside the spans, skips the products with those zeros: dW sums, per group
+ * of column blocks, only over the rows that meet it (in increasing row order), and dX sums each
+ * group of four rows over the union of their spans. Adding a product with a zero leaves a
+ * partial sum unchanged (a sum that starts from +0 cannot become -0 this way), so skipping them
+ * gives the bits of the full product. Outputs outside a row's span are left unspecified. */
+#define MLP_HEAD_MAX 1024
+
+static int wide_head(const Mlp *m, int l, int B) {
+    int ni = m->sizes[l], no = m->sizes[l + 1];
+    return l == m->n_layers - 1 && B <= MLP_SMALL_ROWS && ni <= MLP_SMALL_DIM && no > MLP_SMALL_DIM &&
+           no <= MLP_HEAD_MAX;
+}
+
+/* Span of row r: [0, no) without spans. */
+NN_INLINE int span_lo(const int *span, int r) { return span ? span[2 * r] : 0; }
+NN_INLINE int span_hi(const int *span, int r, int no) { return span ? span[2 * r + 1] : no; }
+
+/* order (B) = rows sorted by the block of eight where their span starts (stable counting sort),
+ * so that four consecutive rows have nearby spans. */
+NN_INLINE void rows_by_span(int B, int no, const int *span, int *order) {
+    if (!span) {
+        for (int r = 0; r < B; r++) order[r] = r;
+        return;
+    }
+    int count[MLP_HEAD_MAX / NN_W + 2] = {0};
+    const int nb = (no + NN_W - 1) / NN_W;
+    for (int r = 0; r < B; r++) count[SB_MIN(span[2 * r] / NN_W, nb) + 1]++;
+    for (int j = 0; j <= nb; j++) count[j + 1] += count[j];
+    for (int r = 0; r < B; r++) order[count[SB_MIN(span[2 * r] / NN_W, nb)]++] = r;
+}
+
+/* Y (B, O) = b + X (B, I) . W^T on each row's span; wt holds I*O floats (W^T is built there). */
+NN_INLINE void head_forward(int B, int ni, int no, const float *X, const float *W, const float *b, const int *span,
+                            float *wt, float *Y) {
+    for (int o = 0; o < no; o++)
+        for (int i = 0; i < ni; i++) wt[(size_t)i * no + o] = W[(size_t)o * ni + i];
+    int order[MLP_SMALL_ROWS];
+    rows_by_span(B, no, span, order);
+    const Gemm g = {.M = B, .N = no, .K = ni, .Bm = wt, .ldb = (size_t)no, .init = b};
+    for (int m = 0; m < B; m += 4) {
+        const float *a[4];
+        size_t sa[4];
+        float *c[4];
+        int lo = no, hi = 0;
+        for (int j = 0; j < 4; j++) {
+            int r = order[SB_MIN(m + j, B - 1)];
+            a[j] = X + (size_t)r * ni;
+            sa[j] = 1;
+            c[j] = Y + (size_t)r * no;
+            lo = SB_MIN(lo, span_lo(span, r));
+            hi = SB_MAX(hi, span_hi(span, r, no));
+        }
+        if (lo < hi) tile_blocks(a, sa, &g, NULL, lo / NN_W, (hi - 1) / NN_W + 1, c);
+    }
+}
+
+/* dW (O, I) += dY^T X, db (O) += column sums of dY, dX (B, I) = dY W if not NULL, where dY (B, O)
+ * is zero outside each row's span; t holds (I + 1) * O floats. Each sum runs over the rows in
+ * increasing order from zero and is then added, as in backward_small. */
+NN_INLINE void head_backward(int B, int ni, int no, const float *X, const float *W, const float *dY,
+                             const int *span, float *t, float *dW, float *db, float *dX) {
+    int list[MLP_SMALL_ROWS];
+    if (ni >= NN_W) {
+        /* dW (O, I) with vectors along I, four outputs at a time, each sum over the rows whose span
+         * meets those outputs (in increasing order): the products of the full sum minus zeros. */
+        Gemm g = {.M = no, .N = ni, .Bm = X, .ldb = (size_t)ni, .C = t, .ldc = (size_t)ni};
+        for (int o = 0; o < no; o += 4) {
+            const int o1 = SB_MIN(o + 4, no);
+            int n = 0;
+            for (int r = 0; r < B; r++) {
+                list[n] = r;
+                n += span_lo(span, r) < o1 && span_hi(span, r, no) > o;
+            }
+            g.K = n;
+            const float *a[4];
+            size_t sa[4];
+            float *c[4];
+            for (int j = 0; j < 4; j++) {
+                int oj = SB_MIN(o + j, no - 1);
+                a[j] = dY + oj;
+                sa[j] = (size_t)no;
+                c[j] = t + (size_t)oj * ni;
+            }
+            tile_blocks(a, sa, &g, list, 0, (ni + NN_W - 1) / NN_W, c);
+        }
+        const size_t nw = (size_t)no * ni;
+        size_t e = 0;
+        for (; e + NN_W <= nw; e += NN_W) {
+            NnV8 d, v;
+            NN_LD(d, dW + e);
+            NN_LD(v, t + e);
+            d += v;
+            NN_ST(dW + e, d);
+        }
+        for (; e < nw; e++) dW[e] += t[e];
+    } else {
+        Gemm g = {.M = no, .N = ni, .K = B, .A = dY, .sam = 1, .sak = (size_t)no, .Bm = X, .ldb = (size_t)ni,
+                  .C = t, .ldc = (size_t)ni};
+        gemm_small(&g);
+        for (size_t e = 0; e < (size_t)no * ni; e++) dW[e] += t[e];
+    }
+    /* db (O): column sums of dY, block by block over the rows whose span meets the block. */
+    const int nblk = (no + NN_W - 1) / NN_W;
+    for (int jb = 0; jb < nblk; jb++) {
+        const int c0 = gemm_col(jb, no);
+        NnV8 acc = {0};
+        for (int r = 0; r < B; r++) {
+            if (span_lo(span, r) >= c0 + NN_W || span_hi(span, r, no) <= c0) continue;
+            NnV8 v;
+            NN_LD(v, dY + (size_t)r * no + c0);
+            acc += v;
+        }
+        NN_ST(t + c0, acc);
+    }
+    for (int o = 0; o < no; o++) db[o] += t[o];
+    if (!dX) return;
+    if (ni < NN_W) {
+        Gemm gx = {.M = B, .N = ni, .K = no, .A = dY, .sam = (size_t)no, .sak = 1, .Bm = W, .ldb = (size_t)ni,
+                   .C = dX, .ldc = (size_t)ni};
+        gemm_small(&gx);
+        return;
+    }
+    int order[MLP_SMALL_ROWS];
+    rows_by_span(B, no, span, order);
+    for (int m = 0; m < B; m += 4) {
+        const float *a[4];
+        size_t sa[4];
+        float *c[4];
+        int lo = no, hi = 0;
+        for (int j = 0; j < 4; j++) {
+            int r = order[SB_MIN(m + j, B - 1)];
+            lo = SB_MIN(lo, span_lo(span, r));
+            hi = SB_MAX(hi, span_hi(span, r, no));
+        }
+        lo = SB_MIN(lo, hi);
+        for (int j = 0; j < 4; j++) {
+            int r = order[SB_MIN(m + j, B - 1)];
+            a[j] = dY + (size_t)r * no + lo;
+            sa[j] = 1;
+            c[j] = dX + (size_t)r * ni;
+        }
+        const Gemm gx = {.M = B, .N = ni, .K = hi - lo, .Bm = W + (size_t)lo * ni, .ldb = (size_t)ni};
+        tile_blocks(a, sa, &gx, NULL, 0, (ni + NN_W - 1) / NN_W, c);
+    }
+}
+
 /* ---- Activations ---------------------------------------------------------------------- */
 
 NN_INLINE void activate(MlpAct act, float *y, size_t n) {
@@ -481,14 +678,16 @@ NN_INLINE void activate_backward(MlpAct act, const float *y, float *dX, size_t n
 
 /* ---- Passes ---------------------------------------------------------------------------- */
 
-NN_DISPATCH void mlp_forward(const Mlp *m, const float *params, const float *x, int B, float *work) {
+NN_INLINE void forward(const Mlp *m, const float *params, const float *x, int B, const int *span, float *work) {
     const float *in = x; /* (B, I) */
     float *out = work;   /* (B, O) */
     for (int l = 0; l < m->n_layers; l++) {
         int ni = m->sizes[l], no = m->sizes[l + 1];
         const float *W = params + m->w_off[l]; /* (O, I) */
         const float *b = params + m->b_off[l]; /* (O) */
-        if (small_layer(B, ni, no)) {
+        if (wide_head(m, l, B)) {
+            head_forward(B, ni, no, in, W, b, span, work + work_off(m, m->n_layers, B), out);
+        } else if (small_layer(B, ni, no)) {
             forward_small(B, ni, no, in, W, b, out);
         } else {
             for (int r = 0; r < B; r++) memcpy(out + (size_t)r * no, b, (size_t)no * sizeof(float));
@@ -502,8 +701,17 @@ NN_DISPATCH void mlp_forward(const Mlp *m, const float *params, const float *x, 
     }
 }
 
-NN_DISPATCH void mlp_backward(const Mlp *m, const float *params, const float *x, int B, const float *work,
-                              const float *dout, float *grads, float *dx, float *scratch) {
+NN_DISPATCH void mlp_forward(const Mlp *m, const float *params, const float *x, int B, float *work) {
+    forward(m, params, x, B, NULL, work);
+}
+
+NN_DISPATCH void mlp_forward_span(const Mlp *m, const float *params, const float *x, int B, const int *span,
+                                  float *work) {
+    forward(m, params, x, B, span, work);
+}
+
+NN_INLINE void backward(const Mlp *m, const float *params, const float *x, int B, const float *work,
+                        const float *dout, const int *span, float *grads, float *dx, float *scratch) {
     /* The last layer is linear, so its pre-activation delta is dout itself. */
     const float *dY = dout; /* (B, O) of the current layer */
     for (int l = m->n_layers - 1; l >= 0; l--) {
@@ -515,7 +723,9 @@ NN_DISPATCH void mlp_backward(const Mlp *m, const float *params, const float *x,
         /* dX (B, I): dx for the first layer (optional), else the post-activation gradient of
          * layer l-1. */
         float *dX = l == 0 ? dx : scratch + work_off(m, l - 1, B);
-        if (small_layer(B, ni, no)) {
+        if (wide_head(m, l, B)) {
+            head_backward(B, ni, no, X, W, dY, span, scratch + work_off(m, m->n_layers, B), dW, db, dX);
+        } else if (small_layer(B, ni, no)) {
             backward_small(B, ni, no, X, W, dY, dW, db, dX);
         } else {
             /* dW (O,I) += dY^T (O,B) . X (B,I) */
@@ -535,6 +745,16 @@ NN_DISPATCH void mlp_backward(const Mlp *m, const float *params, const float *x,
         activate_backward(m->act, X, dX, (size_t)B * (size_t)ni);
         dY = dX;
     }
+}
+
+NN_DISPATCH void mlp_backward(const Mlp *m, const float *params, const float *x, int B, const float *work,
+                              const float *dout, float *grads, float *dx, float *scratch) {
+    backward(m, params, x, B, work, dout, NULL, grads, dx, scratch);
+}
+
+NN_DISPATCH void mlp_backward_span(const Mlp *m, const float *params, const float *x, int B, const float *work,
+                                   const float *dout, const int *span, float *grads, float *dx, float *scratch) {
+    backward(m, params, x, B, work, dout, span, grads, dx, scratch);
 }
 
 /* out[o0..o0+8) = b + W[o0..o0+8) . x for a layer with ni >= 8: eight dot products side by side

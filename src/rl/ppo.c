@@ -395,7 +395,19 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         memcpy(p->mb_obs + (size_t)b * (size_t)O, p->b_obs + (size_t)idx[b] * (size_t)O,
                (size_t)O * sizeof(float));
     const float *head, *val;
-    forward_rows(p, p->mb_obs, B, p->piw, p->vfw, &head, &val);
+    if (p->mb_span) {
+        /* The policy head only on each row's valid actions (b_span). */
+        for (int b = 0; b < B; b++) {
+            p->mb_span[2 * b] = p->b_span[2 * (size_t)idx[b]];
+            p->mb_span[2 * b + 1] = p->b_span[2 * (size_t)idx[b] + 1];
+        }
+        mlp_forward_span(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->mb_span, p->piw);
+        mlp_forward(&p->vf, p->params + p->vf_off, p->mb_obs, B, p->vfw);
+        head = mlp_output(&p->pi, p->piw, B);
+        val = mlp_output(&p->vf, p->vfw, B);
+    } else {
+        forward_rows(p, p->mb_obs, B, p->piw, p->vfw, &head, &val);
+    }
 
     /* Advantage normalisation per minibatch: torch's std is the unbiased one. */
     double am = 0, as = 0;
@@ -471,8 +483,12 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
     st.kl *= inv_b;
     st.clipfrac *= inv_b;
     st.loss = st.pg + p->cfg.ent_coef * st.ent + p->cfg.vf_coef * st.vf;
-    mlp_backward(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->piw, p->d_head, p->grads + p->pi_off, NULL,
-                 p->pis);
+    if (p->mb_span)
+        mlp_backward_span(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->piw, p->d_head, p->mb_span,
+                          p->grads + p->pi_off, NULL, p->pis);
+    else
+        mlp_backward(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->piw, p->d_head, p->grads + p->pi_off, NULL,
+                     p->pis);
     mlp_backward(&p->vf, p->params + p->vf_off, p->mb_obs, B, p->vfw, p->d_val, p->grads + p->vf_off, NULL,
                  p->vfs);
     return st;
