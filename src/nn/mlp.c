@@ -14,6 +14,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,12 +48,13 @@ size_t mlp_param_count(const Mlp *m) { return m->n_params; }
 
 static int wide_head(const Mlp *m, int l, int B);
 
-/* After the layers' blocks, a wide head (see "Wide heads") keeps its (I + 1, O) products there. */
+/* After the layers' blocks, a wide head (see "Wide heads") keeps (I + 1) (O + B) floats of
+ * products and operands there. */
 size_t mlp_work_size(const Mlp *m, int B) {
     size_t n = 0;
     for (int l = 0; l < m->n_layers; l++) n += (size_t)B * (size_t)m->sizes[l + 1];
     int L = m->n_layers - 1;
-    if (wide_head(m, L, B)) n += (size_t)(m->sizes[L] + 1) * (size_t)m->sizes[L + 1];
+    if (wide_head(m, L, B)) n += (size_t)(m->sizes[L] + 1) * ((size_t)m->sizes[L + 1] + (size_t)B);
     return n;
 }
 
@@ -173,8 +175,8 @@ NN_INLINE void gemm_row(const Gemm *g, int m, const float **a, size_t *sa, float
 NN_INLINE int gemm_col(int j, int N) { return j * NN_W + NN_W <= N ? j * NN_W : N - NN_W; }
 
 /* Rows a[0..3] (strides sa) times column block n of Bm into c[j] + n. With kidx, step k of the
- * sum reads k' = kidx[k] (row k' of Bm, element k' of each a[j]): a sum over a subset of k, in
- * increasing order when kidx is. */
+ * sum reads k' = kidx[k] (row k' of Bm, element k' of each a[j]; the four strides must then be
+ * equal): a sum over a subset of k, in increasing order when kidx is. */
 NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm *g, const int *kidx, int n,
                         float *const c[4]) {
     NnV8 acc0 = {0};
@@ -183,13 +185,13 @@ NN_INLINE void tile_4x1(const float *const a[4], const size_t sa[4], const Gemm 
     const float *bp = g->Bm + n, *p0 = a[0], *p1 = a[1], *p2 = a[2], *p3 = a[3];
     if (kidx) {
         for (int k = 0; k < g->K; k++) {
-            size_t r = (size_t)kidx[k];
+            size_t r = (size_t)kidx[k], off = r * sa[0];
             NnV8 bv;
             NN_LD(bv, bp + r * g->ldb);
-            acc0 += p0[r * sa[0]] * bv;
-            acc1 += p1[r * sa[1]] * bv;
-            acc2 += p2[r * sa[2]] * bv;
-            acc3 += p3[r * sa[3]] * bv;
+            acc0 += p0[off] * bv;
+            acc1 += p1[off] * bv;
+            acc2 += p2[off] * bv;
+            acc3 += p3[off] * bv;
         }
     } else {
         for (int k = 0; k < g->K; k++) {
@@ -239,9 +241,9 @@ NN_INLINE void tile_4x2(const float *const a[4], const size_t sa[4], const Gemm 
     if (kidx) {
         const float *b0 = g->Bm;
         for (int k = 0; k < g->K; k++) {
-            size_t r = (size_t)kidx[k];
+            size_t r = (size_t)kidx[k], off = r * sa[0];
             bp = b0 + r * g->ldb;
-            TILE2_STEP(p0[r * sa[0]], p1[r * sa[1]], p2[r * sa[2]], p3[r * sa[3]]);
+            TILE2_STEP(p0[off], p1[off], p2[off], p3[off]);
         }
     } else if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
         /* One running offset for the four rows (the common case: no row of ones). */
@@ -296,9 +298,9 @@ NN_INLINE void tile_4x3(const float *const a[4], const size_t sa[4], const Gemm 
     if (kidx) {
         const float *b0 = g->Bm;
         for (int k = 0; k < g->K; k++) {
-            size_t r = (size_t)kidx[k];
+            size_t r = (size_t)kidx[k], off = r * sa[0];
             bp = b0 + r * g->ldb;
-            TILE3_STEP(p0[r * sa[0]], p1[r * sa[1]], p2[r * sa[2]], p3[r * sa[3]]);
+            TILE3_STEP(p0[off], p1[off], p2[off], p3[off]);
         }
     } else if (sa[0] == sa[1] && sa[0] == sa[2] && sa[0] == sa[3]) {
         size_t off = 0, s = sa[0];
@@ -499,17 +501,18 @@ static int wide_head(const Mlp *m, int l, int B) {
            no <= MLP_HEAD_MAX;
 }
 
-/* Span of row r: [0, no) without spans. */
-NN_INLINE int span_lo(const int *span, int r) { return span ? span[2 * r] : 0; }
-NN_INLINE int span_hi(const int *span, int r, int no) { return span ? span[2 * r + 1] : no; }
+/* span (B, 2) = [0, no) for every row, for a pass without spans. */
+NN_INLINE const int *full_spans(int B, int no, int *span) {
+    for (int r = 0; r < B; r++) {
+        span[2 * r] = 0;
+        span[2 * r + 1] = no;
+    }
+    return span;
+}
 
 /* order (B) = rows sorted by the block of eight where their span starts (stable counting sort),
  * so that four consecutive rows have nearby spans. */
 NN_INLINE void rows_by_span(int B, int no, const int *span, int *order) {
-    if (!span) {
-        for (int r = 0; r < B; r++) order[r] = r;
-        return;
-    }
     int count[MLP_HEAD_MAX / NN_W + 2] = {0};
     const int nb = (no + NN_W - 1) / NN_W;
     for (int r = 0; r < B; r++) count[SB_MIN(span[2 * r] / NN_W, nb) + 1]++;
@@ -520,6 +523,8 @@ NN_INLINE void rows_by_span(int B, int no, const int *span, int *order) {
 /* Y (B, O) = b + X (B, I) . W^T on each row's span; wt holds I*O floats (W^T is built there). */
 NN_INLINE void head_forward(int B, int ni, int no, const float *X, const float *W, const float *b, const int *span,
                             float *wt, float *Y) {
+    int full[2 * MLP_SMALL_ROWS];
+    if (!span) span = full_spans(B, no, full);
     for (int o = 0; o < no; o++)
         for (int i = 0; i < ni; i++) wt[(size_t)i * no + o] = W[(size_t)o * ni + i];
     int order[MLP_SMALL_ROWS];
@@ -535,72 +540,88 @@ NN_INLINE void head_forward(int B, int ni, int no, const float *X, const float *
             a[j] = X + (size_t)r * ni;
             sa[j] = 1;
             c[j] = Y + (size_t)r * no;
-            lo = SB_MIN(lo, span_lo(span, r));
-            hi = SB_MAX(hi, span_hi(span, r, no));
+            lo = SB_MIN(lo, span[2 * r]);
+            hi = SB_MAX(hi, span[2 * r + 1]);
         }
         if (lo < hi) tile_blocks(a, sa, &g, NULL, lo / NN_W, (hi - 1) / NN_W + 1, c);
     }
 }
 
 /* dW (O, I) += dY^T X, db (O) += column sums of dY, dX (B, I) = dY W if not NULL, where dY (B, O)
- * is zero outside each row's span; t holds (I + 1) * O floats. Each sum runs over the rows in
+ * is zero outside each row's span; t holds (I + 1) (O + B) floats. Each sum runs over the rows in
  * increasing order from zero and is then added, as in backward_small. */
 NN_INLINE void head_backward(int B, int ni, int no, const float *X, const float *W, const float *dY,
                              const int *span, float *t, float *dW, float *db, float *dX) {
-    int list[MLP_SMALL_ROWS];
+    static const float one = 1.0f;
+    int full[2 * MLP_SMALL_ROWS];
+    if (!span) span = full_spans(B, no, full);
     if (ni >= NN_W) {
-        /* dW (O, I) with vectors along I, four outputs at a time, each sum over the rows whose span
-         * meets those outputs (in increasing order): the products of the full sum minus zeros. */
-        Gemm g = {.M = no, .N = ni, .Bm = X, .ldb = (size_t)ni, .C = t, .ldc = (size_t)ni};
-        for (int o = 0; o < no; o += 4) {
-            const int o1 = SB_MIN(o + 4, no);
+        /* dW (O, I) and db (O) with vectors along I + 1 (X with a column of ones appended, so the
+         * bias sums come out of the same tiles), four outputs at a time, each sum over the rows
+         * whose span meets those outputs, in increasing row order. The row sets are bit masks
+         * updated group by group: a row enters at the group where its span starts and leaves
+         * after the one where it ends. */
+        const int nx = ni + 1;
+        float *Xe = t + (size_t)no * nx; /* (B, I + 1) */
+        for (int r = 0; r < B; r++) {
+            memcpy(Xe + (size_t)r * nx, X + (size_t)r * ni, (size_t)ni * sizeof(float));
+            Xe[(size_t)r * nx + ni] = 1.0f;
+        }
+        enum { WORDS = MLP_SMALL_ROWS / 64, GROUPS = MLP_HEAD_MAX / 4 + 1 };
+        uint64_t enter[GROUPS][WORDS], leave[GROUPS][WORDS], cur[WORDS] = {0};
+        const int ng = (no + 3) / 4;
+        memset(enter, 0, (size_t)(ng + 1) * sizeof enter[0]);
+        memset(leave, 0, (size_t)(ng + 1) * sizeof leave[0]);
+        for (int r = 0; r < B; r++) {
+            if (span[2 * r] >= span[2 * r + 1]) continue;
+            enter[span[2 * r] / 4][r / 64] |= 1ull << (r % 64);
+            leave[(span[2 * r + 1] - 1) / 4 + 1][r / 64] |= 1ull << (r % 64);
+        }
+        Gemm g = {.M = no, .N = nx, .Bm = Xe, .ldb = (size_t)nx};
+        int list[MLP_SMALL_ROWS];
+        for (int gi = 0; gi < ng; gi++) {
             int n = 0;
-            for (int r = 0; r < B; r++) {
-                list[n] = r;
-                n += span_lo(span, r) < o1 && span_hi(span, r, no) > o;
+            for (int w = 0; w < WORDS; w++) {
+                cur[w] = (cur[w] & ~leave[gi][w]) | enter[gi][w];
+                for (uint64_t bits = cur[w]; bits; bits &= bits - 1) list[n++] = w * 64 + __builtin_ctzll(bits);
             }
             g.K = n;
             const float *a[4];
             size_t sa[4];
             float *c[4];
             for (int j = 0; j < 4; j++) {
-                int oj = SB_MIN(o + j, no - 1);
+                int oj = SB_MIN(4 * gi + j, no - 1);
                 a[j] = dY + oj;
                 sa[j] = (size_t)no;
-                c[j] = t + (size_t)oj * ni;
+                c[j] = t + (size_t)oj * nx;
             }
-            tile_blocks(a, sa, &g, list, 0, (ni + NN_W - 1) / NN_W, c);
+            tile_blocks(a, sa, &g, list, 0, (nx + NN_W - 1) / NN_W, c);
         }
-        const size_t nw = (size_t)no * ni;
-        size_t e = 0;
-        for (; e + NN_W <= nw; e += NN_W) {
-            NnV8 d, v;
-            NN_LD(d, dW + e);
-            NN_LD(v, t + e);
-            d += v;
-            NN_ST(dW + e, d);
+        for (int o = 0; o < no; o++) {
+            float *wr = dW + (size_t)o * ni;
+            const float *tr = t + (size_t)o * nx;
+            int i = 0;
+            for (; i + NN_W <= ni; i += NN_W) {
+                NnV8 d, v;
+                NN_LD(d, wr + i);
+                NN_LD(v, tr + i);
+                d += v;
+                NN_ST(wr + i, d);
+            }
+            for (; i < ni; i++) wr[i] += tr[i];
+            db[o] += tr[ni];
         }
-        for (; e < nw; e++) dW[e] += t[e];
     } else {
         Gemm g = {.M = no, .N = ni, .K = B, .A = dY, .sam = 1, .sak = (size_t)no, .Bm = X, .ldb = (size_t)ni,
                   .C = t, .ldc = (size_t)ni};
         gemm_small(&g);
         for (size_t e = 0; e < (size_t)no * ni; e++) dW[e] += t[e];
+        /* db (O): column sums of dY over all rows (zeros outside the spans). */
+        Gemm gb = {.M = 1, .N = no, .K = B, .A = &one, .sam = 0, .sak = 0, .Bm = dY, .ldb = (size_t)no,
+                   .C = t, .ldc = (size_t)no};
+        gemm_small(&gb);
+        for (int o = 0; o < no; o++) db[o] += t[o];
     }
-    /* db (O): column sums of dY, block by block over the rows whose span meets the block. */
-    const int nblk = (no + NN_W - 1) / NN_W;
-    for (int jb = 0; jb < nblk; jb++) {
-        const int c0 = gemm_col(jb, no);
-        NnV8 acc = {0};
-        for (int r = 0; r < B; r++) {
-            if (span_lo(span, r) >= c0 + NN_W || span_hi(span, r, no) <= c0) continue;
-            NnV8 v;
-            NN_LD(v, dY + (size_t)r * no + c0);
-            acc += v;
-        }
-        NN_ST(t + c0, acc);
-    }
-    for (int o = 0; o < no; o++) db[o] += t[o];
     if (!dX) return;
     if (ni < NN_W) {
         Gemm gx = {.M = B, .N = ni, .K = no, .A = dY, .sam = (size_t)no, .sak = 1, .Bm = W, .ldb = (size_t)ni,
@@ -617,8 +638,8 @@ NN_INLINE void head_backward(int B, int ni, int no, const float *X, const float 
         int lo = no, hi = 0;
         for (int j = 0; j < 4; j++) {
             int r = order[SB_MIN(m + j, B - 1)];
-            lo = SB_MIN(lo, span_lo(span, r));
-            hi = SB_MAX(hi, span_hi(span, r, no));
+            lo = SB_MIN(lo, span[2 * r]);
+            hi = SB_MAX(hi, span[2 * r + 1]);
         }
         lo = SB_MIN(lo, hi);
         for (int j = 0; j < 4; j++) {
