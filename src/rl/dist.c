@@ -117,27 +117,44 @@ static inline void span_blocks(int K, int lo, int hi, int *j0, int *j1) {
     *j1 = SB_MIN((hi + NN_W - 1) / NN_W * NN_W, K8);
 }
 
-/* Only the blocks of eight that meet [lo, hi) are computed; outside them every lane is masked,
+/* One row's masked softmax in three passes (max; exponentials and their sum; log-probabilities,
+ * probabilities and entropy), kept apart so that the batched entry point can interleave the
+ * passes of two rows: each pass waits on the previous one's reduction, and another row's
+ * independent work fills that latency.
+ *
+ * Only the blocks of eight that meet [lo, hi) are computed; outside them every lane is masked,
  * where the full loop would add a zero to each partial sum and take no maximum, so skipping
  * them leaves every partial sum and the result the same bits. Their lp and p are still written
  * (-inf and 0), as the full loop does. */
-NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
-                                     float *p) {
-    const int K8 = K / NN_W * NN_W;
+typedef struct {
+    const float *logits;
+    const unsigned char *mask;
+    float *lp, *p;
+    int K, K8, j0, j1;
+    float mx, sum;
+} CatRow;
+
+NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char *mask, int K, int lo, int hi,
+                            float *lp, float *p) {
     const NnV8 neg_inf = (NnV8){0} - INFINITY, zero = {0};
-    int j0, j1;
-    span_blocks(K, lo, hi, &j0, &j1);
-    for (int k = 0; k < j0; k += NN_W) {
+    c->logits = logits;
+    c->mask = mask;
+    c->lp = lp;
+    c->p = p;
+    c->K = K;
+    c->K8 = K / NN_W * NN_W;
+    span_blocks(K, lo, hi, &c->j0, &c->j1);
+    for (int k = 0; k < c->j0; k += NN_W) {
         NN_ST(lp + k, neg_inf);
         NN_ST(p + k, zero);
     }
-    for (int k = j1; k < K8; k += NN_W) {
+    for (int k = c->j1; k < c->K8; k += NN_W) {
         NN_ST(lp + k, neg_inf);
         NN_ST(p + k, zero);
     }
     /* max over valid logits: lane maxima then the tail (max is exact: order does not matter) */
     NnV8 vmx = neg_inf;
-    for (int k = j0; k < j1; k += NN_W) {
+    for (int k = c->j0; k < c->j1; k += NN_W) {
         NnV8 x;
         NnV8i mi;
         NN_LD(x, logits + k);
@@ -147,49 +164,97 @@ NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *m
     }
     float mx = -INFINITY;
     for (int j = 0; j < NN_W; j++) mx = vmx[j] > mx ? vmx[j] : mx;
-    for (int k = K8; k < K; k++) mx = mask[k] && logits[k] > mx ? logits[k] : mx;
-    /* e = exp(z - max) on valid lanes, and their sum */
+    for (int k = c->K8; k < K; k++) mx = mask[k] && logits[k] > mx ? logits[k] : mx;
+    c->mx = mx;
+}
+
+/* e = exp(z - max) on valid lanes (into p), and their sum */
+NN_INLINE void cat_pass_exp(CatRow *c) {
+    const NnV8 zero = {0};
+    const float mx = c->mx;
     NnV8 acc = zero;
-    for (int k = j0; k < j1; k += NN_W) {
+    for (int k = c->j0; k < c->j1; k += NN_W) {
         NnV8 x, e;
         NnV8i mi;
-        NN_LD(x, logits + k);
-        MASK8(mi, mask + k);
+        NN_LD(x, c->logits + k);
+        MASK8(mi, c->mask + k);
         x = x - mx;
         EXP8(e, x);
         e = NN_SELECT(mi, e, zero);
-        NN_ST(p + k, e);
+        NN_ST(c->p + k, e);
         acc += e;
     }
     float tail = 0;
-    for (int k = K8; k < K; k++) {
-        p[k] = mask[k] ? exp_neg(logits[k] - mx) : 0.0f;
-        tail += p[k];
+    for (int k = c->K8; k < c->K; k++) {
+        c->p[k] = c->mask[k] ? exp_neg(c->logits[k] - mx) : 0.0f;
+        tail += c->p[k];
     }
-    float sum = SUM8_FINISH(acc, tail);
-    float inv = 1.0f / sum, lse = logf(sum);
-    /* lp, p, and H = -sum p lp over valid lanes */
+    c->sum = SUM8_FINISH(acc, tail);
+}
+
+/* lp, p, and the entropy H = -sum p lp over valid lanes (returned) */
+NN_INLINE float cat_pass_log(CatRow *c) {
+    const NnV8 neg_inf = (NnV8){0} - INFINITY, zero = {0};
+    const float mx = c->mx, inv = 1.0f / c->sum, lse = logf(c->sum);
     NnV8 hacc = zero;
-    for (int k = j0; k < j1; k += NN_W) {
+    for (int k = c->j0; k < c->j1; k += NN_W) {
         NnV8 x, e;
         NnV8i mi;
-        NN_LD(x, logits + k);
-        NN_LD(e, p + k);
-        MASK8(mi, mask + k);
+        NN_LD(x, c->logits + k);
+        NN_LD(e, c->p + k);
+        MASK8(mi, c->mask + k);
         NnV8 l = (x - mx) - lse, pk = e * inv;
-        NN_ST(p + k, pk);
+        NN_ST(c->p + k, pk);
         NnV8 lv = NN_SELECT(mi, l, neg_inf);
-        NN_ST(lp + k, lv);
+        NN_ST(c->lp + k, lv);
         hacc += NN_SELECT(mi, pk * l, zero);
     }
-    tail = 0;
-    for (int k = K8; k < K; k++) {
-        float l = (logits[k] - mx) - lse, pk = p[k] * inv;
-        p[k] = pk;
-        lp[k] = mask[k] ? l : -INFINITY;
-        tail += mask[k] ? pk * l : 0.0f;
+    float tail = 0;
+    for (int k = c->K8; k < c->K; k++) {
+        float l = (c->logits[k] - mx) - lse, pk = c->p[k] * inv;
+        c->p[k] = pk;
+        c->lp[k] = c->mask[k] ? l : -INFINITY;
+        tail += c->mask[k] ? pk * l : 0.0f;
     }
     return -SUM8_FINISH(hacc, tail);
+}
+
+NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
+                                     float *p) {
+    CatRow c;
+    cat_pass_max(&c, logits, mask, K, lo, hi, lp, p);
+    cat_pass_exp(&c);
+    return cat_pass_log(&c);
+}
+
+/* Rows two at a time, their passes interleaved; each row gets the bits of cat_forward. */
+#define ROWS 2
+NN_DISPATCH static void cat_forward_rows(const float *logits, const unsigned char *mask, const int *span, int B,
+                                         int K, float *lp, float *p, double *H) {
+    int b = 0;
+    for (; b + ROWS <= B; b += ROWS) {
+        CatRow c[ROWS];
+        for (int j = 0; j < ROWS; j++) {
+            const size_t o = (size_t)(b + j) * (size_t)K;
+            cat_pass_max(&c[j], logits + o, mask + o, K, span[2 * (b + j)], span[2 * (b + j) + 1], lp + o, p + o);
+        }
+        for (int j = 0; j < ROWS; j++) cat_pass_exp(&c[j]);
+        for (int j = 0; j < ROWS; j++) H[b + j] = cat_pass_log(&c[j]);
+    }
+    for (; b < B; b++) {
+        const size_t o = (size_t)b * (size_t)K;
+        CatRow c;
+        cat_pass_max(&c, logits + o, mask + o, K, span[2 * b], span[2 * b + 1], lp + o, p + o);
+        cat_pass_exp(&c);
+        H[b] = cat_pass_log(&c);
+    }
+}
+
+void dist_cat_forward_rows(const float *logits, const unsigned char *mask, const int *span, int B, int K, float *lp,
+                           float *p, double *H) {
+    SB_ASSERT(K >= 1 && K <= CAT_MAX);
+    for (int b = 0; b < B; b++) SB_ASSERT(0 <= span[2 * b] && span[2 * b] <= span[2 * b + 1] && span[2 * b + 1] <= K);
+    cat_forward_rows(logits, mask, span, B, K, lp, p, H);
 }
 
 void dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi) {

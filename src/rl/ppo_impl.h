@@ -49,6 +49,8 @@ struct Ppo {
     float *mb_lp;          /* (B, K) log-probabilities */
     float *mb_p;           /* (B, K) probabilities */
     int *mb_span;          /* (B, 2) the rows' b_span, or NULL */
+    unsigned char *mb_mask; /* (B, K) the rows' b_mask, with mb_span */
+    double *mb_H;          /* (B) entropies, with mb_span */
 
     long total_steps;      /* env steps over all learn calls */
     long sb3_num_timesteps; /* SB3's self.num_timesteps: zeroed by reset_num_timesteps only */
