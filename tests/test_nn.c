@@ -450,15 +450,24 @@ Test(dist_span, categorical_on_a_span_gives_the_bits_of_the_full_pass) {
         fill_normal(z, K, 2.0, &r);
         int lo = (int)rng_below(&r, K), hi = lo + 1 + (int)rng_below(&r, (uint64_t)(K - lo));
         for (int k = lo; k < hi; k++) mask[k] = t % 3 ? 1 : (rng_uniform(&r) < 0.5 || k == lo);
-        int slo, shi;
-        dist_cat_mask_span(mask, K, &slo, &shi);
+        int slo, shi, holes = 0;
+        int exact = dist_cat_mask_span(mask, K, &slo, &shi);
         cr_expect_eq(slo, lo);
         cr_expect(shi <= hi && shi > lo && mask[shi - 1]);
+        for (int k = slo; k < shi; k++) holes += !mask[k];
+        cr_expect_eq(exact, holes == 0);
         double h1 = dist_cat_forward(z, mask, K, lp1, p1);
         double h2 = dist_cat_forward_span(z, mask, K, slo, shi, lp2, p2);
         differ += memcmp(&h1, &h2, sizeof h1) != 0;
         differ += memcmp(lp1, lp2, sizeof lp1) != 0;
         differ += memcmp(p1, p2, sizeof p1) != 0;
+        if (exact) {
+            /* No mask: the valid actions are the span itself. */
+            h2 = dist_cat_forward_span(z, NULL, K, slo, shi, lp2, p2);
+            differ += memcmp(&h1, &h2, sizeof h1) != 0;
+            differ += memcmp(lp1, lp2, sizeof lp1) != 0;
+            differ += memcmp(p1, p2, sizeof p1) != 0;
+        }
         int a = slo + (int)rng_below(&r, (uint64_t)(shi - slo));
         dist_cat_backward_p(lp1, p1, K, a, h1, 0.3, -0.01, d1);
         dist_cat_backward_span(lp2, p2, K, slo, shi, a, h2, 0.3, -0.01, d2);
@@ -466,6 +475,36 @@ Test(dist_span, categorical_on_a_span_gives_the_bits_of_the_full_pass) {
         rows++;
     }
     cr_expect_eq(differ, 0, "%d of %d rows differ", differ, rows);
+}
+
+/* The batched softmax (rows interleaved) against one row at a time, bit for bit, with masks and
+ * without (valid actions exactly the spans), on an odd number of rows. */
+Test(dist_span, categorical_rows_give_the_bits_of_single_rows) {
+    enum { K = 201, B = 7 };
+    Rng r;
+    rng_seed(&r, 37, 0);
+    float z[B * K], lp1[B * K], p1[B * K], lp2[B * K], p2[B * K];
+    unsigned char mask[B * K] = {0};
+    int span[2 * B];
+    double H[B];
+    fill_normal(z, B * K, 2.0, &r);
+    for (int b = 0; b < B; b++) {
+        int lo = (int)rng_below(&r, 101);
+        span[2 * b] = lo;
+        span[2 * b + 1] = lo + 100;
+        for (int k = lo; k < lo + 100; k++) mask[b * K + k] = 1;
+    }
+    int differ = 0;
+    for (int with_mask = 0; with_mask < 2; with_mask++) {
+        dist_cat_forward_rows(z, with_mask ? mask : NULL, span, B, K, lp1, p1, H);
+        for (int b = 0; b < B; b++) {
+            double h = dist_cat_forward(z + b * K, mask + b * K, K, lp2 + b * K, p2 + b * K);
+            differ += memcmp(&h, &H[b], sizeof h) != 0;
+        }
+        differ += memcmp(lp1, lp2, sizeof lp1) != 0;
+        differ += memcmp(p1, p2, sizeof p1) != 0;
+    }
+    cr_expect_eq(differ, 0);
 }
 
 /* ---- orthogonal init */

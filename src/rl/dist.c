@@ -50,8 +50,6 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 
 #define CAT_MAX 1024
 
-static const unsigned char ALL_VALID[CAT_MAX] = {[0 ... CAT_MAX - 1] = 1};
-
 /* exp(x) for x <= 0; below -87 it is exp(-87) (callers mask those entries to 0). The same
  * steps as EXP8 below, one lane. */
 static inline float exp_neg(float x) {
@@ -128,17 +126,32 @@ static inline void span_blocks(int K, int lo, int hi, int *j0, int *j1) {
  * (-inf and 0), as the full loop does. */
 typedef struct {
     const float *logits;
-    const unsigned char *mask;
+    const unsigned char *mask; /* NULL: the valid actions are exactly [lo, hi) */
     float *lp, *p;
-    int K, K8, j0, j1;
+    int K, K8, j0, j1, lo, hi;
     float mx, sum;
 } CatRow;
+
+/* Lanes k..k+7 of row c that are valid actions, as all-ones ints. */
+NN_INLINE void cat_valid8(const CatRow *c, int k, NnV8i *mi) {
+    if (c->mask) {
+        MASK8(*mi, c->mask + k);
+    } else {
+        const NnV8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+        NnV8i kk = lane + k;
+        *mi = (kk >= c->lo) & (kk < c->hi);
+    }
+}
+
+NN_INLINE int cat_valid(const CatRow *c, int k) { return c->mask ? c->mask[k] != 0 : k >= c->lo && k < c->hi; }
 
 NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char *mask, int K, int lo, int hi,
                             float *lp, float *p) {
     const NnV8 neg_inf = (NnV8){0} - INFINITY, zero = {0};
     c->logits = logits;
     c->mask = mask;
+    c->lo = lo;
+    c->hi = hi;
     c->lp = lp;
     c->p = p;
     c->K = K;
@@ -158,13 +171,13 @@ NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char 
         NnV8 x;
         NnV8i mi;
         NN_LD(x, logits + k);
-        MASK8(mi, mask + k);
+        cat_valid8(c, k, &mi);
         x = NN_SELECT(mi, x, neg_inf);
         vmx = NN_SELECT(x > vmx, x, vmx);
     }
     float mx = -INFINITY;
     for (int j = 0; j < NN_W; j++) mx = vmx[j] > mx ? vmx[j] : mx;
-    for (int k = c->K8; k < K; k++) mx = mask[k] && logits[k] > mx ? logits[k] : mx;
+    for (int k = c->K8; k < K; k++) mx = cat_valid(c, k) && logits[k] > mx ? logits[k] : mx;
     c->mx = mx;
 }
 
@@ -177,7 +190,7 @@ NN_INLINE void cat_pass_exp(CatRow *c) {
         NnV8 x, e;
         NnV8i mi;
         NN_LD(x, c->logits + k);
-        MASK8(mi, c->mask + k);
+        cat_valid8(c, k, &mi);
         x = x - mx;
         EXP8(e, x);
         e = NN_SELECT(mi, e, zero);
@@ -186,7 +199,7 @@ NN_INLINE void cat_pass_exp(CatRow *c) {
     }
     float tail = 0;
     for (int k = c->K8; k < c->K; k++) {
-        c->p[k] = c->mask[k] ? exp_neg(c->logits[k] - mx) : 0.0f;
+        c->p[k] = cat_valid(c, k) ? exp_neg(c->logits[k] - mx) : 0.0f;
         tail += c->p[k];
     }
     c->sum = SUM8_FINISH(acc, tail);
@@ -202,7 +215,7 @@ NN_INLINE float cat_pass_log(CatRow *c) {
         NnV8i mi;
         NN_LD(x, c->logits + k);
         NN_LD(e, c->p + k);
-        MASK8(mi, c->mask + k);
+        cat_valid8(c, k, &mi);
         NnV8 l = (x - mx) - lse, pk = e * inv;
         NN_ST(c->p + k, pk);
         NnV8 lv = NN_SELECT(mi, l, neg_inf);
@@ -213,8 +226,8 @@ NN_INLINE float cat_pass_log(CatRow *c) {
     for (int k = c->K8; k < c->K; k++) {
         float l = (c->logits[k] - mx) - lse, pk = c->p[k] * inv;
         c->p[k] = pk;
-        c->lp[k] = c->mask[k] ? l : -INFINITY;
-        tail += c->mask[k] ? pk * l : 0.0f;
+        c->lp[k] = cat_valid(c, k) ? l : -INFINITY;
+        tail += cat_valid(c, k) ? pk * l : 0.0f;
     }
     return -SUM8_FINISH(hacc, tail);
 }
@@ -236,7 +249,8 @@ NN_DISPATCH static void cat_forward_rows(const float *logits, const unsigned cha
         CatRow c[ROWS];
         for (int j = 0; j < ROWS; j++) {
             const size_t o = (size_t)(b + j) * (size_t)K;
-            cat_pass_max(&c[j], logits + o, mask + o, K, span[2 * (b + j)], span[2 * (b + j) + 1], lp + o, p + o);
+            cat_pass_max(&c[j], logits + o, mask ? mask + o : NULL, K, span[2 * (b + j)], span[2 * (b + j) + 1],
+                         lp + o, p + o);
         }
         for (int j = 0; j < ROWS; j++) cat_pass_exp(&c[j]);
         for (int j = 0; j < ROWS; j++) H[b + j] = cat_pass_log(&c[j]);
@@ -244,7 +258,7 @@ NN_DISPATCH static void cat_forward_rows(const float *logits, const unsigned cha
     for (; b < B; b++) {
         const size_t o = (size_t)b * (size_t)K;
         CatRow c;
-        cat_pass_max(&c, logits + o, mask + o, K, span[2 * b], span[2 * b + 1], lp + o, p + o);
+        cat_pass_max(&c, logits + o, mask ? mask + o : NULL, K, span[2 * b], span[2 * b + 1], lp + o, p + o);
         cat_pass_exp(&c);
         H[b] = cat_pass_log(&c);
     }
@@ -257,25 +271,28 @@ void dist_cat_forward_rows(const float *logits, const unsigned char *mask, const
     cat_forward_rows(logits, mask, span, B, K, lp, p, H);
 }
 
-void dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi) {
+int dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi) {
     int a = 0, b = K;
     while (a < K && !mask[a]) a++;
     while (b > a && !mask[b - 1]) b--;
     *lo = a;
     *hi = b;
+    int exact = 1;
+    for (int k = a; k < b; k++) exact &= mask[k] != 0;
+    return exact;
 }
 
 double dist_cat_forward_span(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
                              float *p) {
     SB_ASSERT(K >= 1 && K <= CAT_MAX && 0 <= lo && lo <= hi && hi <= K);
-    return cat_forward(logits, mask ? mask : ALL_VALID, K, lo, hi, lp, p);
+    return cat_forward(logits, mask, K, lo, hi, lp, p);
 }
 
 double dist_cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p) {
     SB_ASSERT(K >= 1 && K <= CAT_MAX);
     int lo = 0, hi = K;
     if (mask) dist_cat_mask_span(mask, K, &lo, &hi);
-    return cat_forward(logits, mask ? mask : ALL_VALID, K, lo, hi, lp, p);
+    return cat_forward(logits, mask, K, lo, hi, lp, p);
 }
 
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp) {

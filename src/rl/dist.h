@@ -24,15 +24,18 @@ void dist_gauss_backward(const float *mean, const float *log_std, const float *x
 double dist_cat_logsoftmax(const float *logits, const unsigned char *mask, int K, float *lp);
 /* The same, also writing the probabilities p (K) (0 for invalid actions). */
 double dist_cat_forward(const float *logits, const unsigned char *mask, int K, float *lp, float *p);
-/* The span [lo, hi) from the first to the last nonzero entry of mask (K); lo = hi = K if none. */
-void dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi);
+/* The span [lo, hi) from the first to the last nonzero entry of mask (K); lo = hi = K if none.
+ * Returns 1 if every entry inside it is nonzero (the mask is exactly the span), else 0. */
+int dist_cat_mask_span(const unsigned char *mask, int K, int *lo, int *hi);
 /* dist_cat_forward when mask (K) is zero outside [lo, hi): only the blocks of eight logits that
  * meet the span are read (the tariff game's masks are 101 contiguous levels of 201). The same
- * bits as dist_cat_forward; lp and p still receive all K entries. */
+ * bits as dist_cat_forward; lp and p still receive all K entries. mask NULL: the valid actions
+ * are exactly [lo, hi) (a contiguous mask, which need not be read at all). */
 double dist_cat_forward_span(const float *logits, const unsigned char *mask, int K, int lo, int hi, float *lp,
                              float *p);
 /* dist_cat_forward_span on B rows: logits, mask, lp, p (B, K), span (B, 2); H (B) receives the
- * entropies. The same bits row by row, two rows' passes interleaved (faster than B calls). */
+ * entropies; mask NULL: every row's valid actions are exactly its span. The same bits row by
+ * row, two rows' passes interleaved (faster than B calls). */
 void dist_cat_forward_rows(const float *logits, const unsigned char *mask, const int *span, int B, int K, float *lp,
                            float *p, double *H);
 /* p (K) = exp(lp) (0 where lp is -INFINITY). K <= 1024. */

@@ -132,6 +132,7 @@ Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n
     if (space->masked) p->b_mask = sb_calloc(TN * (size_t)p->K, 1);
     if (space->masked && space->kind == SPACE_DISCRETE) {
         p->b_span = sb_calloc(TN * 2, sizeof(int));
+        p->b_exact = sb_calloc(TN, 1);
         p->mb_span = sb_calloc(B * 2, sizeof(int));
         p->mb_mask = sb_calloc(B * (size_t)p->K, 1);
         p->mb_H = sb_calloc(B, sizeof(double));
@@ -176,6 +177,7 @@ void ppo_free(Ppo *p) {
     free(p->b_act);
     free(p->b_mask);
     free(p->b_span);
+    free(p->b_exact);
     free(p->mb_span);
     free(p->mb_mask);
     free(p->mb_H);
@@ -233,10 +235,12 @@ static double row_dist(const Ppo *p, const float *head, const unsigned char *mas
     return H;
 }
 
-/* row_dist for a masked Discrete row whose valid actions lie in span [lo, hi) (b_span). */
-static double row_dist_span(const Ppo *p, const float *head, const unsigned char *mask, const int *span, float *lp,
+/* row_dist for rollout row r, a masked Discrete row whose valid actions lie in b_span (exactly,
+ * if b_exact: then the mask need not be read). */
+static double row_dist_span(const Ppo *p, const float *head, const unsigned char *mask, size_t r, float *lp,
                             float *pr) {
-    return dist_cat_forward_span(head, mask, p->K, span[0], span[1], lp, pr);
+    const int *sp = p->b_span + 2 * r;
+    return dist_cat_forward_span(head, p->b_exact[r] ? NULL : mask, p->K, sp[0], sp[1], lp, pr);
 }
 
 static double row_logp(const Ppo *p, const float *head, const float *lp, const float *act) {
@@ -306,7 +310,9 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
             int *sp = p->b_span + 2 * (base + (size_t)i);
             sp[0] = 0;
             sp[1] = K;
-            if (env->mask) dist_cat_mask_span(env->mask + (size_t)i * (size_t)K, K, &sp[0], &sp[1]);
+            p->b_exact[base + (size_t)i] =
+                env->mask ? (unsigned char)dist_cat_mask_span(env->mask + (size_t)i * (size_t)K, K, &sp[0], &sp[1])
+                          : 1;
         }
         /* Policy on the current (normalised) observations. */
         if (N == 1 && p->b_span) {
@@ -324,7 +330,7 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
             const unsigned char *mk = env->mask ? env->mask + (size_t)i * (size_t)K : NULL;
             float *lp = p->a_lp + (size_t)i * (size_t)K, *pr = p->a_p + (size_t)i * (size_t)K;
             if (p->b_span) {
-                row_dist_span(p, h, mk, p->b_span + 2 * r, lp, pr);
+                row_dist_span(p, h, mk, r, lp, pr);
             } else {
                 row_dist(p, h, mk, lp, pr);
             }
@@ -409,10 +415,13 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         mlp_forward(&p->vf, p->params + p->vf_off, p->mb_obs, B, p->vfw);
         head = mlp_output(&p->pi, p->piw, B);
         val = mlp_output(&p->vf, p->vfw, B);
-        /* Every row's distribution at once (rows interleaved); the same bits as row_dist_span. */
-        for (int b = 0; b < B; b++)
+        /* Every row's distribution at once (rows interleaved); the same bits as row_dist_span. The
+         * masks are read only if some row's valid actions are not exactly its span. */
+        int exact = 1;
+        for (int b = 0; b < B; b++) exact &= p->b_exact[idx[b]];
+        for (int b = 0; !exact && b < B; b++)
             memcpy(p->mb_mask + (size_t)b * (size_t)K, p->b_mask + (size_t)idx[b] * (size_t)K, (size_t)K);
-        dist_cat_forward_rows(head, p->mb_mask, p->mb_span, B, K, p->mb_lp, p->mb_p, p->mb_H);
+        dist_cat_forward_rows(head, exact ? NULL : p->mb_mask, p->mb_span, B, K, p->mb_lp, p->mb_p, p->mb_H);
     } else {
         forward_rows(p, p->mb_obs, B, p->piw, p->vfw, &head, &val);
     }
@@ -651,7 +660,8 @@ void ppo_debug_load_batch(Ppo *p, const float *obs, const float *act, const unsi
         else memset(p->b_mask, 1, (size_t)count * (size_t)p->K);
     }
     for (int r = 0; p->b_span && r < count; r++)
-        dist_cat_mask_span(p->b_mask + (size_t)r * (size_t)p->K, p->K, &p->b_span[2 * r], &p->b_span[2 * r + 1]);
+        p->b_exact[r] = (unsigned char)dist_cat_mask_span(p->b_mask + (size_t)r * (size_t)p->K, p->K, &p->b_span[2 * r],
+                                                          &p->b_span[2 * r + 1]);
     memcpy(p->b_logp, old_logp, (size_t)count * sizeof(float));
     memcpy(p->b_adv, adv, (size_t)count * sizeof(float));
     memcpy(p->b_ret, ret, (size_t)count * sizeof(float));

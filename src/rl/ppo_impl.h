@@ -28,6 +28,7 @@ struct Ppo {
     float *b_act;          /* (T*N, A) unclipped actions (indices for discrete) */
     unsigned char *b_mask; /* (T*N, K) or NULL */
     int *b_span;           /* (T*N, 2) [lo, hi) of the valid actions (masked Discrete), or NULL */
+    unsigned char *b_exact; /* (T*N) 1: the valid actions are exactly the span, with b_span */
     float *b_rew, *b_start, *b_val, *b_logp, *b_adv, *b_ret; /* (T*N) */
     float *last_obs;       /* (N, O) normalised */
     unsigned char *last_start; /* (N) */
