@@ -407,6 +407,49 @@ NN_INLINE void gemm_small(const Gemm *g) {
     }
 }
 
+/* T (cols, rows) = A (rows, cols)^T: 8x8 blocks transposed in registers, the edges one element
+ * at a time (a strided scalar copy cost as much as a wide head's forward products). */
+NN_INLINE void transpose(const float *A, int rows, int cols, float *T) {
+    const int r8 = rows / NN_W * NN_W, c8 = cols / NN_W * NN_W;
+    for (int r = 0; r < r8; r += NN_W)
+        for (int c = 0; c < c8; c += NN_W) {
+            NnV8 a0, a1, a2, a3, a4, a5, a6, a7;
+            const float *s = A + (size_t)r * cols + c;
+            NN_LD(a0, s);
+            NN_LD(a1, s + cols);
+            NN_LD(a2, s + 2 * (size_t)cols);
+            NN_LD(a3, s + 3 * (size_t)cols);
+            NN_LD(a4, s + 4 * (size_t)cols);
+            NN_LD(a5, s + 5 * (size_t)cols);
+            NN_LD(a6, s + 6 * (size_t)cols);
+            NN_LD(a7, s + 7 * (size_t)cols);
+            /* pairs of rows interleaved, then pairs of pairs, then the 128-bit halves */
+            NnV8 b0 = NN_SHUFFLE(a0, a1, 0, 8, 1, 9, 4, 12, 5, 13), b1 = NN_SHUFFLE(a0, a1, 2, 10, 3, 11, 6, 14, 7, 15);
+            NnV8 b2 = NN_SHUFFLE(a2, a3, 0, 8, 1, 9, 4, 12, 5, 13), b3 = NN_SHUFFLE(a2, a3, 2, 10, 3, 11, 6, 14, 7, 15);
+            NnV8 b4 = NN_SHUFFLE(a4, a5, 0, 8, 1, 9, 4, 12, 5, 13), b5 = NN_SHUFFLE(a4, a5, 2, 10, 3, 11, 6, 14, 7, 15);
+            NnV8 b6 = NN_SHUFFLE(a6, a7, 0, 8, 1, 9, 4, 12, 5, 13), b7 = NN_SHUFFLE(a6, a7, 2, 10, 3, 11, 6, 14, 7, 15);
+            NnV8 c0 = NN_SHUFFLE(b0, b2, 0, 1, 8, 9, 4, 5, 12, 13), c1 = NN_SHUFFLE(b0, b2, 2, 3, 10, 11, 6, 7, 14, 15);
+            NnV8 c2 = NN_SHUFFLE(b1, b3, 0, 1, 8, 9, 4, 5, 12, 13), c3 = NN_SHUFFLE(b1, b3, 2, 3, 10, 11, 6, 7, 14, 15);
+            NnV8 c4 = NN_SHUFFLE(b4, b6, 0, 1, 8, 9, 4, 5, 12, 13), c5 = NN_SHUFFLE(b4, b6, 2, 3, 10, 11, 6, 7, 14, 15);
+            NnV8 c6 = NN_SHUFFLE(b5, b7, 0, 1, 8, 9, 4, 5, 12, 13), c7 = NN_SHUFFLE(b5, b7, 2, 3, 10, 11, 6, 7, 14, 15);
+            NnV8 t0 = NN_SHUFFLE(c0, c4, 0, 1, 2, 3, 8, 9, 10, 11), t4 = NN_SHUFFLE(c0, c4, 4, 5, 6, 7, 12, 13, 14, 15);
+            NnV8 t1 = NN_SHUFFLE(c1, c5, 0, 1, 2, 3, 8, 9, 10, 11), t5 = NN_SHUFFLE(c1, c5, 4, 5, 6, 7, 12, 13, 14, 15);
+            NnV8 t2 = NN_SHUFFLE(c2, c6, 0, 1, 2, 3, 8, 9, 10, 11), t6 = NN_SHUFFLE(c2, c6, 4, 5, 6, 7, 12, 13, 14, 15);
+            NnV8 t3 = NN_SHUFFLE(c3, c7, 0, 1, 2, 3, 8, 9, 10, 11), t7 = NN_SHUFFLE(c3, c7, 4, 5, 6, 7, 12, 13, 14, 15);
+            float *d = T + (size_t)c * rows + r;
+            NN_ST(d, t0);
+            NN_ST(d + rows, t1);
+            NN_ST(d + 2 * (size_t)rows, t2);
+            NN_ST(d + 3 * (size_t)rows, t3);
+            NN_ST(d + 4 * (size_t)rows, t4);
+            NN_ST(d + 5 * (size_t)rows, t5);
+            NN_ST(d + 6 * (size_t)rows, t6);
+            NN_ST(d + 7 * (size_t)rows, t7);
+        }
+    for (int r = 0; r < rows; r++)
+        for (int c = r < r8 ? c8 : 0; c < cols; c++) T[(size_t)c * rows + r] = A[(size_t)r * cols + c];
+}
+
 /* w . x over n floats: eight lanes, then a fixed reduction tree, then the remainder in order. */
 NN_INLINE float dot(const float *w, const float *x, int n) {
     int i = 0;
@@ -436,8 +479,7 @@ NN_INLINE void forward_small(int B, int ni, int no, const float *X, const float 
         return;
     }
     float wt[MLP_SMALL_DIM * MLP_SMALL_DIM]; /* (I, O) */
-    for (int o = 0; o < no; o++)
-        for (int i = 0; i < ni; i++) wt[(size_t)i * no + o] = W[(size_t)o * ni + i];
+    transpose(W, no, ni, wt);
     Gemm g = {.M = B, .N = no, .K = ni, .A = X, .sam = (size_t)ni, .sak = 1, .Bm = wt, .ldb = (size_t)no,
               .init = b, .C = Y, .ldc = (size_t)no};
     gemm_small(&g);
@@ -525,8 +567,7 @@ NN_INLINE void head_forward(int B, int ni, int no, const float *X, const float *
                             float *wt, float *Y) {
     int full[2 * MLP_SMALL_ROWS];
     if (!span) span = full_spans(B, no, full);
-    for (int o = 0; o < no; o++)
-        for (int i = 0; i < ni; i++) wt[(size_t)i * no + o] = W[(size_t)o * ni + i];
+    transpose(W, no, ni, wt);
     int order[MLP_SMALL_ROWS];
     rows_by_span(B, no, span, order);
     const Gemm g = {.M = B, .N = no, .K = ni, .Bm = wt, .ldb = (size_t)no, .init = b};
