@@ -366,42 +366,37 @@ NN_INLINE void gemm_small(const Gemm *g) {
             tile_blocks(a, sa, g, NULL, 0, nblk, c);
         }
     } else {
-        /* Few rows (a weight gradient with one or two outputs): one row per pass, four column
-         * blocks; a short last group repeats its last block. */
+        /* Few rows (a weight gradient with one or two outputs): one row per pass, up to six column
+         * blocks at a time (six independent add chains: a K-long chain is latency-bound); a short
+         * last group repeats its last block. */
         for (int m = 0; m < rows; m++) {
             const float *a;
             size_t sa;
             float *c;
             gemm_row(g, m, &a, &sa, &c);
-            for (int jb = 0; jb < nblk; jb += 4) {
-                int n0 = gemm_col(jb, N), n1 = gemm_col(SB_MIN(jb + 1, nblk - 1), N),
-                    n2 = gemm_col(SB_MIN(jb + 2, nblk - 1), N), n3 = gemm_col(SB_MIN(jb + 3, nblk - 1), N);
-                NnV8 acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
-                if (g->init) {
-                    NN_LD(acc0, g->init + n0);
-                    NN_LD(acc1, g->init + n1);
-                    NN_LD(acc2, g->init + n2);
-                    NN_LD(acc3, g->init + n3);
+            for (int jb = 0; jb < nblk; jb += 6) {
+                int n[6];
+                NnV8 acc[6];
+#pragma GCC unroll 6
+                for (int j = 0; j < 6; j++) {
+                    n[j] = gemm_col(SB_MIN(jb + j, nblk - 1), N);
+                    acc[j] = zero;
+                    if (g->init) NN_LD(acc[j], g->init + n[j]);
                 }
                 const float *bp = g->Bm, *p = a;
                 for (int k = 0; k < K; k++) {
-                    NnV8 b0, b1, b2, b3;
-                    NN_LD(b0, bp + n0);
-                    NN_LD(b1, bp + n1);
-                    NN_LD(b2, bp + n2);
-                    NN_LD(b3, bp + n3);
                     float av = *p;
-                    acc0 += av * b0;
-                    acc1 += av * b1;
-                    acc2 += av * b2;
-                    acc3 += av * b3;
+#pragma GCC unroll 6
+                    for (int j = 0; j < 6; j++) {
+                        NnV8 b;
+                        NN_LD(b, bp + n[j]);
+                        acc[j] += av * b;
+                    }
                     bp += g->ldb;
                     p += sa;
                 }
-                NN_ST(c + n3, acc3);
-                NN_ST(c + n2, acc2);
-                NN_ST(c + n1, acc1);
-                NN_ST(c + n0, acc0);
+#pragma GCC unroll 6
+                for (int j = 5; j >= 0; j--) NN_ST(c + n[j], acc[j]);
             }
         }
     }

@@ -9,14 +9,29 @@
 
 #define LOG_SQRT_2PI 0.91893853320467274178
 
-double dist_gauss_logp(const float *mean, const float *log_std, const float *x, int A) {
-    double s = 0;
+void dist_gauss_prepare(DistGauss *g, const float *log_std, int A) {
+    SB_ASSERT(A >= 1 && A <= DIST_GAUSS_MAX);
+    g->A = A;
+    g->log_std = log_std;
     for (int a = 0; a < A; a++) {
-        double sd = exp((double)log_std[a]);
-        double z = ((double)x[a] - mean[a]) / sd;
-        s += -0.5 * z * z - log_std[a] - LOG_SQRT_2PI;
+        g->sd[a] = exp((double)log_std[a]);
+        g->var[a] = exp(2.0 * log_std[a]);
+    }
+}
+
+double dist_gauss_logp_p(const DistGauss *g, const float *mean, const float *x) {
+    double s = 0;
+    for (int a = 0; a < g->A; a++) {
+        double z = ((double)x[a] - mean[a]) / g->sd[a];
+        s += -0.5 * z * z - g->log_std[a] - LOG_SQRT_2PI;
     }
     return s;
+}
+
+double dist_gauss_logp(const float *mean, const float *log_std, const float *x, int A) {
+    DistGauss g;
+    dist_gauss_prepare(&g, log_std, A);
+    return dist_gauss_logp_p(&g, mean, x);
 }
 
 double dist_gauss_entropy(const float *log_std, int A) {
@@ -25,19 +40,31 @@ double dist_gauss_entropy(const float *log_std, int A) {
     return s;
 }
 
+void dist_gauss_sample_p(const DistGauss *g, const float *mean, Rng *rng, float *x) {
+    for (int a = 0; a < g->A; a++) x[a] = (float)(mean[a] + g->sd[a] * rng_normal(rng));
+}
+
 void dist_gauss_sample(const float *mean, const float *log_std, int A, Rng *rng, float *x) {
-    for (int a = 0; a < A; a++) x[a] = (float)(mean[a] + exp((double)log_std[a]) * rng_normal(rng));
+    DistGauss g;
+    dist_gauss_prepare(&g, log_std, A);
+    dist_gauss_sample_p(&g, mean, rng, x);
+}
+
+void dist_gauss_backward_p(const DistGauss *g, const float *mean, const float *x, double g_logp, double g_ent,
+                           float *d_mean, float *d_log_std) {
+    /* dlogp/dmu = (x - mu)/sigma^2;  dlogp/dlog_std = (x - mu)^2/sigma^2 - 1;  dH/dlog_std = 1 */
+    for (int a = 0; a < g->A; a++) {
+        double diff = (double)x[a] - mean[a];
+        d_mean[a] += (float)(g_logp * diff / g->var[a]);
+        d_log_std[a] += (float)(g_logp * (diff * diff / g->var[a] - 1.0) + g_ent);
+    }
 }
 
 void dist_gauss_backward(const float *mean, const float *log_std, const float *x, int A, double g_logp,
                          double g_ent, float *d_mean, float *d_log_std) {
-    /* dlogp/dmu = (x - mu)/sigma^2;  dlogp/dlog_std = (x - mu)^2/sigma^2 - 1;  dH/dlog_std = 1 */
-    for (int a = 0; a < A; a++) {
-        double var = exp(2.0 * log_std[a]);
-        double diff = (double)x[a] - mean[a];
-        d_mean[a] += (float)(g_logp * diff / var);
-        d_log_std[a] += (float)(g_logp * (diff * diff / var - 1.0) + g_ent);
-    }
+    DistGauss g;
+    dist_gauss_prepare(&g, log_std, A);
+    dist_gauss_backward_p(&g, mean, x, g_logp, g_ent, d_mean, d_log_std);
 }
 
 /* ---- categorical ----

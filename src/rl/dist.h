@@ -13,6 +13,23 @@
 
 #include "util/rng.h"
 
+#define DIST_GAUSS_MAX 16 /* A at most */
+
+/* exp(log_std) and exp(2 log_std) for a batch of rows that share log_std (a minibatch, a rollout):
+ * the *_p functions give the bits of the plain ones without two exponentials per row. */
+typedef struct {
+    int A;
+    const float *log_std;       /* (A) */
+    double sd[DIST_GAUSS_MAX];  /* exp(log_std) */
+    double var[DIST_GAUSS_MAX]; /* exp(2 log_std) */
+} DistGauss;
+
+void dist_gauss_prepare(DistGauss *g, const float *log_std, int A);
+double dist_gauss_logp_p(const DistGauss *g, const float *mean, const float *x);
+void dist_gauss_sample_p(const DistGauss *g, const float *mean, Rng *rng, float *x);
+void dist_gauss_backward_p(const DistGauss *g, const float *mean, const float *x, double g_logp, double g_ent,
+                           float *d_mean, float *d_log_std);
+
 double dist_gauss_logp(const float *mean, const float *log_std, const float *x, int A);
 double dist_gauss_entropy(const float *log_std, int A);
 void dist_gauss_sample(const float *mean, const float *log_std, int A, Rng *rng, float *x);

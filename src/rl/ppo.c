@@ -243,8 +243,14 @@ static double row_dist_span(const Ppo *p, const float *head, const unsigned char
     return dist_cat_forward_span(head, p->b_exact[r] ? NULL : mask, p->K, sp[0], sp[1], lp, pr);
 }
 
+/* Box: p->gauss for the current log_std; called where the parameters may have changed (before a
+ * rollout, a minibatch, a prediction), so the rows that follow share its exponentials. */
+static void prepare_gauss(Ppo *p) {
+    if (p->space.kind == SPACE_BOX) dist_gauss_prepare(&p->gauss, p->params + p->ls_off, p->A);
+}
+
 static double row_logp(const Ppo *p, const float *head, const float *lp, const float *act) {
-    if (p->space.kind == SPACE_BOX) return dist_gauss_logp(head, p->params + p->ls_off, act, p->A);
+    if (p->space.kind == SPACE_BOX) return dist_gauss_logp_p(&p->gauss, head, act);
     double s = 0;
     for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) s += lp[off + (int)act[j]];
     return s;
@@ -254,7 +260,7 @@ static void row_sample(Ppo *p, const float *head, const float *lp, const float *
                        float *act) {
     if (p->space.kind == SPACE_BOX) {
         if (deterministic) memcpy(act, head, (size_t)p->A * sizeof(float));
-        else dist_gauss_sample(head, p->params + p->ls_off, p->A, rng, act);
+        else dist_gauss_sample_p(&p->gauss, head, rng, act);
         return;
     }
     for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) {
@@ -270,6 +276,7 @@ static void clip_box(const ActionSpace *s, float *act) {
 
 void ppo_predict(Ppo *p, const float *obs, const unsigned char *mask, int B, int deterministic,
                  float *actions, float *values, Rng *rng) {
+    prepare_gauss(p);
     /* Row at a time keeps the workspace at N rows whatever B is. */
     for (int i = 0; i < B; i++) {
         float *x = p->norm_tmp;
@@ -302,6 +309,7 @@ void ppo_action_probs(Ppo *p, const float *obs, const unsigned char *mask, int B
 
 static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
     const int N = p->N, O = p->O, A = p->A, K = p->K;
+    prepare_gauss(p);
     for (int t = 0; t < p->T; t++) {
         const float *head, *val;
         size_t base = (size_t)t * (size_t)N;
@@ -401,6 +409,7 @@ typedef struct {
 static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double clip_vf) {
     const int O = p->O, A = p->A, K = p->K;
     MbStats st = {0};
+    prepare_gauss(p);
     for (int b = 0; b < B; b++)
         memcpy(p->mb_obs + (size_t)b * (size_t)O, p->b_obs + (size_t)idx[b] * (size_t)O,
                (size_t)O * sizeof(float));
@@ -439,7 +448,6 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
 
     memset(p->d_head, 0, (size_t)B * (size_t)K * sizeof(float));
     float *d_ls = p->grads + p->ls_off;
-    const float *ls = p->params + p->ls_off;
     const double inv_b = 1.0 / B;
     for (int b = 0; b < B; b++) {
         int r = idx[b];
@@ -465,7 +473,7 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         double g_logp = (l1 <= l2) ? -adv * ratio * inv_b : 0.0;
         double g_ent = -p->cfg.ent_coef * inv_b;
         if (p->space.kind == SPACE_BOX) {
-            dist_gauss_backward(h, ls, act, A, g_logp, g_ent, p->d_head + (size_t)b * (size_t)K, d_ls);
+            dist_gauss_backward_p(&p->gauss, h, act, g_logp, g_ent, p->d_head + (size_t)b * (size_t)K, d_ls);
         } else {
             float *dh = p->d_head + (size_t)b * (size_t)K;
             if (sp) {

@@ -8,6 +8,7 @@
 #define SB_PPO_IMPL_H
 
 #include "nn/adam.h"
+#include "rl/dist.h"
 #include "rl/normalize.h"
 #include "rl/ppo.h"
 
@@ -20,6 +21,7 @@ struct Ppo {
     size_t n_params, pi_off, vf_off, ls_off;
     float *params, *grads, *m, *v; /* (n_params) each */
     Adam adam;
+    DistGauss gauss;       /* Box: exp(log_std) of the current parameters (prepare_gauss) */
     Rng rng;
     VecNorm norm;
 
