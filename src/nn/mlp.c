@@ -547,14 +547,14 @@ NN_INLINE const int *full_spans(int B, int no, int *span) {
     return span;
 }
 
-/* order (B) = rows sorted by the block of eight where their span starts (stable counting sort),
- * so that four consecutive rows have nearby spans. */
+/* order (B) = rows sorted by where their span starts (stable counting sort), so that four
+ * consecutive rows have nearby spans: their union is what a group of four computes. */
 NN_INLINE void rows_by_span(int B, int no, const int *span, int *order) {
-    int count[MLP_HEAD_MAX / NN_W + 2] = {0};
-    const int nb = (no + NN_W - 1) / NN_W;
-    for (int r = 0; r < B; r++) count[SB_MIN(span[2 * r] / NN_W, nb) + 1]++;
-    for (int j = 0; j <= nb; j++) count[j + 1] += count[j];
-    for (int r = 0; r < B; r++) order[count[SB_MIN(span[2 * r] / NN_W, nb)]++] = r;
+    int count[MLP_HEAD_MAX + 2];
+    memset(count, 0, (size_t)(no + 2) * sizeof count[0]);
+    for (int r = 0; r < B; r++) count[SB_MIN(span[2 * r], no) + 1]++;
+    for (int j = 0; j <= no; j++) count[j + 1] += count[j];
+    for (int r = 0; r < B; r++) order[count[SB_MIN(span[2 * r], no)]++] = r;
 }
 
 /* Y (B, O) = b + X (B, I) . W^T on each row's span; wt holds I*O floats (W^T is built there). */
