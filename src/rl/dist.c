@@ -159,16 +159,17 @@ typedef struct {
     float mx, sum;
 } CatRow;
 
-/* Lanes k..k+7 of row c that are valid actions, as all-ones ints. */
-NN_INLINE void cat_valid8(const CatRow *c, int k, NnV8i *mi) {
-    if (c->mask) {
-        MASK8(*mi, c->mask + k);
-    } else {
-        const NnV8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
-        NnV8i kk = lane + k;
-        *mi = (kk >= c->lo) & (kk < c->hi);
-    }
-}
+/* Lanes k..k+7 of row c that are valid actions, as all-ones ints: from the mask, or without one
+ * from kk (the lanes' indices k..k+7) against lov and hiv (lo and hi in every lane), which the
+ * loops keep in registers. */
+#define CAT_VALID8(mi, c, k, kk, lov, hiv)                                                     \
+    do {                                                                                       \
+        if ((c)->mask) MASK8(mi, (c)->mask + (k));                                             \
+        else (mi) = ((kk) >= (lov)) & ((kk) < (hiv));                                          \
+    } while (0)
+#define CAT_LANES(c)                                                                           \
+    const NnV8i lov = (NnV8i){0} + (c)->lo, hiv = (NnV8i){0} + (c)->hi;                       \
+    NnV8i kk = (NnV8i){0, 1, 2, 3, 4, 5, 6, 7} + (c)->j0
 
 NN_INLINE int cat_valid(const CatRow *c, int k) { return c->mask ? c->mask[k] != 0 : k >= c->lo && k < c->hi; }
 
@@ -194,11 +195,12 @@ NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char 
     }
     /* max over valid logits: lane maxima then the tail (max is exact: order does not matter) */
     NnV8 vmx = neg_inf;
-    for (int k = c->j0; k < c->j1; k += NN_W) {
+    CAT_LANES(c);
+    for (int k = c->j0; k < c->j1; k += NN_W, kk += NN_W) {
         NnV8 x;
         NnV8i mi;
         NN_LD(x, logits + k);
-        cat_valid8(c, k, &mi);
+        CAT_VALID8(mi, c, k, kk, lov, hiv);
         x = NN_SELECT(mi, x, neg_inf);
         vmx = NN_SELECT(x > vmx, x, vmx);
     }
@@ -213,11 +215,12 @@ NN_INLINE void cat_pass_exp(CatRow *c) {
     const NnV8 zero = {0};
     const float mx = c->mx;
     NnV8 acc = zero;
-    for (int k = c->j0; k < c->j1; k += NN_W) {
+    CAT_LANES(c);
+    for (int k = c->j0; k < c->j1; k += NN_W, kk += NN_W) {
         NnV8 x, e;
         NnV8i mi;
         NN_LD(x, c->logits + k);
-        cat_valid8(c, k, &mi);
+        CAT_VALID8(mi, c, k, kk, lov, hiv);
         x = x - mx;
         EXP8(e, x);
         e = NN_SELECT(mi, e, zero);
@@ -237,12 +240,13 @@ NN_INLINE float cat_pass_log(CatRow *c) {
     const NnV8 neg_inf = (NnV8){0} - INFINITY, zero = {0};
     const float mx = c->mx, inv = 1.0f / c->sum, lse = logf(c->sum);
     NnV8 hacc = zero;
-    for (int k = c->j0; k < c->j1; k += NN_W) {
+    CAT_LANES(c);
+    for (int k = c->j0; k < c->j1; k += NN_W, kk += NN_W) {
         NnV8 x, e;
         NnV8i mi;
         NN_LD(x, c->logits + k);
         NN_LD(e, c->p + k);
-        cat_valid8(c, k, &mi);
+        CAT_VALID8(mi, c, k, kk, lov, hiv);
         NnV8 l = (x - mx) - lse, pk = e * inv;
         NN_ST(c->p + k, pk);
         NnV8 lv = NN_SELECT(mi, l, neg_inf);
