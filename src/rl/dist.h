@@ -59,6 +59,8 @@ void dist_cat_forward_rows(const float *logits, const unsigned char *mask, const
 void dist_cat_probs(const float *lp, int K, float *p);
 int dist_cat_sample(const float *lp, int K, Rng *rng);
 int dist_cat_sample_p(const float *p, int K, Rng *rng);
+/* The same when p is zero outside [lo, hi) (the same draw and result). */
+int dist_cat_sample_span(const float *p, int lo, int hi, Rng *rng);
 int dist_cat_mode(const float *lp, int K);
 /* d_logits (K) += dLoss/dlogits given the action a, lp, entropy H. */
 void dist_cat_backward(const float *lp, int K, int a, double H, double g_logp, double g_ent,

@@ -343,7 +343,8 @@ static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
                 row_dist(p, h, mk, lp, pr);
             }
             float *act = p->a_act + (size_t)i * (size_t)A;
-            row_sample(p, h, lp, pr, 0, &p->rng, act);
+            if (p->b_span) act[0] = (float)dist_cat_sample_span(pr, p->b_span[2 * r], p->b_span[2 * r + 1], &p->rng);
+            else row_sample(p, h, lp, pr, 0, &p->rng, act);
             memcpy(p->b_obs + r * (size_t)O, p->last_obs + (size_t)i * (size_t)O, (size_t)O * sizeof(float));
             memcpy(p->b_act + r * (size_t)A, act, (size_t)A * sizeof(float));
             if (p->b_mask) {
