@@ -4,13 +4,14 @@
 Usage (Debian's python3 with python3-torch; SB3 and Gymnasium from their source trees):
 
     /usr/bin/python3 tools/sb3_compare.py --sb3 PATH/stable-baselines3 --gymnasium PATH/Gymnasium \\
-        [--config configs/bench/pendulum-paper.yaml] [--runs 3] [--sb3-steps N] [--bin bin/stackelberg]
+        [--config configs/bench/pendulum-paper.yaml] [--runs 3] [--sb3-steps N] [--bin bin/stackelberg ...]
 
 It reads the config (the keys of src/config/single_config.h: env, seed, n_envs, total_timesteps and
 SB3's PPO keys and policy_kwargs), builds SB3's PPO("MlpPolicy", ...) with the same hyperparameters
 and networks on the same Gymnasium environment, single-threaded (torch.set_num_threads(1), and
 OMP/MKL/OpenBLAS at one thread), and times its learn() against `bin/stackelberg train CONFIG`, run
-alternately (SB3, ours, SB3, ours, ...) so that both see the same load. Each SB3 run is a fresh
+alternately (SB3, ours, SB3, ours, ...) so that both see the same load (with several --bin, each
+round runs SB3 and then every binary). Each SB3 run is a fresh
 child process. Printed: every run, the medians and their ratio, in env steps per second of wall
 time (training only on both sides: our summary.json's steps_per_s, SB3's learn()) and per CPU
 second (SB3: process time of learn(); ours: the child's CPU time for the whole command, which also
@@ -112,15 +113,15 @@ def run_sb3(args, steps):
 
 # ---- our side ----
 
-def run_ours(args):
+def run_ours(args, binary):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as d:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out = subprocess.run([args.bin, "train", args.config, "--out", os.path.join(d, "run"), "--quiet"], env=env,
+        out = subprocess.run([binary, "train", args.config, "--out", os.path.join(d, "run"), "--quiet"], env=env,
                              capture_output=True, text=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if out.returncode != 0:
-            sys.exit("sb3_compare: %s train failed:\n%s" % (args.bin, out.stderr[-3000:]))
+            sys.exit("sb3_compare: %s train failed:\n%s" % (binary, out.stderr[-3000:]))
         with open(os.path.join(d, "run", "summary.json")) as f:
             s = json.load(f)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -133,7 +134,8 @@ def main():
     ap.add_argument("--sb3", help="path of Stable-Baselines3's source tree (the directory holding stable_baselines3/)")
     ap.add_argument("--gymnasium", help="path of Gymnasium's source tree (the directory holding gymnasium/)")
     ap.add_argument("--config", default="configs/bench/pendulum-paper.yaml")
-    ap.add_argument("--bin", default="bin/stackelberg", help="our binary (default bin/stackelberg)")
+    ap.add_argument("--bin", action="append", help="our binary (default bin/stackelberg); repeat it to time "
+                    "several builds in the same rounds (e.g. before and after a change)")
     ap.add_argument("--runs", type=int, default=3, help="runs per side, alternated (default 3)")
     ap.add_argument("--sb3-steps", type=int, default=0, help="SB3's total_timesteps (default: the config's)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -148,8 +150,10 @@ def main():
             ap.error("%s: no %s/ package directory there" % (p, what))
     if args.runs < 1:
         ap.error("--runs must be >= 1")
-    if not os.access(args.bin, os.X_OK):
-        ap.error("%s: not an executable (run make first)" % args.bin)
+    args.bin = args.bin or ["bin/stackelberg"]
+    for b in args.bin:
+        if not os.access(b, os.X_OK):
+            ap.error("%s: not an executable (run make first)" % b)
     cfg = read_config(args.config)
     steps = args.sb3_steps or int(cfg.get("total_timesteps", 0))
     if steps < 1:
@@ -158,19 +162,21 @@ def main():
     print("config %s: env %s, n_steps %s, batch %s, epochs %s, net_arch %s; SB3 %d steps per run, ours %s"
           % (args.config, cfg["env"], cfg.get("n_steps", 2048), cfg.get("batch_size", 64), cfg.get("n_epochs", 10),
              (cfg.get("policy_kwargs") or {}).get("net_arch", "default"), steps, cfg.get("total_timesteps")))
-    sb3, ours = [], []
+    sb3, ours = [], {b: [] for b in args.bin}
     for i in range(args.runs):
         sb3.append(run_sb3(args, steps))
-        print("  run %d: SB3  %9.0f steps/s, %9.0f per CPU second (%s)"
+        print("  run %d: SB3 %9.0f steps/s, %9.0f per CPU second (%s)"
               % (i + 1, sb3[-1]["sps"], sb3[-1]["cpu_sps"], sb3[-1]["versions"]), flush=True)
-        ours.append(run_ours(args))
-        print("  run %d: ours %9.0f steps/s, %9.0f per CPU second" % (i + 1, ours[-1]["sps"], ours[-1]["cpu_sps"]),
-              flush=True)
+        for b in args.bin:
+            ours[b].append(run_ours(args, b))
+            print("  run %d: %s %9.0f steps/s, %9.0f per CPU second" % (i + 1, b, ours[b][-1]["sps"],
+                                                                        ours[b][-1]["cpu_sps"]), flush=True)
     med = lambda rs, k: statistics.median(r[k] for r in rs)
-    ws, wo = med(sb3, "sps"), med(ours, "sps")
-    cs, co = med(sb3, "cpu_sps"), med(ours, "cpu_sps")
-    print("medians of %d: SB3 %.0f steps/s, ours %.0f steps/s: %.1fx (wall); per CPU second SB3 %.0f, ours %.0f: %.1fx"
-          % (args.runs, ws, wo, wo / ws, cs, co, co / cs))
+    ws, cs = med(sb3, "sps"), med(sb3, "cpu_sps")
+    print("medians of %d: SB3 %.0f steps/s, %.0f per CPU second" % (args.runs, ws, cs))
+    for b in args.bin:
+        wo, co = med(ours[b], "sps"), med(ours[b], "cpu_sps")
+        print("  %s: %.0f steps/s: %.1fx SB3 (wall); %.0f per CPU second: %.1fx SB3" % (b, wo, wo / ws, co, co / cs))
 
 
 if __name__ == "__main__":
