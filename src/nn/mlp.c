@@ -529,7 +529,9 @@ NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float
  * of column blocks, only over the rows that meet it (in increasing row order), and dX sums each
  * group of four rows over the union of their spans. Adding a product with a zero leaves a
  * partial sum unchanged (a sum that starts from +0 cannot become -0 this way), so skipping them
- * gives the bits of the full product. Outputs outside a row's span are left unspecified. */
+ * gives the bits of the full product. Outputs outside a row's span are left unspecified. The two
+ * passes are functions of their own (not inlined into mlp_forward/mlp_backward) so that a profile
+ * tells the head's products from the hidden layers'. */
 #define MLP_HEAD_MAX 1024
 
 static int wide_head(const Mlp *m, int l, int B) {
@@ -558,8 +560,8 @@ NN_INLINE void rows_by_span(int B, int no, const int *span, int *order) {
 }
 
 /* Y (B, O) = b + X (B, I) . W^T on each row's span; wt holds I*O floats (W^T is built there). */
-NN_INLINE void head_forward(int B, int ni, int no, const float *X, const float *W, const float *b, const int *span,
-                            float *wt, float *Y) {
+NN_DISPATCH static void head_forward(int B, int ni, int no, const float *X, const float *W, const float *b,
+                                     const int *span, float *wt, float *Y) {
     int full[2 * MLP_SMALL_ROWS];
     if (!span) span = full_spans(B, no, full);
     transpose(W, no, ni, wt);
@@ -586,8 +588,8 @@ NN_INLINE void head_forward(int B, int ni, int no, const float *X, const float *
 /* dW (O, I) += dY^T X, db (O) += column sums of dY, dX (B, I) = dY W if not NULL, where dY (B, O)
  * is zero outside each row's span; t holds (I + 1) (O + B) floats. Each sum runs over the rows in
  * increasing order from zero and is then added, as in backward_small. */
-NN_INLINE void head_backward(int B, int ni, int no, const float *X, const float *W, const float *dY,
-                             const int *span, float *t, float *dW, float *db, float *dX) {
+NN_DISPATCH static void head_backward(int B, int ni, int no, const float *X, const float *W, const float *dY,
+                                      const int *span, float *t, float *dW, float *db, float *dX) {
     static const float one = 1.0f;
     int full[2 * MLP_SMALL_ROWS];
     if (!span) span = full_spans(B, no, full);
