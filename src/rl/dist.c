@@ -216,10 +216,24 @@ NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char 
         NN_ST(lp + k, neg_inf);
         NN_ST(p + k, zero);
     }
-    /* max over valid logits: lane maxima then the tail (max is exact: order does not matter) */
-    NnV8 vmx = neg_inf;
+    /* max over valid logits: lane maxima in two chains (even and odd blocks), then the tail (max is
+     * exact: order does not matter) */
+    NnV8 vmx = neg_inf, vmx1 = neg_inf;
     CAT_LANES(c);
-    for (int k = c->j0; k < c->j1; k += NN_W, kk += NN_W) {
+    int k = c->j0;
+    for (; k + 2 * NN_W <= c->j1; k += 2 * NN_W, kk += 2 * NN_W) {
+        NnV8 x0, x1;
+        NnV8i m0, m1, kk1 = kk + NN_W;
+        NN_LD(x0, logits + k);
+        NN_LD(x1, logits + k + NN_W);
+        CAT_VALID8(m0, c, k, kk, lov, hiv);
+        CAT_VALID8(m1, c, k + NN_W, kk1, lov, hiv);
+        x0 = NN_SELECT(m0, x0, neg_inf);
+        x1 = NN_SELECT(m1, x1, neg_inf);
+        vmx = NN_SELECT(x0 > vmx, x0, vmx);
+        vmx1 = NN_SELECT(x1 > vmx1, x1, vmx1);
+    }
+    for (; k < c->j1; k += NN_W, kk += NN_W) {
         NnV8 x;
         NnV8i mi;
         NN_LD(x, logits + k);
@@ -227,6 +241,7 @@ NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char 
         x = NN_SELECT(mi, x, neg_inf);
         vmx = NN_SELECT(x > vmx, x, vmx);
     }
+    vmx = NN_SELECT(vmx1 > vmx, vmx1, vmx);
     float mx = -INFINITY;
     for (int j = 0; j < NN_W; j++) mx = vmx[j] > mx ? vmx[j] : mx;
     for (int k = c->K8; k < K; k++) mx = cat_valid(c, k) && logits[k] > mx ? logits[k] : mx;
