@@ -581,7 +581,16 @@ NN_DISPATCH static void head_forward(int B, int ni, int no, const float *X, cons
             lo = SB_MIN(lo, span[2 * r]);
             hi = SB_MAX(hi, span[2 * r + 1]);
         }
-        if (lo < hi) tile_blocks(a, sa, &g, NULL, lo / NN_W, (hi - 1) / NN_W + 1, c);
+        if (lo >= hi) continue;
+        /* Blocks of eight from the union's first column (not from a multiple of eight: one block
+         * fewer for most groups), the last one ending inside the row. */
+        const int base = SB_MIN(lo, no - NN_W), nb = (hi - base + NN_W - 1) / NN_W;
+#define COL(j) SB_MIN(base + (j) * NN_W, no - NN_W)
+        int j = 0;
+        for (; nb - j >= 3 && nb - j != 4; j += 3) tile_4x3(a, sa, &g, NULL, COL(j), COL(j + 1), COL(j + 2), c);
+        for (; nb - j >= 2; j += 2) tile_4x2(a, sa, &g, NULL, COL(j), COL(j + 1), c);
+        if (j < nb) tile_4x1(a, sa, &g, NULL, COL(j), c);
+#undef COL
     }
 }
 
