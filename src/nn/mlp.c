@@ -594,6 +594,14 @@ NN_DISPATCH static void head_forward(int B, int ni, int no, const float *X, cons
     }
 }
 
+/* One group of four rows of dW over the rows in list: a function of its own because inlined into
+ * head_backward GCC kept one of the twelve accumulators on the stack (a store and a reload on every
+ * step of the sum). */
+NN_DISPATCH static void head_dw_group(const float *const a[4], const size_t sa[4], const Gemm *g, const int *list,
+                                      int nblk, float *const c[4]) {
+    tile_blocks(a, sa, g, list, 0, nblk, c);
+}
+
 /* dW (O, I) += dY^T X, db (O) += column sums of dY, dX (B, I) = dY W if not NULL, where dY (B, O)
  * is zero outside each row's span; t holds (I + 1) (O + B) floats. Each sum runs over the rows in
  * increasing order from zero and is then added, as in backward_small. */
@@ -642,7 +650,7 @@ NN_DISPATCH static void head_backward(int B, int ni, int no, const float *X, con
                 sa[j] = (size_t)no;
                 c[j] = t + (size_t)oj * nx;
             }
-            tile_blocks(a, sa, &g, list, 0, (nx + NN_W - 1) / NN_W, c);
+            head_dw_group(a, sa, &g, list, (nx + NN_W - 1) / NN_W, c);
         }
         for (int o = 0; o < no; o++) {
             float *wr = dW + (size_t)o * ni;
