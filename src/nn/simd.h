@@ -38,6 +38,19 @@ typedef int NnV8i __attribute__((vector_size(32)));
 #define NN_DISPATCH
 #endif
 
+/* 1 if the CPU has AVX-512VL, i.e. the x86-64-v4 clones run, with 32 vector registers: a kernel
+ * that keeps more values in flight than 16 registers hold (and spills on AVX2) takes its wide form
+ * only then. Both forms give the same bits. */
+static inline int nn_wide(void) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SB_NO_DISPATCH)
+    static int wide = -1;
+    if (wide < 0) wide = __builtin_cpu_supports("avx512vl") != 0;
+    return wide;
+#else
+    return 0;
+#endif
+}
+
 /* Lanes of a and b (indices 0-7 and 8-15) picked by constant indices. */
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
 #define NN_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)

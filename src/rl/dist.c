@@ -116,8 +116,9 @@ static inline float exp_neg(float x) {
     } while (0)
 
 /* EXP8 on sixteen lanes (two blocks) at once, the same operations lane by lane: one zmm register on
- * AVX-512 or two interleaved ymm ones, so twice as many exponentials are in flight (each is one long
- * dependency chain, and a block at a time left the pipes half idle). */
+ * AVX-512, so twice as many exponentials are in flight (each is one long dependency chain, and a
+ * block at a time left the pipes half idle). Used only where nn_wide(): with 16 registers (two ymm
+ * per vector) its constants spill and it was slower than EXP8. */
 typedef float V16 __attribute__((vector_size(64)));
 typedef int V16i __attribute__((vector_size(64)));
 #define EXP16(y, xin)                                                                      \
@@ -248,14 +249,14 @@ NN_INLINE void cat_pass_max(CatRow *c, const float *logits, const unsigned char 
     c->mx = mx;
 }
 
-/* e = exp(z - max) on valid lanes (into p), and their sum */
-NN_INLINE void cat_pass_exp(CatRow *c) {
+/* e = exp(z - max) on valid lanes (into p), and their sum; wide: two blocks at a time (EXP16) */
+NN_INLINE void cat_pass_exp(CatRow *c, int wide) {
     const NnV8 zero = {0};
     const float mx = c->mx;
     NnV8 acc = zero;
     CAT_LANES(c);
     int k = c->j0;
-    for (; k + 2 * NN_W <= c->j1; k += 2 * NN_W, kk += 2 * NN_W) {
+    for (; wide && k + 2 * NN_W <= c->j1; k += 2 * NN_W, kk += 2 * NN_W) {
         V16 x, e;
         NnV8i m0, m1;
         __builtin_memcpy(&x, c->logits + k, sizeof x);
@@ -324,7 +325,7 @@ NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *m
                                      float *p) {
     CatRow c;
     cat_pass_max(&c, logits, mask, K, lo, hi, lp, p);
-    cat_pass_exp(&c);
+    cat_pass_exp(&c, nn_wide());
     return cat_pass_log(&c);
 }
 
@@ -332,6 +333,7 @@ NN_DISPATCH static float cat_forward(const float *logits, const unsigned char *m
 #define ROWS 2
 NN_DISPATCH static void cat_forward_rows(const float *logits, const unsigned char *mask, const int *span, int B,
                                          int K, float *lp, float *p, double *H) {
+    const int wide = nn_wide();
     int b = 0;
     for (; b + ROWS <= B; b += ROWS) {
         CatRow c[ROWS];
@@ -340,14 +342,14 @@ NN_DISPATCH static void cat_forward_rows(const float *logits, const unsigned cha
             cat_pass_max(&c[j], logits + o, mask ? mask + o : NULL, K, span[2 * (b + j)], span[2 * (b + j) + 1],
                          lp + o, p + o);
         }
-        for (int j = 0; j < ROWS; j++) cat_pass_exp(&c[j]);
+        for (int j = 0; j < ROWS; j++) cat_pass_exp(&c[j], wide);
         for (int j = 0; j < ROWS; j++) H[b + j] = cat_pass_log(&c[j]);
     }
     for (; b < B; b++) {
         const size_t o = (size_t)b * (size_t)K;
         CatRow c;
         cat_pass_max(&c, logits + o, mask ? mask + o : NULL, K, span[2 * b], span[2 * b + 1], lp + o, p + o);
-        cat_pass_exp(&c);
+        cat_pass_exp(&c, wide);
         H[b] = cat_pass_log(&c);
     }
 }
