@@ -492,10 +492,20 @@ NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float
                   .extra_sa = 0, .extra_c = t + (size_t)ni * no, .Bm = dY, .ldb = (size_t)no,
                   .C = t, .ldc = (size_t)no};
         gemm_small(&g);
-        for (int o = 0; o < no; o++) {
-            float *w = dW + (size_t)o * ni;
-            for (int i = 0; i < ni; i++) w[i] += t[(size_t)i * no + o];
+        /* dW += (dW^T)^T: transposed in 8x8 blocks, then added in vectors (a strided scalar add
+         * cost as much as a tenth of the pass) */
+        float tt[MLP_SMALL_DIM * MLP_SMALL_DIM]; /* (O, I) */
+        transpose(t, ni, no, tt);
+        const size_t nw = (size_t)no * ni;
+        size_t e = 0;
+        for (; e + NN_W <= nw; e += NN_W) {
+            NnV8 d, v;
+            NN_LD(d, dW + e);
+            NN_LD(v, tt + e);
+            d += v;
+            NN_ST(dW + e, d);
         }
+        for (; e < nw; e++) dW[e] += tt[e];
         for (int o = 0; o < no; o++) db[o] += t[(size_t)ni * no + o];
     } else {
         /* Vectors along I: row o of dW is sum_r dY[r][o] X[r]; the bias apart. */
