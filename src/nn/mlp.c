@@ -402,9 +402,10 @@ NN_INLINE void gemm_small(const Gemm *g) {
     }
 }
 
-/* T (cols, rows) = A (rows, cols)^T: 8x8 blocks transposed in registers, the edges one element
- * at a time (a strided scalar copy cost as much as a wide head's forward products). */
-NN_INLINE void transpose(const float *A, int rows, int cols, float *T) {
+/* T (cols, rows) = A (rows, cols)^T, or T += A^T with add: 8x8 blocks transposed in registers, the
+ * edges one element at a time (a strided scalar copy cost as much as a wide head's forward
+ * products). */
+NN_INLINE void transpose_into(const float *A, int rows, int cols, float *T, int add) {
     const int r8 = rows / NN_W * NN_W, c8 = cols / NN_W * NN_W;
     for (int r = 0; r < r8; r += NN_W)
         for (int c = 0; c < c8; c += NN_W) {
@@ -432,18 +433,26 @@ NN_INLINE void transpose(const float *A, int rows, int cols, float *T) {
             NnV8 t2 = NN_SHUFFLE(c2, c6, 0, 1, 2, 3, 8, 9, 10, 11), t6 = NN_SHUFFLE(c2, c6, 4, 5, 6, 7, 12, 13, 14, 15);
             NnV8 t3 = NN_SHUFFLE(c3, c7, 0, 1, 2, 3, 8, 9, 10, 11), t7 = NN_SHUFFLE(c3, c7, 4, 5, 6, 7, 12, 13, 14, 15);
             float *d = T + (size_t)c * rows + r;
-            NN_ST(d, t0);
-            NN_ST(d + rows, t1);
-            NN_ST(d + 2 * (size_t)rows, t2);
-            NN_ST(d + 3 * (size_t)rows, t3);
-            NN_ST(d + 4 * (size_t)rows, t4);
-            NN_ST(d + 5 * (size_t)rows, t5);
-            NN_ST(d + 6 * (size_t)rows, t6);
-            NN_ST(d + 7 * (size_t)rows, t7);
+            NnV8 *t[8] = {&t0, &t1, &t2, &t3, &t4, &t5, &t6, &t7};
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                if (add) {
+                    NnV8 v;
+                    NN_LD(v, d + (size_t)j * rows);
+                    *t[j] = v + *t[j];
+                }
+                NN_ST(d + (size_t)j * rows, *t[j]);
+            }
         }
     for (int r = 0; r < rows; r++)
-        for (int c = r < r8 ? c8 : 0; c < cols; c++) T[(size_t)c * rows + r] = A[(size_t)r * cols + c];
+        for (int c = r < r8 ? c8 : 0; c < cols; c++) {
+            float *d = T + (size_t)c * rows + r;
+            *d = add ? *d + A[(size_t)r * cols + c] : A[(size_t)r * cols + c];
+        }
 }
+
+/* T (cols, rows) = A (rows, cols)^T */
+NN_INLINE void transpose(const float *A, int rows, int cols, float *T) { transpose_into(A, rows, cols, T, 0); }
 
 /* w . x over n floats: eight lanes, then a fixed reduction tree, then the remainder in order. */
 NN_INLINE float dot(const float *w, const float *x, int n) {
@@ -492,20 +501,8 @@ NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float
                   .extra_sa = 0, .extra_c = t + (size_t)ni * no, .Bm = dY, .ldb = (size_t)no,
                   .C = t, .ldc = (size_t)no};
         gemm_small(&g);
-        /* dW += (dW^T)^T: transposed in 8x8 blocks, then added in vectors (a strided scalar add
-         * cost as much as a tenth of the pass) */
-        float tt[MLP_SMALL_DIM * MLP_SMALL_DIM]; /* (O, I) */
-        transpose(t, ni, no, tt);
-        const size_t nw = (size_t)no * ni;
-        size_t e = 0;
-        for (; e + NN_W <= nw; e += NN_W) {
-            NnV8 d, v;
-            NN_LD(d, dW + e);
-            NN_LD(v, tt + e);
-            d += v;
-            NN_ST(dW + e, d);
-        }
-        for (; e < nw; e++) dW[e] += tt[e];
+        /* dW += (dW^T)^T in 8x8 register blocks (a strided scalar add cost a tenth of the pass) */
+        transpose_into(t, ni, no, dW, 1);
         for (int o = 0; o < no; o++) db[o] += t[(size_t)ni * no + o];
     } else {
         /* Vectors along I: row o of dW is sum_r dY[r][o] X[r]; the bias apart. */
