@@ -530,11 +530,11 @@ NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float
  * small layer (every element summed over k = 0, 1, ... from its init), so the results are the
  * bits the small-layer path would give on that shape. What differs is the work skipped: each
  * row may come with a span [lo, hi) of outputs (a masked categorical's valid actions, 101
- * contiguous levels of 201); forward computes the column blocks of eight that meet the spans of
- * a group of four rows (rows taken in order of their spans, so the four overlap), and backward,
- * whose dout is zero outside the spans, skips the products with those zeros: dW sums, per group
- * of column blocks, only over the rows that meet it (in increasing row order), and dX sums each
- * group of four rows over the union of their spans. Adding a product with a zero leaves a
+ * contiguous levels of 201); forward computes blocks of eight columns covering the union of the
+ * spans of a group of four rows (rows taken in order of their spans, so the four overlap), and
+ * backward, whose dout is zero outside the spans, skips the products with those zeros: dW sums,
+ * for each group of four outputs, only over the rows whose span meets them (in increasing row
+ * order), and dX sums each group of four rows over the union of their spans. Adding a product with a zero leaves a
  * partial sum unchanged (a sum that starts from +0 cannot become -0 this way), so skipping them
  * gives the bits of the full product. Outputs outside a row's span are left unspecified. The two
  * passes are functions of their own (not inlined into mlp_forward/mlp_backward) so that a profile
