@@ -83,7 +83,7 @@ static void flush_training(Game *gm, Recorder *rec) {
     char *blob = sb_malloc(total ? total : 1);
     size_t at = 0;
     for (int b = gm->lo; b < gm->hi; b++) {
-        memcpy(blob + at, gm->tlog[b].buf, gm->tlog[b].len);
+        if (gm->tlog[b].len) memcpy(blob + at, gm->tlog[b].buf, gm->tlog[b].len); /* buf is NULL until a row */
         at += gm->tlog[b].len;
         gm->tlog[b].len = 0;
     }
@@ -113,7 +113,7 @@ static void flush_training(Game *gm, Recorder *rec) {
                 off = end;
             }
         }
-        qsort(rows, n, sizeof *rows, row_cmp);
+        if (n) qsort(rows, n, sizeof *rows, row_cmp);
         for (size_t i = 0; i < n && rec; i++) recorder_training(rec, rows[i].text, rows[i].len);
         free(rows);
         for (int r = 0; r < gm->ranks; r++) free(all[r]);
