@@ -238,7 +238,7 @@ Test(game_envs, leader_env_period_reward_and_observation_by_hand) {
     Ppo *fol[3] = {fixed_follower(&c), fixed_follower(&c), fixed_follower(&c)};
     LeadEnv e;
     char err[256];
-    cr_assert_eq(lead_env_init(&e, &g, fol, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(lead_env_init(&e, &g, fol, NULL, err, sizeof err), 0, "%s", err);
     rng_seed(&e.rng, 3, 0);
     float obs[12], r;
     int term, trunc;
