@@ -778,8 +778,9 @@ def main():
         per = sb_grid.read_csv(os.path.join(d, "periods.csv"))
         spans = periods_of(rep, w, r, per)
     except (OSError, KeyError, ValueError, sb_grid.GridError) as e:
+        if rep.rows:
+            rep.print()
         print(f"check_run: {d}: {e}", file=sys.stderr)
-        rep.print()
         return 2
     qg = check_fleets(rep, w, r)
     slack_steps = check_market(rep, w, r, a.lmp_rtol)
