@@ -78,28 +78,36 @@ U = 2.0 ** -53      # unit roundoff of IEEE double
 
 
 class Val:
-    """A quantity computed from exact records (elementwise over an array): its value v, the
-    same formula evaluated on absolute values m, and the longest chain of roundings n. Any
-    evaluation of the formula lies within gamma_n m of the exact value (first order)."""
-    __slots__ = ("v", "m", "n")
+    """A quantity computed from exact records (elementwise over an array): its value v; m, the
+    same formula evaluated on absolute values; and what bounds the number of roundings on any
+    path from a record to the result, d + l - 1: a sum of l terms rounds at most l - 1 times
+    on a term's path whatever the order of the additions, d is the most roundings inside one
+    term (a product or quotient makes its result one term). Any evaluation of the formula, in
+    any order of summation, lies within gamma_(d + l - 1) m of the exact value (first order)."""
+    __slots__ = ("v", "m", "d", "l")
 
-    def __init__(self, v, m=None, n=0):
+    def __init__(self, v, m=None, d=0, l=1):
         self.v = np.asarray(v, dtype=float)
-        self.m = np.abs(self.v) if m is None else np.broadcast_to(np.asarray(m, dtype=float), self.v.shape)
-        self.n = np.broadcast_to(np.asarray(n, dtype=float), self.v.shape)
+        shape = self.v.shape
+        self.m = np.abs(self.v) if m is None else np.broadcast_to(np.asarray(m, dtype=float), shape)
+        self.d = np.broadcast_to(np.asarray(d, dtype=float), shape)
+        self.l = np.broadcast_to(np.asarray(l, dtype=float), shape)
 
     @staticmethod
     def of(x):
         return x if isinstance(x, Val) else Val(x)
 
+    def rounds(self):
+        return self.d + self.l - 1
+
     def __add__(self, o):
         o = Val.of(o)
-        return Val(self.v + o.v, self.m + o.m, np.maximum(self.n, o.n) + 1)
+        return Val(self.v + o.v, self.m + o.m, np.maximum(self.d, o.d), self.l + o.l)
 
     __radd__ = __add__
 
     def __neg__(self):
-        return Val(-self.v, self.m, self.n)
+        return Val(-self.v, self.m, self.d, self.l)
 
     def __sub__(self, o):
         return self + (-Val.of(o))
@@ -109,38 +117,38 @@ class Val:
 
     def __mul__(self, o):
         o = Val.of(o)
-        return Val(self.v * o.v, self.m * o.m, self.n + o.n + 1)
+        return Val(self.v * o.v, self.m * o.m, self.rounds() + o.rounds() + 1)
 
     __rmul__ = __mul__
 
     def __truediv__(self, o):
         o = Val.of(o)
-        return Val(self.v / o.v, self.m * o.m / (o.v * o.v), self.n + o.n + 1)
+        return Val(self.v / o.v, self.m * o.m / (o.v * o.v), self.rounds() + o.rounds() + 1)
 
     def __rtruediv__(self, o):
         return Val.of(o) / self
 
     def __abs__(self):
-        return Val(np.abs(self.v), self.m, self.n)
+        """|x|, max(0, x) and clips are 1-Lipschitz: the error bound stays."""
+        return Val(np.abs(self.v), self.m, self.d, self.l)
 
     def pos(self):
-        """max(0, x): 1-Lipschitz, so the error bound stays."""
-        return Val(np.maximum(self.v, 0.0), self.m, self.n)
+        return Val(np.maximum(self.v, 0.0), self.m, self.d, self.l)
 
     def clip(self, lo, hi):
-        return Val(np.clip(self.v, lo, hi), self.m, self.n)
+        return Val(np.clip(self.v, lo, hi), self.m, self.d, self.l)
 
     def __getitem__(self, k):
-        return Val(self.v[k], self.m[k], self.n[k])
+        return Val(self.v[k], self.m[k], self.d[k], self.l[k])
 
     def sum(self, axis=None):
-        """A sum of k terms: any order of additions rounds at most k - 1 more times."""
-        k = self.v.size if axis is None else self.v.shape[axis]
-        return Val(self.v.sum(axis=axis), self.m.sum(axis=axis), self.n.max(axis=axis, initial=0) + max(k - 1, 0))
+        return Val(self.v.sum(axis=axis), self.m.sum(axis=axis), self.d.max(axis=axis, initial=0),
+                   self.l.sum(axis=axis))
 
     def allowance(self):
-        """How far two evaluations may differ: 2 gamma_(n+4) m (4 spare roundings)."""
-        k = self.n + 4
+        """How far two evaluations may differ: 2 gamma_(k + 4) m, k = d + l - 1 (4 roundings
+        spare for an equivalent rewriting such as 1 / S precomputed)."""
+        k = self.rounds() + 4
         return 2 * k * U / (1 - k * U) * self.m
 
 
@@ -320,8 +328,12 @@ def check_fleets(rep, w, r):
     # [MODEL 4.1] the played action is clipped to [-SoC, 1 - SoC].
     lo, hi = -r.soc, 1.0 - r.soc
     rep.exact("action inside [-soc, 1-soc]", np.clip(r.act, lo, hi), r.act, wh)
-    if not (bool(cfg["learning"]) and bool(cfg["storage"])):
-        rep.exact("action 0 (no storage or no learning)", r.act, 0.0, wh)
+    # No action without a battery or without learning (the followers have no policy then).
+    idle = (w.cap == 0) | (not bool(cfg["learning"]))
+    if np.any(idle):
+        rep.exact("action 0 (no battery or no learning)", r.act[:, idle], 0.0,
+                  lambda i: f"day {i // int(idle.sum()) // w.S} hour {i // int(idle.sum()) % w.S} "
+                            f"bus {np.array(w.bus_name)[idle][i % int(idle.sum())]}")
     rep.exact("draws: bus net = its groups' sum", r.net, bus_net(w, r.gnet), wh)
     qg, qb = fleet_energy(w, r.act, r.gnet)
     rep.exact("fleet grid energy q kWh", r.q, qb, wh)
@@ -491,8 +503,9 @@ def read_tariffs(rep, w, r, per, spans, summ):
     elif u["consumer_charge"] == "balancing":
         # [MODEL 5.1] f_cons = (F - alpha_buy (E_cons + E_pros) S demand_scale_kwh
         #                       - sum_g n_g f_class(g)) / N_cons, clipped to the bounds.
-        e_cons = Val(float(w.consumers.sum())) * Val(w.shape_c).sum() / float(w.S)
-        e_pros = Val(float(w.prosumers.sum())) * Val(w.shape_p).sum() / float(w.S)
+        mean_c, mean_p = Val(w.shape_c).sum() / float(w.S), Val(w.shape_p).sum() / float(w.S)
+        e_cons = (Val(w.consumers.astype(float)) * mean_c).sum()           # sum_b consumers_b x mean
+        e_pros = (Val(w.prosumers.astype(float)) * mean_p).sum()           # sum_g prosumers_g x mean
         pros = Val(0.0)
         for gi in range(w.Gp):
             pros = pros + Val(pc[:, 2 + w.group_class[gi]]) * float(w.prosumers[gi])
@@ -533,7 +546,7 @@ def ledger(w, r, st, ab, as_, fp, fc, qg):
         fixed = Val(np.repeat(fp[st, c][:, None], len(gs), axis=1)) * w.prosumers[gs][None, :].astype(float) / float(S)
         parts.append((energy_bill(q, lmp[:, w.group_bus[gs]], rows(ab), rows(as_)) + fixed).sum())
         rev = rev + (margin(q, rows(ab), rows(as_)) + fixed).sum()
-    bill_c = Val(np.array([p.v for p in parts]), np.array([p.m for p in parts]), np.array([p.n for p in parts]))
+    bill_c = Val(*(np.array([getattr(p, k) for p in parts]) for k in ("v", "m", "d", "l")))
     return dict(bill_c=bill_c, bill_b=bill_b, rev=rev, lmp_mean=Val(lmp).sum() / float(len(st) * B), days=len(st) / S)
 
 
@@ -578,7 +591,7 @@ def check_periods(rep, w, r, per, spans, tar, qg):
         # each class to the consumers weighted by households (groups) or the pooled one.
         if u["eei_gap"] == "groups":
             n = w.class_prosumers.astype(float)
-            gap = (abs(E["pros_c"] - Val(np.full(w.C, E["cons"].v), E["cons"].m, E["cons"].n)) * n).sum() / float(n.sum())
+            gap = (abs(E["pros_c"] - Val(np.full(w.C, E["cons"].v), E["cons"].m, E["cons"].d, E["cons"].l)) * n).sum() / float(n.sum())
         else:
             gap = abs(E["pros"] - E["cons"])
         cmp("period: leader reward", "leader_reward", -(gap * 100.0) - sf * kappa - surplus * sp)
@@ -631,6 +644,10 @@ def check_windows(rep, w, r, tar, qg, summ, slack_steps):
             sf, _ = shortfall(float(cfg["utility"]["fixed_cost_per_day"]), L["days"], L["rev"])
             rep.close("summary: revenue shortfall", num(summ["revenue_shortfall"]), sf.v, sf.allowance(),
                       "revenue_shortfall")
+    base_dir = os.path.basename(os.path.normpath(r.d))
+    if base_dir.startswith("seed-") and base_dir[5:].isdigit():     # seed directory K runs seed + K
+        rep.holds("summary: seed", int(summ["seed"]) == int(cfg["seed"]) + int(base_dir[5:]),
+                  f"summary.json seed {summ['seed']} in {base_dir}, config seed {cfg['seed']}")
     rep.holds("summary: slack steps", int(summ["slack_steps"]) == slack_steps,
               f"summary.json slack_steps {summ['slack_steps']}, the replay's DC-OPF used slack in {slack_steps} steps")
     # [MODEL 1.2] PPO steps: each phase collects whole rollouts; the single loop trains every
