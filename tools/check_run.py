@@ -54,13 +54,14 @@ An edit that does change the double (of the 17th digit, else the 16th; or by one
   after day 0, every fleet energy q, bus load and (several groups) bus net demand, every tariff
   copy (in at least two places), the counts;
 - is caught where the record only feeds exact relations when the model's arithmetic carries the
-  change into their output: an action (SoC + a, q), a single group's or bus's net demand (q: all
-  of them on the paper's grid), a group's (the bus's sum), the consumers' energy (the bus load),
-  an LMP (the next day's belief), a day-0 belief (day 1's). Where the rounding of that output
+  change into their output: an action (SoC + a, q), the net demand of a bus with one group (q),
+  a group's (the bus's sum), the consumers' energy (the bus load), an LMP (the next day's
+  belief), a day-0 belief (day 1's). Where the rounding of that output
   absorbs it, nothing else in the run changes (the policy that chose an action is not recorded),
   the edited records describe a run the model produces just as well, and no replay can catch it.
   --edit-sweep measures the shares: on the default 100-day seed, of one-ulp edits, actions 52%,
-  consumers' energy 82%, LMPs 18%, day-0 beliefs 6% are caught, and all of the exact outputs;
+  net demands 82%, consumers' energy 82%, LMPs 18%, day-0 beliefs 6% are caught, and all of
+  the exact outputs;
 - is not caught in a solar draw or an LMP without storage (they enter only the DC-OPF; a
   `record: [grid]` run's solar bounds are checked exactly by tools/check_grid.py), nor in any
   bound or solver row: their allowances are 40 to 4e5 units of the 17th digit (widest for the
@@ -743,7 +744,7 @@ def edit_sweep(w, r, final, out=sys.stdout):
             ("prosumer_grid_kwh (q)", "q", lambda f: f["q"] | f["load"], 1),
             ("bus_load_mwh", "load", lambda f: f["load"], 1),
             ("consumer_grid_kwh", "cons", lambda f: f["load"], 1),
-            ("prosumer_net_kwh", "net", lambda f: f["net"] | np.where(multi[None, :], False, f["q"]), 1),
+            ("prosumer_net_kwh", "net", lambda f: np.where(multi[None, :], f["net"], f["q"]), 1),
             ("group_net_kwh", "gnet", lambda f: grp(f["net"] | f["q"]), 1),
             ("belief, day 0", "belief", lambda f: f["bel_in"] | f["bel_out"], S),
             ("belief, later days", "belief", lambda f: f["bel_in"] | f["bel_out"], S),
@@ -769,7 +770,12 @@ def edit_sweep(w, r, final, out=sys.stdout):
                     pick = sel & ((rows // unit) % 2 == parity)
                     arr = base[key].copy()
                     arr[pick] = edit(arr[pick], units)
-                    f = seen(failures(dict(base, **{key: arr})))
+                    x = dict(base, **{key: arr})
+                    if key == "net":        # a bus with one group: its row is the group's net demand too
+                        x["gnet"] = base["gnet"].copy()
+                        single = np.flatnonzero(~multi[w.group_bus])
+                        x["gnet"][:, single] = arr[:, w.group_bus[single]]
+                    f = seen(failures(x))
                     live = np.repeat(pick[:, None], arr.shape[1], axis=1) & (base[key] != 0)
                     if key == "gnet":                                      # a single group is its bus's net
                         live &= multi[w.group_bus][None, :]
