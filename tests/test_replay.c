@@ -409,6 +409,20 @@ Test(replay, storage_run_with_learning_replays_and_an_edited_record_fails, .time
     rc = sh("/usr/bin/python3 tools/check_run.py %s", ed);
     cr_expect_eq(rc, 0, "an absorbed action edit (%s) is flagged (exit %d):\n%s", what, rc, out);
     cr_log_info("check_run.py rightly passes %s (absorbed by SoC + a and q)", what);
+    /* check_run --edit-sweep edits every cell of the exact relations' columns: every edit that
+     * changes the double of an output of one (SoC, q, bus load, later beliefs) is caught. */
+    rc = sh("/usr/bin/python3 tools/check_run.py --edit-sweep %s", seed);
+    cr_expect_eq(rc, 0, "%s", out);
+    const char *outputs[] = {"\nsoc ", "\nprosumer_grid_kwh (q) ", "\nbus_load_mwh ", "\nbelief, later days "};
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        const char *line = strstr(out, outputs[i]);
+        cr_assert(line, "--edit-sweep has no row%s:\n%s", outputs[i], out);
+        line = strchr(line + 1, '|');
+        int c[6], got = line ? sscanf(line, "| %d %d | %d %d | %d %d", c, c + 1, c + 2, c + 3, c + 4, c + 5) : 0;
+        cr_assert_eq(got, 6, "--edit-sweep row%s unreadable:\n%s", outputs[i], out);
+        cr_expect(c[0] == c[1] && c[2] == c[3] && c[4] == c[5] && c[2] > 0, "--edit-sweep row%s: not every change caught:\n%s",
+                  outputs[i], out);
+    }
     /* Derived quantities are within tolerances: an LMP 1e-6 relative off (the issue's
      * tolerance; our DC-OPF allows 1e-9), and a class's EEI 1e-12 relative off (its rounding
      * allowance is ~1e-13 relative: 2 gamma_k of the bill's sum over ~200 terms). */
