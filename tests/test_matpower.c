@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/gridyaml.h"
 #include "grid/dispatch.h"
-#include "grid/gridyaml.h"
 #include "grid/matpower.h"
 #include "testutil.h"
 #include "util/common.h"

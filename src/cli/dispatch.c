@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "config/gridyaml.h"
 #include "grid/dispatch.h"
-#include "grid/gridyaml.h"
 #include "grid/matpower.h"
 #include "util/common.h"
 #include "util/json.h"

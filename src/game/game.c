@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grid/gridyaml.h"
+#include "config/gridyaml.h"
 #include "grid/matpower.h"
 #include "nn/blas.h"
 #include "util/common.h"

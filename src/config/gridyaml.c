@@ -1,5 +1,5 @@
 /* gridyaml.c: a GridNetwork from YAML (see gridyaml.h for the format). */
-#include "grid/gridyaml.h"
+#include "config/gridyaml.h"
 
 #include <math.h>
 #include <stdlib.h>
