@@ -29,8 +29,6 @@ static void usage(FILE *f) {
     fprintf(f, "\n`stackelberg COMMAND --help` describes a command. Version " SB_VERSION ".\n");
 }
 
-int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
-
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
