@@ -1,6 +1,6 @@
 # stackelberg: build, tests, sanitizers, benchmarks and the default run.
 #
-#   make            bin/stackelberg
+#   make            bin/stackelberg (or which Debian packages are missing)
 #   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG)
 #   make test       install missing Debian packages (as root), build, run every test
 #   make asan       the tests again under -fsanitize=address,undefined
@@ -51,7 +51,7 @@ endif
 .PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run
 all: $(BIN)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -63,13 +63,37 @@ $(BIN): $(BUILD)/src/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h | testcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Before compiling: name the Debian packages behind a missing pkg-config module (or
+# Criterion's header for the tests) rather than leave it to a compiler error.
+# `make test` and `make run` as root install them first (deps below).
+PKG_DEB := openblas:libopenblas-dev yaml-0.1:libyaml-dev zlib:zlib1g-dev
+.PHONY: pkgcheck testcheck
+pkgcheck:
+	@missing=""; why=""; \
+	command -v $(firstword $(CC)) >/dev/null 2>&1 || { missing=" gcc"; why="$(firstword $(CC)): not found; "; }; \
+	if ! command -v pkg-config >/dev/null 2>&1; then missing="$$missing pkg-config"; why="$${why}pkg-config: not found"; \
+	else for pd in $(PKG_DEB); do \
+	  pkg-config --exists $${pd%%:*} 2>/dev/null || { missing="$$missing $${pd#*:}"; why="$${why}pkg-config $${pd%%:*} not found; "; }; \
+	done; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing Debian packages:$$missing ($${why%; })" >&2; \
+	  echo "install them with: sudo apt-get install$$missing (\`make test\` or \`make run\` as root installs them)" >&2; \
+	  exit 2; \
+	fi
+
+testcheck:
+	@echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || { \
+	  echo "missing Debian package: libcriterion-dev (criterion/criterion.h not found)" >&2; \
+	  echo "install it with: sudo apt-get install libcriterion-dev (\`make test\` as root installs it)" >&2; \
+	  exit 2; }
 
 # Install what is missing (root only); otherwise say what to install.
 deps:
