@@ -86,6 +86,164 @@ Test(matpower, tiny3_fixture_is_valid_and_solves) {
     grid_network_free(&g);
 }
 
+/* ---- bad MATPOWER files through `stackelberg dispatch` ----
+ * Each case is tiny3.m (quoted line numbers: 3 version, 4 baseMVA, 7-9 bus rows, 13-14 gen
+ * rows, 18-20 branch rows, 22 `mpc.gencost = [`, 23-24 gencost rows) with lines first..last
+ * replaced by `text` (lines of its own, '\n'-separated); the expected line is that of the
+ * edit, the expected message what MATPOWER's format (caseformat.m) says is wrong there. */
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert(f != NULL, "%s", path);
+    static char buf[1 << 16];
+    size_t k = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[k] = 0;
+    return buf;
+}
+
+/* tiny3.m with lines first..last (1-based) replaced by text, written to path. */
+static void write_tiny3_edit(const char *path, int first, int last, const char *text) {
+    const char *src = slurp(FIX "tiny3.m");
+    FILE *f = fopen(path, "w");
+    cr_assert(f != NULL);
+    int line = 1;
+    for (const char *p = src; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+        if (line == first) fprintf(f, "%s\n", text);
+        if (line < first || line > last) fwrite(p, 1, len, f);
+        p += len;
+        line++;
+    }
+    fclose(f);
+}
+
+typedef struct {
+    int first, last;
+    const char *text;
+    int line;        /* where the error must point */
+    const char *what;
+} BadEdit;
+
+static int run(const char *args, char *out, size_t cap);
+
+Test(cli_dispatch, bad_matpower_values_exit_2_with_file_and_line) {
+    static const BadEdit bad[] = {
+        /* the four: NaN, Inf, version '1', gencost rows != generators */
+        {8, 8, "\t2\t2\tNaN\t0\t0\t0\t1\t1\t0\t230\t1\t1.1\t0.9;", 8, "mpc.bus: 'NaN' is not a finite number"},
+        {14, 14, "\t2\t0\t0\t0\t0\t1\t100\t1\tInf\t0;", 14, "mpc.gen: 'Inf' is not a finite number"},
+        {19, 19, "\t1\t3\t0\t0.1\t0\t-inf\t0\t0\t0\t0\t1\t-360\t360;", 19, "'-inf' is not a finite number"},
+        {3, 3, "mpc.version = '1';", 3, "mpc.version: only version '2' case files are supported, got '1'"},
+        {3, 3, "mpc.version = '21';", 3, "only version '2'"},
+        {24, 24, "\t2\t0\t0\t3\t0.02\t12\t0;\n\t2\t0\t0\t3\t0.5\t50\t0;", 22,
+         "mpc.gencost: 3 rows for 2 generators (expected 2, or 4 with reactive costs)"},
+        {24, 24, "", 22, "mpc.gencost: 1 rows for 2 generators"},
+        /* numbers out of a double's range, and a baseMVA that is not one */
+        {8, 8, "\t2\t2\t1e400\t0\t0\t0\t1\t1\t0\t230\t1\t1.1\t0.9;", 8, "'1e400' is beyond the range of a double"},
+        {4, 4, "mpc.baseMVA = Inf;", 4, "mpc.baseMVA: must be a finite positive number"},
+        {4, 4, "mpc.baseMVA = 100x;", 4, "mpc.baseMVA: must be a finite positive number"},
+        /* tables of the wrong width: every row one column too many */
+        {7, 9,
+         "\t1\t3\t0\t0\t0\t0\t1\t1\t0\t230\t1\t1.1\t0.9\t0;\n\t2\t2\t50\t0\t0\t0\t1\t1\t0\t230\t1\t1.1\t0.9\t0;\n"
+         "\t3\t1\t60\t0\t0\t0\t1\t1\t0\t230\t1\t1.1\t0.9\t0;",
+         7, "mpc.bus: 14 columns; MATPOWER's bus table has 13 columns"},
+        {13, 14, "\t1\t0\t0\t0\t0\t1\t100\t1\t200\t0\t0;\n\t2\t0\t0\t0\t0\t1\t100\t1\t200\t0\t0;", 13,
+         "mpc.gen: 11 columns"},
+        {23, 23, "\t2\t0\t0\t2\t10\t0\t5;", 23, "gencost: column 7 holds 5 beyond NCOST = 2"},
+        /* impossible values */
+        {19, 19, "\t1\t3\t0\t0.1\t0\t100\t0\t0\t-1\t0\t1\t-360\t360;", 19, "branch: negative tap ratio -1"},
+        {19, 19, "\t1\t3\t0\t0.1\t0\t100\t-5\t0\t0\t0\t1\t-360\t360;", 19, "branch: negative rating RATE_B -5"},
+        {19, 19, "\t1\t3\t0\t0.1\t0\t100\t0\t0\t0\t0\t1\t30\t-30;", 19, "branch: ANGMIN 30 > ANGMAX -30"},
+        {14, 14, "\t2\t0\t0\t0\t0\t1\t100\t1\t200\t300;", 14, "gen: Pmin 300 > Pmax 200"},
+        {14, 14, "\t2\t0\t0\t-10\t10\t1\t100\t1\t200\t0;", 14, "gen: Qmin 10 > Qmax -10"},
+        {8, 8, "\t2\t2\t50\t0\t0\t0\t1\t1\t0\t230\t1\t0.9\t1.1;", 8, "bus: Vmin 1.1 > Vmax 0.9"},
+        {23, 23, "\t2\t-5\t0\t3\t0.01\t10\t0;", 23, "gencost: negative start-up or shut-down cost"},
+        /* a table changed by MATLAB code after it was written: not evaluated, so refused */
+        {25, 25, "];\nmpc.gen(2, 9) = 500;", 26, "mpc.gen: only `mpc.gen = [ ... ];` is supported"},
+    };
+    char dir[] = "/tmp/sb_badcase_XXXXXX";
+    cr_assert(mkdtemp(dir) != NULL);
+    static char out[1 << 14];
+    for (size_t k = 0; k < SB_ARRAY_LEN(bad); k++) {
+        char path[256], want[300], args[300];
+        snprintf(path, sizeof path, "%s/bad%zu.m", dir, k);
+        write_tiny3_edit(path, bad[k].first, bad[k].last, bad[k].text);
+        snprintf(args, sizeof args, "%s --json", path);
+        int rc = run(args, out, sizeof out);
+        snprintf(want, sizeof want, "%s:%d: ", path, bad[k].line);
+        cr_expect_eq(rc, 2, "case %zu: exit %d\n%s", k, rc, out);
+        cr_expect(strncmp(out, want, strlen(want)) == 0, "case %zu: '%s' does not start with '%s'", k, out, want);
+        cr_expect(strstr(out, bad[k].what) != NULL, "case %zu: '%s' does not say '%s'", k, out, bad[k].what);
+        cr_expect(strstr(out, "\"status\"") == NULL, "case %zu: a result was printed:\n%s", k, out);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+Test(cli_dispatch, odd_but_valid_matpower_files_solve_as_tiny3) {
+    /* An underflowing 1e-400 is the double 0 (strtod's nearest value), and a second block of
+     * G gencost rows holds reactive costs, which a DC dispatch ignores: both files are tiny3,
+     * whose LMP is 0.02 * 106.6667 + 10 = 12.1333 $/MWh (by hand in tiny3_fixture_is_valid). */
+    static const BadEdit ok[] = {
+        {8, 8, "\t2\t2\t50\t0\t1e-400\t0\t1\t1\t0\t230\t1\t1.1\t0.9;", 0, NULL},
+        {24, 24, "\t2\t0\t0\t3\t0.02\t12\t0;\n\t2\t0\t0\t3\t5\t50\t0;\n\t2\t0\t0\t3\t7\t60\t0;", 0, NULL},
+    };
+    char dir[] = "/tmp/sb_okcase_XXXXXX";
+    cr_assert(mkdtemp(dir) != NULL);
+    static char out[1 << 14];
+    for (size_t k = 0; k < SB_ARRAY_LEN(ok); k++) {
+        char path[256], args[300];
+        snprintf(path, sizeof path, "%s/ok%zu.m", dir, k);
+        write_tiny3_edit(path, ok[k].first, ok[k].last, ok[k].text);
+        snprintf(args, sizeof args, "%s --json", path);
+        cr_expect_eq(run(args, out, sizeof out), 0, "case %zu:\n%s", k, out);
+        cr_expect(strstr(out, "\"lmp\": [12.133333333333") != NULL, "case %zu:\n%s", k, out);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+Test(cli_dispatch, load_scale_must_be_finite) {
+    static char out[4096];
+    cr_expect_eq(run(FIX "tiny3.m --load-scale nan", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run(FIX "tiny3.m --load-scale inf", out, sizeof out), 2, "%s", out);
+    cr_expect_eq(run(FIX "tiny3.m --load-scale -1", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "--load-scale") != NULL, "%s", out);
+    /* finite, but 1e307 * 60 MW overflows: the dispatch's own check names the bus */
+    cr_expect_eq(run(FIX "tiny3.m --load-scale 1e307", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, FIX "tiny3.m: bus 2: load Pd or shunt Gs is not a finite number") != NULL, "%s", out);
+}
+
+Test(network, validate_refuses_non_finite_values_and_negative_taps) {
+    /* The check dispatch_setup runs on any GridNetwork, however it was built. */
+    GridNetwork g;
+    char err[512];
+    DispatchSettings set;
+    dispatch_settings_default(&set);
+    DispatchSolver *s = NULL;
+    struct {
+        int field;
+        double v;
+        const char *what;
+    } bad[] = {{0, NAN, "bus 3: load Pd or shunt Gs is not a finite number"},
+               {1, INFINITY, "generator 2: a limit or cost coefficient is not a finite number"},
+               {2, -INFINITY, "generator 2: a limit or cost coefficient is not a finite number"},
+               {3, NAN, "branch 3: x, tap, shift or rating is not a finite number"},
+               {4, -0.5, "branch 3: negative tap ratio"},
+               {5, INFINITY, "baseMVA must be finite and positive"}};
+    for (size_t k = 0; k < SB_ARRAY_LEN(bad); k++) {
+        cr_assert_eq(grid_read_matpower(&g, FIX "tiny3.m", err, sizeof err), 0, "%s", err);
+        double *p[] = {&g.pd[2], &g.pmax[1], &g.c1[1], &g.x[2], &g.tap[2], &g.base_mva};
+        *p[bad[k].field] = bad[k].v;
+        cr_expect_eq(grid_network_validate(&g, err, sizeof err), -1, "case %zu accepted", k);
+        cr_expect_str_eq(err, bad[k].what);
+        cr_expect_eq(dispatch_setup(&s, &g, &set, err, sizeof err), -1, "case %zu: dispatch_setup accepted", k);
+        cr_expect(s == NULL);
+        grid_network_free(&g);
+    }
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     cr_assert(f != NULL);

@@ -1,6 +1,7 @@
 /* network.c: allocation and structural checks of a GridNetwork. */
 #include "grid/network.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +91,10 @@ static int count_connected(const GridNetwork *g, int start, int *queue, unsigned
 
 int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
     if (g->n_bus < 1) return sb_err(err, n, "no buses");
-    if (!(g->base_mva > 0)) return sb_err(err, n, "baseMVA must be positive");
+    if (!(g->base_mva > 0) || !isfinite(g->base_mva)) return sb_err(err, n, "baseMVA must be finite and positive");
+    for (int i = 0; i < g->n_bus; i++)
+        if (!isfinite(g->pd[i]) || !isfinite(g->gs[i]))
+            return sb_err(err, n, "bus %d: load Pd or shunt Gs is not a finite number", g->bus_id[i]);
     int ref = -1;
     for (int i = 0; i < g->n_bus; i++)
         if (g->bus_type[i] == BUS_REF) {
@@ -101,6 +105,9 @@ int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
     for (int k = 0; k < g->n_gen; k++) {
         if (g->gen_bus[k] < 0 || g->gen_bus[k] >= g->n_bus)
             return sb_err(err, n, "generator %d: bad bus index", k + 1);
+        if (!isfinite(g->pmin[k]) || !isfinite(g->pmax[k]) || !isfinite(g->c2[k]) || !isfinite(g->c1[k]) ||
+            !isfinite(g->c0[k]))
+            return sb_err(err, n, "generator %d: a limit or cost coefficient is not a finite number", k + 1);
         if (g->gen_on[k] && g->pmin[k] > g->pmax[k])
             return sb_err(err, n, "generator %d: Pmin %g > Pmax %g", k + 1, g->pmin[k],
                           g->pmax[k]);
@@ -110,7 +117,10 @@ int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
     for (int l = 0; l < g->n_branch; l++) {
         if (g->f[l] < 0 || g->f[l] >= g->n_bus || g->t[l] < 0 || g->t[l] >= g->n_bus)
             return sb_err(err, n, "branch %d: bad bus index", l + 1);
+        if (!isfinite(g->x[l]) || !isfinite(g->tap[l]) || !isfinite(g->shift[l]) || !isfinite(g->rate[l]))
+            return sb_err(err, n, "branch %d: x, tap, shift or rating is not a finite number", l + 1);
         if (g->rate[l] < 0) return sb_err(err, n, "branch %d: negative rating", l + 1);
+        if (g->tap[l] < 0) return sb_err(err, n, "branch %d: negative tap ratio", l + 1);
         if (!g->br_on[l]) continue;
         if (g->x[l] == 0.0) return sb_err(err, n, "branch %d: zero reactance", l + 1);
         if (g->f[l] == g->t[l]) return sb_err(err, n, "branch %d: from and to bus are the same", l + 1);

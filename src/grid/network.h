@@ -44,9 +44,10 @@ void grid_network_alloc(GridNetwork *g, int n_bus, int n_gen, int n_branch);
 void grid_network_free(GridNetwork *g);
 /* Internal index of an external bus number, or -1. */
 int grid_bus_index(const GridNetwork *g, int bus_id);
-/* Structural checks shared by every reader: a reference bus, nonzero x on in-service
- * branches (negative x, series capacitors, is allowed), non-negative ratings, a connected
- * in-service network, Pmin <= Pmax, c2 >= 0. 0, or -1 with err (no file name: callers add it). */
+/* Checks shared by every reader and by dispatch_setup: every number finite, a reference
+ * bus, nonzero x on in-service branches (negative x, series capacitors, is allowed),
+ * non-negative ratings and tap ratios, a connected in-service network, Pmin <= Pmax,
+ * c2 >= 0. 0, or -1 with err (no file name: callers add it). */
 int grid_network_validate(const GridNetwork *g, char *err, size_t n);
 
 #endif
