@@ -283,6 +283,66 @@ Test(gridyaml, bad_grid_yaml_is_reported_with_position) {
     rmdir(dir);
 }
 
+/* Line and column (1-based) of the first occurrence of tok in text: the reference
+ * position of a bad value, found by searching the text rather than through yamltree. */
+static void position_of(const char *text, const char *tok, int *line, int *col) {
+    const char *p = strstr(text, tok);
+    cr_assert(p != NULL, "'%s' not in the document", tok);
+    *line = 1;
+    const char *bol = text;
+    for (const char *c = text; c < p; c++)
+        if (*c == '\n') (*line)++, bol = c + 1;
+    *col = (int)(p - bol) + 1;
+}
+
+Test(gridyaml, non_finite_and_impossible_values_are_reported_at_the_value) {
+    /* The same nonsense the MATPOWER reader refuses, written as grid YAML: each document
+     * is the template with one value replaced; the error must point at that value. */
+    static const char *tmpl = "base_mva: %s\n"
+                              "buses:\n"
+                              "  - {id: 1, type: ref}\n"
+                              "  - {id: %s, pd: %s, gs: %s}\n"
+                              "generators:\n"
+                              "  - {bus: 1, pmin: %s, pmax: %s, cost: [0, %s, 0]}\n"
+                              "branches:\n"
+                              "  - {from: 1, to: 2, x: 0.1, tap: %s}\n";
+    struct {
+        const char *v[8]; /* base_mva, id, pd, gs, pmin, pmax, c1, tap */
+        const char *tok, *what;
+    } bad[] = {
+        {{"100", "2", ".inf", "0", "0", "10", "1", "0"}, ".inf", "pd: must be a finite number, got inf"},
+        {{"100", "2", "5", "0", "0", ".Inf", "1", "0"}, ".Inf", "pmax: must be a finite number, got inf"},
+        {{"100", "2", "5", "0", "0", "10", "-.inf", "0"}, "-.inf", "cost: c1 must be a finite number, got -inf"},
+        {{".inf", "2", "5", "0", "0", "10", "1", "0"}, ".inf", "base_mva: must be a finite number, got inf"},
+        {{"100", "2", "5", ".nan", "0", "10", "1", "0"}, ".nan", "gs: expected a number"},
+        {{"100", "2", "5", "0", "0", "10", "1", "-0.5"}, "-0.5", "tap: must be >= 0 (0 means 1), got -0.5"},
+        {{"100", "2", "5", "0", "20", "10", "1", "0"}, "10,", "pmax: must be >= pmin (20), got 10"},
+        {{"100", "4294967298", "5", "0", "0", "10", "1", "0"}, "4294967298", "id: must be an integer in [1, 2147483647]"},
+    };
+    char dir[] = "/tmp/sb_gridyaml_XXXXXX";
+    cr_assert(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/g.yaml", dir);
+    for (size_t k = 0; k < SB_ARRAY_LEN(bad); k++) {
+        char text[1024], want[512], err[512];
+        const char *const *v = bad[k].v;
+        snprintf(text, sizeof text, tmpl, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        write_file(path, text);
+        int line, col;
+        position_of(text, bad[k].tok, &line, &col);
+        snprintf(want, sizeof want, "%s:%d:%d: %s", path, line, col, bad[k].what);
+        GridNetwork g;
+        cr_expect_eq(grid_read_yaml(&g, path, err, sizeof err), -1, "case %zu accepted", k);
+        cr_expect(strncmp(err, want, strlen(want)) == 0, "case %zu: '%s' (want '%s')", k, err, want);
+        /* and through the command: exit 2, the same message */
+        static char out[4096];
+        cr_expect_eq(run(path, out, sizeof out), 2, "case %zu: %s", k, out);
+        cr_expect(strncmp(out, want, strlen(want)) == 0, "case %zu: '%s' (want '%s')", k, out, want);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ---- the command ---- */
 
 static int run(const char *args, char *out, size_t cap) {

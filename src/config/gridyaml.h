@@ -7,6 +7,7 @@
  *   branches:    [{name: l1, from: 1, to: 3, r: 0.065, x: 0.62, rate: 100,
  *                  tap: 0, shift: 0, on: true}, ...]
  * Defaults: pd, gs, pmin, tap, shift, rate 0 (unlimited), r unused by the DC model, on true.
+ * Every number must be finite (.inf is refused); tap and rate >= 0, pmin <= pmax, c2 >= 0.
  * Units are those of the dispatch (MW or MWh per step; $ per hour or per step). */
 #ifndef SB_GRIDYAML_H
 #define SB_GRIDYAML_H
@@ -21,5 +22,7 @@
 int grid_from_yaml(GridNetwork *g, const YtDoc *doc, const YtNode *m, char *err, size_t n);
 /* A whole file that is only a grid (unknown keys are errors). */
 int grid_read_yaml(GridNetwork *g, const char *path, char *err, size_t n);
+/* The same from a string; `name` stands for the file in messages. */
+int grid_read_yaml_string(GridNetwork *g, const char *name, const char *text, char *err, size_t n);
 
 #endif
