@@ -151,17 +151,50 @@ clean:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-# Fuzzing the policy-file loaders with libFuzzer (clang only; not part of `test`: CI has gcc).
-# New inputs go to build/fuzz/corpus; crashers to build/fuzz/crash-*. Copy the interesting
-# ones into tests/fuzz/corpus, which tests/test_npz.c replays on every `make test`.
+# Fuzzing with libFuzzer under ASan+UBSan (clang only; not part of `test`: CI has gcc).
+#   make fuzz                 every fuzzer for FUZZ_TIME seconds each
+#   make fuzz-NAME            one: npz (policy files), matpower, gridyaml, config (+ --set)
+#   make fuzz-NAME FUZZ_RUNS=5000000   a fixed number of executions instead of a time
+# The whole library is rebuilt with clang into build/fuzz/ (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+# lets npz.c accept a wrong CRC-32). New inputs go to build/fuzz/corpus-NAME, crashers to
+# build/fuzz/NAME-crash-*. Copy the interesting ones into the committed corpus (tests/fuzz/
+# corpus for npz, tests/fuzz/corpus-NAME for the others), which `make test` replays
+# (tests/test_npz.c, tests/test_fuzz_corpora.c) so a fixed crash stays fixed where clang is absent.
 FUZZ_TIME ?= 120
+FUZZ_RUNS ?=
 FUZZ_CC ?= clang
-FUZZ_SRC := $(filter src/io/% src/util/%,$(LIB_SRC))
-.PHONY: fuzz
-fuzz:
-	@mkdir -p build/fuzz/corpus
-	$(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -fsanitize=fuzzer,address,undefined \
-	  -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
-	  -o build/fuzz/fuzz_npz tests/fuzz/fuzz_npz.c $(FUZZ_SRC) -lz -lm
-	build/fuzz/fuzz_npz -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
-	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+FUZZERS := npz matpower gridyaml config
+FUZZ_CORPUS_npz := tests/fuzz/corpus
+FUZZ_CORPUS_matpower := tests/fuzz/corpus-matpower
+FUZZ_CORPUS_gridyaml := tests/fuzz/corpus-gridyaml
+FUZZ_CORPUS_config := tests/fuzz/corpus-config
+FUZZ_MAXLEN_npz := 65536
+FUZZ_MAXLEN_matpower := 16384
+FUZZ_MAXLEN_gridyaml := 8192
+FUZZ_MAXLEN_config := 16384
+FUZZ_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -Itests $(PKG_CFLAGS) \
+  -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -fno-omit-frame-pointer
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_LIB := build/fuzz/libstackelberg.a
+.PHONY: fuzz $(FUZZERS:%=fuzz-%)
+
+build/fuzz/src/%.o: src/%.c | pkgcheck
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm
+
+fuzz: $(FUZZERS:%=fuzz-%)
+
+$(FUZZERS:%=fuzz-%): fuzz-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus-$*
+	OPENBLAS_NUM_THREADS=1 build/fuzz/fuzz_$* $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME)) \
+	  -max_len=$(FUZZ_MAXLEN_$*) -rss_limit_mb=2048 -print_final_stats=1 \
+	  $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+	  -artifact_prefix=build/fuzz/$*- build/fuzz/corpus-$* $(FUZZ_CORPUS_$*)

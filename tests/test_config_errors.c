@@ -118,6 +118,18 @@ Test(config_errors, misspelt_key_in_a_file_is_reported_at_its_position) {
     rmdir(dir);
 }
 
+Test(config_errors, set_value_is_one_yaml_value) {
+    /* Found by fuzz_config (a leak): a value with a newline parsed as two keys, the second
+     * dropped without a word. */
+    YtDoc d;
+    char err[512];
+    cr_assert_eq(yt_load_string(&d, "s.yaml", "days: 3\n", err, sizeof err), 0, "%s", err);
+    cr_expect_eq(yt_set(&d, "days=4\nseeds: 9", err, sizeof err), -1);
+    cr_expect_str_eq(err, "--set days=4\nseeds: 9: the value must be a single YAML value");
+    cr_expect_eq(yt_set(&d, "days=[4,\n 5]", err, sizeof err), 0, "%s", err); /* one value over two lines */
+    yt_free(&d);
+}
+
 /* ---- the YAML tree's limits ---- */
 
 Test(config_errors, deep_nesting_is_an_error_not_a_crash) {

@@ -288,9 +288,13 @@ int yt_set(YtDoc *doc, const char *assignment, char *err, size_t n) {
         return -1;
     }
     free(text);
+    if (tmp.root->n != 1) { /* "1\nother: 2" would parse as two keys */
+        yt_free(&tmp);
+        free(path);
+        return sb_err(err, n, "--set %s: the value must be a single YAML value", assignment);
+    }
     YtNode *val = tmp.root->items[0];
     tmp.root->items[0] = NULL;
-    tmp.root->n = 1;
     yt_free(&tmp);
     doc->sets = sb_realloc(doc->sets, (size_t)(doc->n_sets + 1) * sizeof *doc->sets);
     doc->sets[doc->n_sets++] = sb_strdup(assignment);
