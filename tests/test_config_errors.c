@@ -156,6 +156,12 @@ Test(config_errors, deep_nesting_is_an_error_not_a_crash) {
     strcat(args, "'");
     cr_expect_eq(train(dir, "configs/paper.yaml", args, out, sizeof out), 2, "%s", out);
     cr_expect(strncmp(out, "--set days=[[[", 14) == 0 && strstr(out, "nested deeper than") != NULL, "%s", out);
+    /* and by a --set key of many sections (each one a map level) */
+    strcpy(args, "--set ");
+    for (int i = 0; i < 2 * YT_MAX_DEPTH; i++) strcat(args, "a.");
+    strcat(args, "b=1");
+    cr_expect_eq(train(dir, "configs/paper.yaml", args, out, sizeof out), 2, "%s", out);
+    cr_expect(strncmp(out, "--set a.a.a.", 12) == 0 && strstr(out, "nested deeper than") != NULL, "%s", out);
     unlink(path);
     rmdir(dir);
 }

@@ -257,6 +257,16 @@ void yt_free(YtDoc *doc) {
 
 /* ---- overrides ---- */
 
+/* Levels of a subtree (1 for a scalar; bounded by the parse's limit). */
+static int node_depth(const YtNode *x) {
+    int d = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        int c = node_depth(x->items[i]);
+        if (c > d) d = c;
+    }
+    return d + 1;
+}
+
 /* Mark a subtree as coming from the k-th override (depth bounded by the parse). */
 static void mark_set(YtNode *x, int k) {
     x->set = k;
@@ -296,6 +306,13 @@ int yt_set(YtDoc *doc, const char *assignment, char *err, size_t n) {
     YtNode *val = tmp.root->items[0];
     tmp.root->items[0] = NULL;
     yt_free(&tmp);
+    int parts = 1;
+    for (size_t i = 0; i < klen; i++) parts += assignment[i] == '.';
+    if (parts + node_depth(val) > YT_MAX_DEPTH) { /* the root map, the key's sections, the value */
+        node_free(val);
+        free(path);
+        return sb_err(err, n, "--set %s: lists and maps nested deeper than %d levels", assignment, YT_MAX_DEPTH);
+    }
     doc->sets = sb_realloc(doc->sets, (size_t)(doc->n_sets + 1) * sizeof *doc->sets);
     doc->sets[doc->n_sets++] = sb_strdup(assignment);
     int k = doc->n_sets;
