@@ -159,6 +159,11 @@ Test(cli_dispatch, bad_matpower_values_exit_2_with_file_and_line) {
         {14, 14, "\t2\t0\t0\t-10\t10\t1\t100\t1\t200\t0;", 14, "gen: Qmin 10 > Qmax -10"},
         {8, 8, "\t2\t2\t50\t0\t0\t0\t1\t1\t0\t230\t1\t0.9\t1.1;", 8, "bus: Vmin 1.1 > Vmax 0.9"},
         {23, 23, "\t2\t-5\t0\t3\t0.01\t10\t0;", 23, "gencost: negative start-up or shut-down cost"},
+        /* finite but beyond what a grid holds: once a 1e300 MW load made a 200 MW unit give 249,500 MW */
+        {8, 8, "\t2\t2\t1e300\t0\t0\t0\t1\t1\t0\t230\t1\t1.1\t0.9;", 8, "bus 2: load Pd beyond +-1e9 MW"},
+        {23, 23, "\t2\t0\t0\t3\t1e300\t10\t0;", 23, "generator 1: a cost coefficient beyond"},
+        {18, 18, "\t1\t2\t0\t1e-300\t0\t100\t0\t0\t0\t0\t1\t-360\t360;", 18,
+         "branch 1: reactance within +-1e-9 p.u. of 0"},
         /* a table changed by MATLAB code after it was written: not evaluated, so refused */
         {25, 25, "];\nmpc.gen(2, 9) = 500;", 26, "mpc.gen: only `mpc.gen = [ ... ];` is supported"},
     };
@@ -212,7 +217,10 @@ Test(cli_dispatch, load_scale_must_be_finite) {
     cr_expect(strstr(out, "--load-scale") != NULL, "%s", out);
     /* finite, but 1e307 * 60 MW overflows: the dispatch's own check names the bus */
     cr_expect_eq(run(FIX "tiny3.m --load-scale 1e307", out, sizeof out), 2, "%s", out);
-    cr_expect(strstr(out, FIX "tiny3.m: bus 2: load Pd or shunt Gs is not a finite number") != NULL, "%s", out);
+    cr_expect(strstr(out, FIX "tiny3.m: bus 2: load Pd is not a finite number") != NULL, "%s", out);
+    /* finite, 1e8 * 50 MW beyond the 1e9 MW a grid may hold (network.h) */
+    cr_expect_eq(run(FIX "tiny3.m --load-scale 1e8", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, FIX "tiny3.m: bus 2: load Pd beyond +-1e9 MW") != NULL, "%s", out);
 }
 
 Test(network, validate_refuses_non_finite_values_and_negative_taps) {
@@ -226,12 +234,18 @@ Test(network, validate_refuses_non_finite_values_and_negative_taps) {
         int field;
         double v;
         const char *what;
-    } bad[] = {{0, NAN, "bus 3: load Pd or shunt Gs is not a finite number"},
-               {1, INFINITY, "generator 2: a limit or cost coefficient is not a finite number"},
-               {2, -INFINITY, "generator 2: a limit or cost coefficient is not a finite number"},
+    } bad[] = {{0, NAN, "bus 3: load Pd is not a finite number"},
+               {1, INFINITY, "generator 2: Pmin or Pmax is not a finite number"},
+               {2, -INFINITY, "generator 2: a cost coefficient is not a finite number"},
                {3, NAN, "branch 3: x, tap, shift or rating is not a finite number"},
                {4, -0.5, "branch 3: negative tap ratio"},
-               {5, INFINITY, "baseMVA must be finite and positive"}};
+               {5, INFINITY, "baseMVA must be in (0, 1e+09], got inf"},
+               /* finite but beyond what a grid holds (network.h GRID_MAX_*) */
+               {0, -2e9, "bus 3: load Pd beyond +-1e9 MW"},
+               {2, 1e10, "generator 2: a cost coefficient beyond +-1e9 (c2, c1) or +-1e15 (c0)"},
+               {3, 1e-12, "branch 3: reactance within +-1e-9 p.u. of 0"},
+               {4, 1e4, "branch 3: tap ratio above 1000"},
+               {5, 0, "baseMVA must be in (0, 1e+09], got 0"}};
     for (size_t k = 0; k < SB_ARRAY_LEN(bad); k++) {
         cr_assert_eq(grid_read_matpower(&g, FIX "tiny3.m", err, sizeof err), 0, "%s", err);
         double *p[] = {&g.pd[2], &g.pmax[1], &g.c1[1], &g.x[2], &g.tap[2], &g.base_mva};
@@ -318,6 +332,9 @@ Test(gridyaml, non_finite_and_impossible_values_are_reported_at_the_value) {
         {{"100", "2", "5", "0", "0", "10", "1", "-0.5"}, "-0.5", "tap: must be >= 0 (0 means 1), got -0.5"},
         {{"100", "2", "5", "0", "20", "10", "1", "0"}, "10,", "pmax: must be >= pmin (20), got 10"},
         {{"100", "4294967298", "5", "0", "0", "10", "1", "0"}, "4294967298", "id: must be an integer in [1, 2147483647]"},
+        /* the network's own checks: at the element (the list item), or the cost list */
+        {{"100", "2", "1e300", "0", "0", "10", "1", "0"}, "{id: 2,", "bus 2: load Pd beyond +-1e9 MW"},
+        {{"100", "2", "5", "0", "0", "10", "1e12", "0"}, "[0, 1e12", "generator 1: a cost coefficient beyond"},
     };
     char dir[] = "/tmp/sb_gridyaml_XXXXXX";
     cr_assert(mkdtemp(dir) != NULL);

@@ -179,8 +179,14 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         }
     }
     char msg[256];
-    if (grid_network_validate(g, msg, sizeof msg)) {
-        yt_error_at(d, m ? m : d->root, NULL, err, n, "%s", msg);
+    GridAt at;
+    if (grid_network_check(g, &at, msg, sizeof msg)) {
+        const YtNode *where = at.kind == GRID_AT_BUS      ? buses->items[at.index]
+                            : at.kind == GRID_AT_GEN      ? gens->items[at.index]
+                            : at.kind == GRID_AT_COST     ? yt_find(d, gens->items[at.index], "cost")
+                            : at.kind == GRID_AT_BRANCH   ? brs->items[at.index]
+                                                          : m ? m : d->root;
+        yt_error_at(d, where, NULL, err, n, "%s", msg);
         goto fail;
     }
     return 0;

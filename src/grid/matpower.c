@@ -403,8 +403,15 @@ static int build(GridNetwork *g, const char *path, Case *cs, char *err, size_t n
         if (g->br_on[l] && f == t) return sb_err(err, n, "%s:%d: branch: from and to bus are the same", path, ln);
     }
     char msg[256];
-    if (grid_network_validate(g, msg, sizeof msg))
-        return sb_err(err, n, "%s:%d: %s", path, cs->bus.line, msg);
+    GridAt at;
+    if (grid_network_check(g, &at, msg, sizeof msg)) {
+        int line = at.kind == GRID_AT_BUS      ? cs->bus.row_line[at.index]
+                 : at.kind == GRID_AT_GEN      ? cs->gen.row_line[at.index]
+                 : at.kind == GRID_AT_COST     ? cs->gencost.row_line[at.index]
+                 : at.kind == GRID_AT_BRANCH   ? cs->branch.row_line[at.index]
+                                               : cs->bus.line;
+        return sb_err(err, n, "%s:%d: %s", path, line, msg);
+    }
     return 0;
 }
 

@@ -7,7 +7,8 @@
  * rest: memory errors, leaks, undefined behaviour):
  *   - every failure is a message that starts with the input's name (or the --set argument);
  *   - what a reader accepts passes grid_network_validate, and a small accepted network goes
- *     through one dispatch whose optimal results are finite numbers.
+ *     through one dispatch whose "optimal" is true: finite numbers, every unit within
+ *     [Pmin, Pmax] and every rated line within its rating (to 1e-6 of the case's MW).
  *
  *   fuzz_matpower  the bytes are a MATPOWER case file (grid_read_matpower_mem)
  *   fuzz_gridyaml  the bytes (to the first NUL) are a grid YAML file (grid_read_yaml_string)
@@ -50,12 +51,28 @@ static inline void fuzz_check_network(const GridNetwork *g) {
     DispatchSolver *s;
     if (dispatch_setup(&s, g, &set, err, sizeof err)) return; /* e.g. a singular B: a message */
     if (dispatch_solve(s) == DISPATCH_OPTIMAL) {
+        /* Optimal means feasible: finite numbers, units within their limits and rated lines
+         * within their ratings, up to a tolerance relative to the MW in the case. */
         const DispatchResult *r = dispatch_result(s);
         const DispatchInfo *in = dispatch_info(s);
+        double mw = 1;
+        for (int i = 0; i < g->n_bus; i++) mw += fabs(g->pd[i]) + fabs(g->gs[i]);
+        for (int k = 0; k < g->n_gen; k++) mw += fabs(g->pmax[k]) + fabs(g->pmin[k]);
+        double tol = 1e-6 * mw;
         fuzz_require(isfinite(in->objective), "optimal dispatch", "objective is not finite");
         for (int i = 0; i < g->n_bus; i++)
             fuzz_require(isfinite(r->lmp[i]), "optimal dispatch", "an LMP is not finite");
-        for (int k = 0; k < g->n_gen; k++) fuzz_require(isfinite(r->pg[k]), "optimal dispatch", "a Pg is not finite");
+        for (int k = 0; k < g->n_gen; k++) {
+            fuzz_require(isfinite(r->pg[k]), "optimal dispatch", "a Pg is not finite");
+            if (g->gen_on[k])
+                fuzz_require(r->pg[k] >= g->pmin[k] - tol && r->pg[k] <= g->pmax[k] + tol, "optimal dispatch",
+                             "a unit outside [Pmin, Pmax]");
+            else
+                fuzz_require(r->pg[k] == 0, "optimal dispatch", "an out-of-service unit produces");
+        }
+        for (int l = 0; l < g->n_branch; l++)
+            if (g->br_on[l] && g->rate[l] > 0)
+                fuzz_require(fabs(r->flow[l]) <= g->rate[l] + tol, "optimal dispatch", "a line beyond its rating");
     }
     dispatch_cleanup(s);
 }
