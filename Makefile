@@ -229,6 +229,8 @@ uninstall:
 #   make fuzz-NAME            one: npz (policy files), matpower, gridyaml, config (+ --set),
 #                             tabular (tabular and mean-field game files; also make fuzz-games)
 #   make fuzz-NAME FUZZ_RUNS=5000000   a fixed number of executions instead of a time
+# FUZZ_FLAGS adds libFuzzer flags, e.g. FUZZ_FLAGS=-timeout=3600 on a machine that pauses jobs
+# (libFuzzer measures its per-input timeout in wall time, so a long SIGSTOP reads as a hang).
 # The whole library is rebuilt with clang into build/fuzz/ (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 # lets npz.c accept a wrong CRC-32). New inputs go to build/fuzz/corpus-NAME, crashers to
 # build/fuzz/NAME-crash-*. Copy the interesting ones into the committed corpus (tests/fuzz/
@@ -236,6 +238,7 @@ uninstall:
 # (tests/test_npz.c, tests/test_fuzz_corpora.c) so a fixed crash stays fixed where clang is absent.
 FUZZ_TIME ?= 120
 FUZZ_RUNS ?=
+FUZZ_FLAGS ?=
 FUZZ_CC ?= clang
 FUZZERS := npz matpower gridyaml config tabular
 FUZZ_CORPUS_npz := tests/fuzz/corpus
@@ -271,7 +274,7 @@ fuzz: $(FUZZERS:%=fuzz-%)
 $(FUZZERS:%=fuzz-%): fuzz-%: build/fuzz/fuzz_%
 	@mkdir -p build/fuzz/corpus-$*
 	OPENBLAS_NUM_THREADS=1 build/fuzz/fuzz_$* $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME)) \
-	  -max_len=$(FUZZ_MAXLEN_$*) -rss_limit_mb=2048 -print_final_stats=1 \
+	  -max_len=$(FUZZ_MAXLEN_$*) -rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_FLAGS) \
 	  $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
 	  -artifact_prefix=build/fuzz/$*- build/fuzz/corpus-$* $(FUZZ_CORPUS_$*)
 
