@@ -33,6 +33,7 @@ struct Ac {
     float *piw, *pis;        /* actor: forward work and backward scratch, one row */
     float *vfw, *vfw_next, *vfs; /* critic: work for s and for s', backward scratch */
     float *lp, *pr, *d_head; /* (K) log-probabilities, probabilities, dLoss/dhead */
+    double H_acted;          /* the entropy of the distribution an action was drawn from */
     float *obs, *act;        /* (O), (A): the transition being learned (the env reuses its buffers) */
     unsigned char *mask;     /* (K) */
 
@@ -133,8 +134,11 @@ static void step(Ac *a, int k, float *params, size_t off, size_t n, double lr) {
     adam_step(&a->opt[k], params, g, a->m + off, a->v + off, n);
 }
 
-double ac_update(Ac *a, const float *obs, const float *act, const unsigned char *mask, float reward,
-                 const float *next_obs, int terminal, double lr_actor, double lr_critic) {
+/* ac_update; with acted, the actor's forward pass on obs (a->piw) and, for a categorical, its
+ * distribution (a->lp, a->pr) are those the action was drawn with (the same parameters: the
+ * same bits as computing them again). */
+static double update(Ac *a, const float *obs, const float *act, const unsigned char *mask, float reward,
+                     const float *next_obs, int terminal, double lr_actor, double lr_critic, int acted) {
     const Mlp *pi = a->net.pi, *vf = a->net.vf;
     float *g_pi = a->grad, *g_ls = a->grad + a->n_pi, *g_vf = a->grad + a->n_pi + a->n_ls;
     /* The TD error, from the parameters before either step. */
@@ -145,14 +149,14 @@ double ac_update(Ac *a, const float *obs, const float *act, const unsigned char 
     }
     mlp_forward1(vf, a->net.vf_params, obs, a->vfw);
     double v = mlp_output(vf, a->vfw, 1)[0];
-    mlp_forward1(pi, a->net.pi_params, obs, a->piw);
+    if (!acted) mlp_forward1(pi, a->net.pi_params, obs, a->piw);
     const float *head = mlp_output(pi, a->piw, 1); /* (K) */
     double logp, H;
     if (a->gauss) {
         logp = dist_gauss_logp(head, a->net.log_std, act, a->A);
         H = dist_gauss_entropy(a->net.log_std, a->A);
     } else {
-        H = dist_cat_forward(head, mask, a->K, a->lp, a->pr);
+        H = acted ? a->H_acted : dist_cat_forward(head, mask, a->K, a->lp, a->pr);
         logp = a->lp[(int)act[0]];
     }
     double target = (double)reward - a->cfg.entropy * logp + (terminal ? 0.0 : a->cfg.gamma * v_next);
@@ -180,6 +184,11 @@ double ac_update(Ac *a, const float *obs, const float *act, const unsigned char 
     return delta;
 }
 
+double ac_update(Ac *a, const float *obs, const float *act, const unsigned char *mask, float reward,
+                 const float *next_obs, int terminal, double lr_actor, double lr_critic) {
+    return update(a, obs, act, mask, reward, next_obs, terminal, lr_actor, lr_critic, 0);
+}
+
 void ac_learn(Ac *a, VecEnv *env, long n, double lr_actor, double lr_critic, AcStats *st) {
     SB_ASSERT(env->n == 1 && env->cls->obs_dim == a->O);
     const Mlp *pi = a->net.pi;
@@ -199,12 +208,12 @@ void ac_learn(Ac *a, VecEnv *env, long n, double lr_actor, double lr_critic, AcS
         if (a->gauss) {
             dist_gauss_sample(head, a->net.log_std, a->A, &a->rng, a->act);
         } else {
-            dist_cat_forward(head, mask, a->K, a->lp, a->pr);
+            a->H_acted = dist_cat_forward(head, mask, a->K, a->lp, a->pr);
             a->act[0] = (float)dist_cat_sample_p(a->pr, a->K, &a->rng);
         }
         vecenv_step(env, a->act); /* a Box action reaches the env clipped; logp is the sample's */
         const float *next = env->done[0] ? env->terminal_obs : env->obs;
-        ac_update(a, a->obs, a->act, mask, env->reward[0], next, env->terminated[0], lr_actor, lr_critic);
+        update(a, a->obs, a->act, mask, env->reward[0], next, env->terminated[0], lr_actor, lr_critic, 1);
         a->samples++;
     }
     if (!st) return;
