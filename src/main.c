@@ -14,6 +14,7 @@ typedef struct {
 
 static const Command commands[] = {
     {"train", cmd_train, "train PPO agents from a YAML config (CartPole, Pendulum, the tariff game)"},
+    {"sweep", cmd_sweep, "run every variant x seed of a sweep of the tariff game, and compare them"},
     {"dispatch", cmd_dispatch, "solve a DC optimal power flow and print LMPs (MATPOWER .m or grid .yaml)"},
     {"solve", cmd_solve, "solve a tabular Stackelberg game: two-player Markov or mean-field"},
     {"export", cmd_export, "export a run's learned policies as a compressed NumPy .npz"},
@@ -29,8 +30,6 @@ static void usage(FILE *f) {
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`stackelberg COMMAND --help` describes a command. Version " SB_VERSION ".\n");
 }
-
-int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
 
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
