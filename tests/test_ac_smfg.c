@@ -336,3 +336,30 @@ Test(ac_smfg, bad_settings_exit_2_with_file_line_col_and_write_nothing) {
     }
     rm_rf(dir);
 }
+
+Test(ac_smfg, bad_settings_from_set_name_the_set_argument) {
+    /* The same checks on --set values: the message names the --set argument (there is no line
+     * of a file), the key and the reason; an unknown key suggests the nearest one. */
+    char dir[256], cmd[2048], out[4096];
+    tmpdir(dir, sizeof dir, "badset");
+    struct {
+        const char *set, *want;
+    } cases[] = {
+        {"ac_smfg.leader_step=0.1", "--set ac_smfg.leader_step=0.1: ac_smfg.leader_step: AC-SMFG's time scales need "
+                                    "ac_smfg.leader_step <= ac_smfg.follower_step"},
+        {"ac_smfg.leader_stp=0.1", "--set ac_smfg.leader_stp=0.1: ac_smfg.leader_stp: unknown key (did you mean "
+                                   "ac_smfg.leader_step?)"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+        snprintf(cmd, sizeof cmd, "%s train configs/ac_smfg.yaml --set %s --out %s/run --quiet", tu_bin(), cases[i].set,
+                 dir);
+        int rc = tu_run(cmd, out, sizeof out);
+        cr_expect_eq(rc, 2, "case %zu: exit %d\n%s", i, rc, out);
+        cr_expect(strstr(out, cases[i].want) != NULL, "case %zu: want \"%s\" in:\n%s", i, cases[i].want, out);
+        char run[512];
+        snprintf(run, sizeof run, "%s/run", dir);
+        struct stat st;
+        cr_expect(stat(run, &st) != 0, "case %zu: the run directory was created for a bad setting", i);
+    }
+    rm_rf(dir);
+}
