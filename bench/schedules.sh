@@ -16,7 +16,8 @@ plus K, all three the same), into DIR/single_loop, DIR/nested and DIR/ac_smfg (a
 there is replaced: train --force), then prints a Markdown table from each seed's summary.json
 and periods.csv: mean +- sd over the seeds (sd the population one, as OUT/summary.json's std).
 
-  --seeds K         seeds per schedule (default 5, the paper's)
+  --seeds K         seeds per schedule (default 5, the paper's; with --report, the
+                    seed directories found)
   --jobs J          cores for each run (default: all; train --jobs)
   --out DIR         where the three runs go (default runs/schedules)
   --set key=value   passed to all three runs, e.g. --set days=6 (repeatable)
@@ -37,7 +38,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin/stackelberg}
-SEEDS=5
+SEEDS=
 OUT=runs/schedules
 JOBS=()
 SETS=()
@@ -53,7 +54,8 @@ while (($#)); do
     *) echo "bench/schedules.sh: unknown argument '$1' (--help)" >&2; exit 2 ;;
     esac
 done
-[[ $SEEDS =~ ^[1-9][0-9]*$ ]] || { echo "bench/schedules.sh: --seeds: expected a positive integer, got '$SEEDS'" >&2; exit 2; }
+((REPORT)) || SEEDS=${SEEDS:-5}
+[[ -z $SEEDS || $SEEDS =~ ^[1-9][0-9]*$ ]] || { echo "bench/schedules.sh: --seeds: expected a positive integer, got '$SEEDS'" >&2; exit 2; }
 
 NAMES=(single_loop nested ac_smfg)
 CONFIGS=("$ROOT/configs/paper.yaml" "$ROOT/configs/nested.yaml" "$ROOT/configs/ac_smfg.yaml")
@@ -77,10 +79,12 @@ if ((!REPORT)); then
     done
 fi
 
-/usr/bin/python3 - "$OUT" "$SEEDS" "${NAMES[@]}" <<'PY'
+/usr/bin/python3 - "$OUT" "${SEEDS:-0}" "${NAMES[@]}" <<'PY'
 import json, math, os, sys
 
 out, seeds, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+if not seeds:  # --report without --seeds: the seed directories of the first schedule's run
+    seeds = sum(1 for e in os.listdir(os.path.join(out, names[0])) if e.startswith("seed-"))
 
 def seed_rows(name):
     """Each seed's summary.json and its periods.csv row count, seeds 0 .. seeds-1."""
@@ -107,19 +111,18 @@ def stat(xs):
     return m, math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
 
 def fmt(m, sd, digits):
-    if abs(m) >= 1e5:
-        return f"{m:,.0f} ± {sd:,.0f}"
-    return f"{m:.{digits}f} ± {sd:.{digits}f}"
+    return f"{m:,.{digits}f} ± {sd:,.{digits}f}"
 
 runs = {n: seed_rows(n) for n in names}
 first = runs[names[0]][0]
 classes = list(first["fixed_charges"].keys())  # prosumer classes, then consumers
 cfg = first["config"]
 days = cfg.get("days", "?")
+report = cfg.get("report_days", "?")
 
 table = [  # label, key in a seed's summary.json, digits
-    ("IMV last days, storage + RL ($/MWh)", "imv_last3d.rl", 3),
-    ("IMV last days, no storage ($/MWh)", "imv_last3d.no_storage", 3),
+    (f"IMV last {report} days, storage + RL ($/MWh)", "imv_last3d.rl", 3),
+    (f"IMV last {report} days, no storage ($/MWh)", "imv_last3d.no_storage", 3),
     ("EEI gap, learned tariff (pp)", "eei_gap.learned", 3),
     ("EEI gap, baseline tariff (pp)", "eei_gap.baseline_tariff", 3),
 ] + [(f"fixed charge {c} ($/hh/day)", f"fixed_charges.{c}", 3) for c in classes] + [
