@@ -320,7 +320,7 @@ Test(ac_smfg, bad_settings_exit_2_with_file_line_col_and_write_nothing) {
          "bad.yaml:3:34: utility.ppo.normalize.norm_reward", "does not normalise"},
     };
     for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
-        char text[1024];
+        char text[2048]; /* grid (up to 1023) and a body */
         snprintf(text, sizeof text, "grid: %s\n%s", grid, cases[i].body);
         int made;
         int rc = train_text(dir, text, out, sizeof out, &made);
