@@ -13,7 +13,8 @@
  * bench/RESULTS.md, "Aggregator phase"), not with timers: the masked softmax runs per sample
  * and a clock read there would cost as much as the work.
  *
- * Usage: bench_agg [DECISIONS] [REPEATS]   (defaults 20 decisions = 48,000 env steps, 5 repeats)
+ * Usage: bench_agg [DECISIONS] [REPEATS] [own|blas]   (defaults 20 decisions = 48,000 env steps,
+ * 5 repeats, own: the wide-head kernel case14/case118 use; blas: paper.yaml's default, OpenBLAS)
  * Legend: K action levels (201), S steps per day (8), D decisions (ppo_learn calls). */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "game/game.h"
+#include "game/world.h"
 #include "nn/blas.h"
 #include "rl/ppo.h"
 #include "util/common.h"
@@ -33,6 +35,7 @@
  * $/MWh, the baseline tariff, the auto reward scale. */
 typedef struct {
     GameConfig cfg;
+    GameWorld w;
     GameShared g;
     EnvClass cls;
     AggEnv env;
@@ -42,24 +45,23 @@ typedef struct {
     long train_steps; /* per decision (2000) */
 } AggBench;
 
-static void agg_bench_setup(AggBench *ab, uint64_t seed) {
+static void agg_bench_setup(AggBench *ab, uint64_t seed, int wide_head_own) {
     static const double belief[8] = {21.0, 19.5, 24.0, 31.0, 27.5, 29.0, 42.0, 33.0}; /* (S) $/MWh */
     GameConfig *c = &ab->cfg;
     game_config_default(c);
+    char err[512];
+    if (game_world_load(&ab->w, c, err, sizeof err)) {
+        fprintf(stderr, "bench_agg: %s (run it from the repository root)\n", err);
+        exit(1);
+    }
     GameShared *g = &ab->g;
-    memset(g, 0, sizeof *g);
-    g->cfg = c;
-    g->B = c->hh.n_bus;
-    g->S = c->steps_per_day;
-    g->K = c->aggregator.action_levels;
+    game_shared_init(g, c, &ab->w); /* capacities, the baseline tariff in force */
     const int b = 0;
     SB_ASSERT(g->S == 8);
-    g->capacity_kwh[b] = game_fleet_capacity_kwh(c, b);
-    market_baseline_tariff(&c->hh, c->utility.fixed_cost_per_day, &g->baseline);
-    g->tariff = g->baseline;
-    for (int h = 0; h < g->S; h++) g->belief[b][h] = belief[h];
-    market_belief_stats(g->belief[b], g->S, &g->belief_mean[b], &g->belief_sd[b]);
-    g->reward_scale[b] = market_reward_scale_auto(hh_mean_net_demand_kwh(&c->hh, b), g->belief_mean[b]);
+    double *bel = g->belief + (size_t)b * g->S;
+    for (int h = 0; h < g->S; h++) bel[h] = belief[h];
+    market_belief_stats(bel, g->S, &g->belief_mean[b], &g->belief_sd[b]);
+    g->reward_scale[b] = market_reward_scale_auto(hh_mean_net_demand_kwh(g->hh, b), g->belief_mean[b]);
     ab->cls = agg_env_class_discrete;
     ab->cls.obs_dim = game_follower_obs_dim(c);
     ab->cls.space.n = g->K;
@@ -71,10 +73,16 @@ static void agg_bench_setup(AggBench *ab, uint64_t seed) {
     ab->envp = &ab->env;
     vecenv_init(&ab->vec, &ab->cls, &ab->envp, 1);
     ab->ppo = c->aggregator.ppo;
+    ab->ppo.wide_head_own = wide_head_own;
     ab->train_steps = c->aggregator.train_steps;
 }
 
-static void agg_bench_cleanup(AggBench *ab) { vecenv_free(&ab->vec); }
+static void agg_bench_cleanup(AggBench *ab) {
+    vecenv_free(&ab->vec);
+    game_shared_free(&ab->g);
+    game_world_free(&ab->w);
+    game_config_free(&ab->cfg);
+}
 
 /* ---- measurement ------------------------------------------------------------------------ */
 
@@ -116,14 +124,23 @@ static double median(double *v, int n) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: bench_agg [DECISIONS] [REPEATS]\n"
+        printf("usage: bench_agg [DECISIONS] [REPEATS] [own|blas]\n"
                "One aggregator's PPO phases of the tariff game (ppo_learn(agent, env, 2000) per decision),\n"
-               "repeated DECISIONS times (default 20) in each of REPEATS fresh runs (default 5, at most %d).\n",
+               "repeated DECISIONS times (default 20) in each of REPEATS fresh runs (default 5, at most %d),\n"
+               "with the policy head's kernel own (default) or blas (PpoConfig wide_head).\n",
                MAX_REPEATS);
         return 0;
     }
     int decisions = argc > 1 ? atoi(argv[1]) : 20;
     int repeats = argc > 2 ? atoi(argv[2]) : 5;
+    int own = 1;
+    if (argc > 3 && strcmp(argv[3], "own")) {
+        if (strcmp(argv[3], "blas")) {
+            fprintf(stderr, "bench_agg: the head's kernel is own or blas, not \"%s\"\n", argv[3]);
+            return 2;
+        }
+        own = 0;
+    }
     if (decisions < 1 || repeats < 1 || repeats > MAX_REPEATS) {
         fprintf(stderr, "bench_agg: DECISIONS must be >= 1 and REPEATS in [1, %d]\n", MAX_REPEATS);
         return 2;
@@ -135,13 +152,13 @@ int main(int argc, char **argv) {
     int same = 1;
     AggBench *ab = sb_calloc(1, sizeof *ab);
     for (int r = 0; r < repeats; r++) {
-        agg_bench_setup(ab, seed);
+        agg_bench_setup(ab, seed, own);
         if (r == 0) {
             printf("aggregator phase: K %d, obs %d, n_steps %d, batch %d, epochs %d, nets pi [%d, %d] vf [%d, %d], "
-                   "%ld steps per decision, %d decisions per run, 1 thread\n",
+                   "%ld steps per decision, %d decisions per run, 1 thread, wide_head %s\n",
                    ab->cls.space.n, ab->cls.obs_dim, ab->ppo.n_steps, ab->ppo.batch_size, ab->ppo.n_epochs,
                    ab->ppo.pi_arch[0], ab->ppo.pi_arch[1], ab->ppo.vf_arch[0], ab->ppo.vf_arch[1], ab->train_steps,
-                   decisions);
+                   decisions, own ? "own" : "blas");
         }
         char err[256];
         Ppo *p = ppo_create(&ab->ppo, ab->cls.obs_dim, &ab->cls.space, 1, seed * 1000003u + 11u, err, sizeof err);

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# scale.sh [DAYS]: the tariff game on case118 (99 aggregators) for bench/RESULTS.md, "The game
+# scale.sh [RUN...]: the tariff game on case118 (99 aggregators) for bench/RESULTS.md, "The game
 # on real grids": wall time on 1 and 2 cores, time per aggregator phase, peak memory, the share
 # of time in MPI communication, and the parts a projection to more ranks is built from.
-# Minutes to hours (DAYS defaults to 100). Runs from the repository root; writes runs/scale/.
+# RUNs (default all): c118-2cores (DAYS, default 100), c118-1core (DAYS_1CORE, default DAYS),
+# c118-mpi2 (mpirun -np 2, DAYS_MPI, default 10), c14-mem (case14, 3 days). About 20-30 s per
+# case118 day on 2 cores: the default takes hours. Writes $OUT (default runs/scale/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DAYS=${1:-100}
+DAYS=${DAYS:-100}
+DAYS_1CORE=${DAYS_1CORE:-$DAYS}
+DAYS_MPI=${DAYS_MPI:-10}
+RUNS=${*:-c118-2cores c118-1core c118-mpi2 c14-mem}
+want() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
 BIN=${BIN:-bin/stackelberg}
-OUT=runs/scale
+OUT=${OUT:-runs/scale}
 mkdir -p "$OUT"
 export OPENBLAS_NUM_THREADS=1
 summary() { # DIR: wall and the time split of seed 0
@@ -32,13 +38,18 @@ run() { # NAME ARGS...: one seed of case118, peak RSS of the biggest process
     echo "$name: $(tail -1 "$OUT/$name.time")"
     summary "$OUT/$name"
 }
-echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; case118 with 99 aggregators, $DAYS days"
-run c118-1core "$BIN" train configs/case118.yaml --seeds 1 --jobs 1 --threads 1 --quiet --set days="$DAYS"
-run c118-2cores "$BIN" train configs/case118.yaml --seeds 1 --jobs 2 --threads 2 --quiet --set days="$DAYS"
-if command -v mpirun >/dev/null; then
-    MPIDAYS=$((DAYS < 10 ? DAYS : 10))
-    run c118-mpi2 mpirun --allow-run-as-root --oversubscribe -np 2 "$BIN" train configs/case118.yaml --seeds 1 \
-        --threads 1 --quiet --set days="$MPIDAYS"
+echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; case118 with 99 aggregators: $RUNS"
+if want c118-2cores; then
+    run c118-2cores "$BIN" train configs/case118.yaml --seeds 1 --jobs 2 --threads 2 --quiet --set days="$DAYS"
 fi
-# Memory per aggregator: case14 (11 aggregators) against case118 (99), one core, 2 days.
-run c14-mem "$BIN" train configs/case14.yaml --seeds 1 --jobs 1 --threads 1 --quiet --set days=3
+if want c118-1core; then
+    run c118-1core "$BIN" train configs/case118.yaml --seeds 1 --jobs 1 --threads 1 --quiet --set days="$DAYS_1CORE"
+fi
+if want c118-mpi2 && command -v mpirun >/dev/null; then
+    run c118-mpi2 mpirun --allow-run-as-root --oversubscribe -np 2 "$BIN" train configs/case118.yaml --seeds 1 \
+        --threads 1 --quiet --set days="$DAYS_MPI"
+fi
+# Memory per aggregator: case14 (11 aggregators) against case118 (99), one core.
+if want c14-mem; then
+    run c14-mem "$BIN" train configs/case14.yaml --seeds 1 --jobs 1 --threads 1 --quiet --set days=3
+fi

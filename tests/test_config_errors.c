@@ -64,6 +64,9 @@ Test(config_errors, set_errors_name_the_set_argument) {
     /* the single-agent reader too */
     cr_expect_eq(train(dir, "configs/cartpole.yaml", "--set n_steps=many", out, sizeof out), 2);
     expect_starts(out, "--set n_steps=many: n_steps: expected an integer");
+    /* a choice of ours among SB3's names (nn/mlp.c's wide-head kernel) */
+    cr_expect_eq(train(dir, "configs/paper.yaml", "--set aggregator.ppo.wide_head=fast", out, sizeof out), 2);
+    expect_starts(out, "--set aggregator.ppo.wide_head=fast: wide_head: expected own or blas, got \"fast\"");
     rmdir(dir);
 }
 

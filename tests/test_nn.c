@@ -266,12 +266,18 @@ Test(mlp, backward_accumulates_into_grads_and_overwrites_dx) {
  * one with more outputs than inputs, a narrow head, a narrow first layer (scalar dx), and the
  * cblas_sgemm path for a width over 64 and for a batch over 256. The forward pass is checked
  * against the double reference too, and forward1 against the batched rows. */
+/* Mlp.blas_head of the nets check_shape builds (0: mlp_init's default, the own wide-head path),
+ * and the relative error its gradients may have against finite differences. */
+static int g_blas_head;
+static double g_fd_tol = 1e-4;
+
 static void check_shape(int B, int L, const int *d, MlpAct act) {
     RefNet rn = {.L = L, .act = act};
     for (int l = 0; l <= L; l++) rn.d[l] = d[l];
     int NI = d[0], NO = d[L];
     Mlp m;
     cr_assert_eq(mlp_init(&m, NI, d + 1, L - 1, NO, act), 0);
+    m.blas_head = g_blas_head;
     size_t np = mlp_param_count(&m), nw = mlp_work_size(&m, B);
     cr_assert_eq(np, ref_count(&rn));
     Rng r;
@@ -322,7 +328,7 @@ static void check_shape(int B, int L, const int *d, MlpAct act) {
         double fd = (lp - lm) / (2 * h);
         double err = fabs(an - fd) / fmax(fabs(fd), floor_rel);
         worst = fmax(worst, err);
-        cr_expect(err < 1e-4, "%s %zu: analytic %.8g fd %.8g", k < np ? "param" : "dx", k < np ? k : k - np,
+        cr_expect(err < g_fd_tol, "%s %zu: analytic %.8g fd %.8g", k < np ? "param" : "dx", k < np ? k : k - np,
                   an, fd);
     }
     cr_log_info("gradient check B %d widths %d..%d: worst relative error %.3g", B, d[0], d[L], worst);
@@ -353,6 +359,24 @@ Test(mlp, backward_matches_finite_differences_on_wide_heads) {
     check_shape(5, 3, d, MLP_TANH);
     int e[] = {3, 5, 90};
     check_shape(7, 2, e, MLP_RELU);
+}
+
+Test(mlp, wide_heads_on_the_blas_path_match_the_references_too) {
+    /* wide_head: blas (PpoConfig) sends the same head to cblas_sgemm: the same values as the
+     * double reference and finite differences, in OpenBLAS's rounding. The work size tells the
+     * paths apart: only the own kernel keeps (I + 1) (O + B) floats beside the layers' blocks. */
+    int d[] = {6, 12, 36, 201};
+    Mlp m;
+    cr_assert_eq(mlp_init(&m, 6, d + 1, 2, 201, MLP_TANH), 0);
+    size_t own = mlp_work_size(&m, 5);
+    m.blas_head = 1;
+    cr_expect_eq(own - mlp_work_size(&m, 5), (size_t)(36 + 1) * (201 + 5));
+    g_blas_head = 1;
+    g_fd_tol = 1e-3; /* OpenBLAS's float32 sums over the 201 outputs: 3.6e-4 measured on one entry
+                      * (a wrong gradient is off by O(1)) */
+    check_shape(5, 3, d, MLP_TANH);
+    g_blas_head = 0;
+    g_fd_tol = 1e-4;
 }
 
 /* ---- spans: only part of a wide head's outputs needed (a masked categorical head)

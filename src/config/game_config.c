@@ -850,6 +850,7 @@ static void ppo_json(const PpoConfig *p, Json *j) {
     json_str(j, "activation_fn", p->activation == MLP_RELU ? "relu" : "tanh");
     json_num(j, "log_std_init", p->log_std_init);
     json_bool(j, "ortho_init", p->ortho_init);
+    json_str(j, "wide_head", p->wide_head_own ? "own" : "blas");
     json_bool(j, "norm_obs", p->norm_obs);
     json_bool(j, "norm_reward", p->norm_reward);
     json_obj_end(j);

@@ -126,6 +126,16 @@ int ppo_config_from_yaml(const YtDoc *d, const YtNode *m, PpoConfig *c, char *er
         if (yt_get_bool(d, pk, "ortho_init", &c->ortho_init, err, n) < 0) return -1;
     }
 
+    const char *wh;
+    if ((rc = yt_get_str(d, m, "wide_head", &wh, err, n)) < 0) return -1;
+    if (rc) {
+        if (!strcmp(wh, "own")) c->wide_head_own = 1;
+        else if (!strcmp(wh, "blas")) c->wide_head_own = 0;
+        else
+            return yt_error_at(d, yt_find(d, m, "wide_head"), "wide_head", err, n,
+                               "expected own or blas, got \"%s\"", wh);
+    }
+
     const YtNode *nz = yt_find(d, m, "normalize");
     if (nz) {
         if (nz->kind == YT_MAP) {

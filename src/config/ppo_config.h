@@ -6,7 +6,8 @@
  * null), normalize_advantage, ent_coef, vf_coef, max_grad_norm, target_kl (number or null),
  * use_sde (only false is accepted: gSDE is not implemented), reset_num_timesteps,
  * policy_kwargs {net_arch: [64, 64] | {pi: [...], vf: [...]}, activation_fn: tanh|relu,
- * log_std_init, ortho_init}, normalize (bool or {norm_obs, norm_reward, clip_obs, clip_reward}). */
+ * log_std_init, ortho_init}, normalize (bool or {norm_obs, norm_reward, clip_obs, clip_reward}),
+ * and one key of ours: wide_head (own | blas, the kernel of a wide policy output layer; nn/mlp.c). */
 #ifndef SB_PPO_CONFIG_H
 #define SB_PPO_CONFIG_H
 

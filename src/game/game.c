@@ -406,10 +406,12 @@ static void follower_phases(Game *gm, long t) {
     for (int b = gm->lo; b < gm->hi; b++) TRACE(gm, "follower", t, b);
     double t0 = sb_now();
     game_pool_run(gm->o.pool, gm->hi - gm->lo, follower_phase, gm);
+    /* The sum waits for the slowest rank: that wait is communication's (comm_s), not training's,
+     * so that the summary's time split adds up to the wall time. */
+    gm->follower_s += sb_now() - t0;
     long steps = 0;
     for (int b = gm->lo; b < gm->hi; b++) steps += gm->agg_steps[b];
     gm->train_env_steps += sb_comm_sum_long(gm->o.comm, steps);
-    gm->follower_s += sb_now() - t0;
     gm->synced_t = -1;
 }
 

@@ -538,12 +538,17 @@ NN_INLINE void backward_small(int B, int ni, int no, const float *X, const float
  * partial sum unchanged (a sum that starts from +0 cannot become -0 this way), so skipping them
  * gives the bits of the full product. Outputs outside a row's span are left unspecified. The two
  * passes are functions of their own (not inlined into mlp_forward/mlp_backward) so that a profile
- * tells the head's products from the hidden layers'. */
+ * tells the head's products from the hidden layers'.
+ *
+ * OpenBLAS sums the head's products in another order (its kernel's tiles), so the two paths give
+ * different bits for the same values, and a run's results depend on which one it took. Mlp's
+ * blas_head keeps a net on OpenBLAS's path (PpoConfig wide_head: blas, the default: the bits of
+ * configs/paper.yaml's published results); own is this path (~1.3x the aggregators' PPO phase). */
 #define MLP_HEAD_MAX 1024
 
 static int wide_head(const Mlp *m, int l, int B) {
     int ni = m->sizes[l], no = m->sizes[l + 1];
-    return l == m->n_layers - 1 && B <= MLP_SMALL_ROWS && ni <= MLP_SMALL_DIM && no > MLP_SMALL_DIM &&
+    return !m->blas_head && l == m->n_layers - 1 && B <= MLP_SMALL_ROWS && ni <= MLP_SMALL_DIM && no > MLP_SMALL_DIM &&
            no <= MLP_HEAD_MAX;
 }
 

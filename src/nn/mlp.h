@@ -35,6 +35,8 @@ typedef struct {
     size_t w_off[MLP_MAX_LAYERS];  /* offsets of W_l and b_l in the parameter buffer */
     size_t b_off[MLP_MAX_LAYERS];
     size_t n_params;
+    int blas_head;                 /* 1: a wide output layer goes to OpenBLAS too (see "Wide heads"
+                                    * in mlp.c: the same values, summed in OpenBLAS's order) */
 } Mlp;
 
 /* Shape: n_in inputs, hidden widths hidden[0..n_hidden), n_out outputs. Returns 0, or -1

@@ -34,6 +34,7 @@ void ppo_config_default(PpoConfig *c) {
     c->activation = MLP_TANH;
     c->log_std_init = 0.0;
     c->ortho_init = 1;
+    c->wide_head_own = 0; /* [R] OpenBLAS: the bits of the published paper results */
     c->norm_obs = c->norm_reward = 0;
     c->clip_obs = 10.0;
     c->clip_reward = 10.0;
@@ -91,6 +92,7 @@ Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n
         free(p);
         return NULL;
     }
+    p->pi.blas_head = !c->wide_head_own;
     p->pi_off = 0;
     p->vf_off = p->pi.n_params;
     p->ls_off = p->vf_off + p->vf.n_params;

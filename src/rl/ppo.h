@@ -42,6 +42,8 @@ typedef struct {
     MlpAct activation;
     double log_std_init;
     int ortho_init;
+    int wide_head_own;          /* wide_head: own (1) | blas (0): which kernel computes a policy output
+                                 * layer wider than its input (the game's 201 levels; nn/mlp.c) */
     /* VecNormalize (a wrapper in SB3; owned by the agent here so it persists and checkpoints) */
     int norm_obs, norm_reward;
     double clip_obs, clip_reward;
