@@ -189,7 +189,7 @@ Test(game_config, errors_carry_file_line_col) {
     EXPECT_ERROR("utility:\n  alpha_bounds: [0.1, -0.1]\n", "t.yaml:2:17: utility.alpha_bounds: expected [low, high]");
     EXPECT_ERROR("solar: {generators: [solar], capacity_mwh: [30, 30]}\n", "solar.capacity_mwh: one capacity per generator");
     /* Choices. */
-    EXPECT_ERROR("schedule: loop\n", "t.yaml:1:11: schedule: expected single_loop | nested, got \"loop\"");
+    EXPECT_ERROR("schedule: loop\n", "t.yaml:1:11: schedule: expected single_loop | nested | ac_smfg, got \"loop\"");
     EXPECT_ERROR("noise: per_home\n", "noise: expected per_household | clt | per_bus");
     EXPECT_ERROR("aggregator:\n  play: median\n", "t.yaml:2:9: aggregator.play: expected mean | mode | sample");
     /* Households: every field required, named. */

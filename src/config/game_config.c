@@ -27,6 +27,21 @@ static void table4(PpoConfig *p, int first_width) {
     p->pi_arch[1] = p->vf_arch[1] = 36;
 }
 
+/* schedule: ac_smfg; configs/ac_smfg.yaml says the same, with the reasons. */
+static void ac_smfg_default(AcSmfgConfig *a) {
+    a->follower_samples = 256;
+    a->leader_samples = 32;
+    a->power = 0.5;
+    a->leader_step = 5e-4;
+    a->follower_step = 1e-3;
+    a->critic_step = 3e-3;
+    a->follower_gamma = 0.9999;
+    a->leader_gamma = 0.0;
+    a->follower_entropy = 0.01;
+    a->leader_entropy = 0.01;
+    a->optimizer = AC_ADAM;
+}
+
 void game_config_default(GameConfig *c) {
     memset(c, 0, sizeof *c);
     c->seed = 0;
@@ -42,6 +57,7 @@ void game_config_default(GameConfig *c) {
     c->mf_max_iters = 20;
     c->tol = 1e-3;
     c->max_leader_iters = 20;
+    ac_smfg_default(&c->ac);
     snprintf(c->grid, sizeof c->grid, "configs/grids/paper3.yaml");
     snprintf(c->grid_path, sizeof c->grid_path, "configs/grids/paper3.yaml");
     c->cost_basis = COST_BASIS_GRID;
@@ -459,8 +475,51 @@ static int rd_ppo(Rd *r, const char *path, PpoConfig *p) {
     return ppo_config_from_yaml(r->d, m, p, r->err, r->n) ? -1 : 0;
 }
 
+/* ac_smfg: {...}: ranges, then the orders of the step sizes (AC-SMFG's time scales: the leader
+ * the slowest, the critics the fastest), reported at the key of the pair written in the file. */
+static int rd_ac_smfg(Rd *r, AcSmfgConfig *a) {
+    static const char *const optimizers[] = {"adam", "sgd"};
+    const YtNode *sec;
+    if (rd_map(r, "ac_smfg", &sec) < 0) return -1;
+    if (rd_long(r, "ac_smfg.follower_samples", &a->follower_samples, 1, 1e9) < 0) return -1;
+    if (rd_long(r, "ac_smfg.leader_samples", &a->leader_samples, 1, 1e9) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.power", &a->power, 1e-9, 1) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.leader_step", &a->leader_step, 1e-12, 1e3) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.follower_step", &a->follower_step, 1e-12, 1e3) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.critic_step", &a->critic_step, 1e-12, 1e3) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.follower_gamma", &a->follower_gamma, 0, 1) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.leader_gamma", &a->leader_gamma, 0, 1) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.follower_entropy", &a->follower_entropy, 0, 1e6) < 0) return -1;
+    if (rd_dbl(r, "ac_smfg.leader_entropy", &a->leader_entropy, 0, 1e6) < 0) return -1;
+    int v = (int)a->optimizer;
+    if (rd_enum(r, "ac_smfg.optimizer", optimizers, 2, &v) < 0) return -1;
+    a->optimizer = (AcOptimizer)v;
+    const struct {
+        const char *lo, *hi;
+        double vlo, vhi;
+        const char *why;
+    } order[] = {{"leader_step", "follower_step", a->leader_step, a->follower_step, "the leader is the slowest"},
+                 {"follower_step", "critic_step", a->follower_step, a->critic_step, "the critics are the fastest"}};
+    for (size_t i = 0; i < SB_ARRAY_LEN(order); i++) {
+        if (order[i].vlo <= order[i].vhi) continue;
+        char klo[64], khi[64];
+        snprintf(klo, sizeof klo, "ac_smfg.%s", order[i].lo);
+        snprintf(khi, sizeof khi, "ac_smfg.%s", order[i].hi);
+        const YtNode *x = yt_find(r->d, NULL, klo);
+        const char *key = klo;
+        if (!x) {
+            x = yt_find(r->d, NULL, khi);
+            key = khi;
+        }
+        return yt_error_at(r->d, x ? x : sec, key, r->err, r->n,
+                           "AC-SMFG's time scales need %s <= %s (%s), got %g > %g", klo, khi, order[i].why,
+                           order[i].vlo, order[i].vhi);
+    }
+    return 0;
+}
+
 static int read_all(Rd *r, GameConfig *c) {
-    static const char *const schedules[] = {"single_loop", "nested"};
+    static const char *const schedules[] = {"single_loop", "nested", "ac_smfg"};
     static const char *const bases[] = {"grid", "per_step", "per_hour"}, *const base_loads[] = {"none", "case"};
     static const char *const actions[] = {"discrete", "gaussian"};
     static const char *const plays[] = {"mean", "mode", "sample"};
@@ -476,13 +535,14 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_int(r, "leader_period_days", &c->leader_period_days, 1, 1e6) < 0) return -1;
     if (rd_int(r, "report_days", &c->report_days, 1, 1e7) < 0) return -1;
     v = (int)c->schedule;
-    if (rd_enum(r, "schedule", schedules, 2, &v) < 0) return -1;
+    if (rd_enum(r, "schedule", schedules, 3, &v) < 0) return -1;
     c->schedule = (GameSchedule)v;
     if (rd_dbl(r, "mf_tol", &c->mf_tol, 0, 1e12) < 0) return -1;
     if (rd_int(r, "mf_days", &c->mf_days, 1, 1e6) < 0) return -1;
     if (rd_int(r, "mf_max_iters", &c->mf_max_iters, 1, 1e6) < 0) return -1;
     if (rd_dbl(r, "tol", &c->tol, 0, 1e12) < 0) return -1;
     if (rd_int(r, "max_leader_iters", &c->max_leader_iters, 1, 1e6) < 0) return -1;
+    if (rd_ac_smfg(r, &c->ac) < 0) return -1;
     if ((rc = rd_str(r, "grid", c->grid, sizeof c->grid)) < 0) return -1;
     if (rc) {
         const YtNode *g = yt_find(r->d, NULL, "grid");
@@ -620,6 +680,21 @@ static int read_all(Rd *r, GameConfig *c) {
     if (rd_dbl(r, "utility.obs_lmp_scale", &u->obs_lmp_scale, 1e-9, 1e9) < 0) return -1;
     if (rd_ppo(r, "utility.ppo", &u->ppo) < 0) return -1;
 
+    /* The actor-critic reads raw observations and rewards (nothing keeps normalising statistics
+     * for it): PPO's VecNormalize (ppo.normalize: bool or {norm_obs, norm_reward}) is refused. */
+    static const char *const roles[] = {"aggregator", "utility"};
+    const PpoConfig *pc[] = {&a->ppo, &u->ppo};
+    for (int i = 0; c->schedule == GAME_AC_SMFG && i < 2; i++) {
+        if (!pc[i]->norm_obs && !pc[i]->norm_reward) continue;
+        char key[64];
+        snprintf(key, sizeof key, "%s.ppo.normalize.%s", roles[i], pc[i]->norm_obs ? "norm_obs" : "norm_reward");
+        const YtNode *x = yt_find(r->d, NULL, key);
+        if (!x) snprintf(key, sizeof key, "%s.ppo.normalize", roles[i]);
+        if (!x) x = yt_find(r->d, NULL, key);
+        return yt_error_at(r->d, x ? x : yt_find(r->d, NULL, "schedule"), x ? key : "schedule", r->err, r->n,
+                           "schedule ac_smfg does not normalise (%s.ppo.normalize: false)", roles[i]);
+    }
+
     if (!c->learning) u->learn = 0;
     return 0;
 }
@@ -642,6 +717,27 @@ int game_config_load(const char *path, GameConfig *c, char *err, size_t n) {
     int rc = game_config_from_yaml(&d, c, err, n);
     yt_free(&d);
     return rc;
+}
+
+/* ac_smfg's ranges and orders (the reader reports them with positions; this catches configs built
+ * in code). */
+static int ac_smfg_validate(const GameConfig *c, char *err, size_t n) {
+    const AcSmfgConfig *a = &c->ac;
+    if (a->follower_samples < 1 || a->leader_samples < 1)
+        return sb_err(err, n, "ac_smfg.follower_samples, leader_samples: must be >= 1");
+    if (!(a->power > 0 && a->power <= 1)) return sb_err(err, n, "ac_smfg.power: must be in (0, 1]");
+    if (!(a->leader_step > 0 && a->leader_step <= a->follower_step && a->follower_step <= a->critic_step))
+        return sb_err(err, n, "ac_smfg: AC-SMFG's time scales need 0 < leader_step <= follower_step <= critic_step");
+    AcConfig f = {a->follower_gamma, a->follower_entropy, a->optimizer}, l = {a->leader_gamma, a->leader_entropy, a->optimizer};
+    char sub[256];
+    if (ac_config_validate(&f, sub, sizeof sub)) return sb_err(err, n, "ac_smfg.follower_%s", sub);
+    if (ac_config_validate(&l, sub, sizeof sub)) return sb_err(err, n, "ac_smfg.leader_%s", sub);
+    const PpoConfig *p[2] = {&c->aggregator.ppo, &c->utility.ppo};
+    for (int i = 0; c->schedule == GAME_AC_SMFG && i < 2; i++)
+        if (p[i]->norm_obs || p[i]->norm_reward)
+            return sb_err(err, n, "%s.ppo: schedule ac_smfg does not normalise (norm_obs and norm_reward: false)",
+                          i ? "utility" : "aggregator");
+    return 0;
 }
 
 int game_config_validate(const GameConfig *c, char *err, size_t n) {
@@ -668,6 +764,7 @@ int game_config_validate(const GameConfig *c, char *err, size_t n) {
         return sb_err(err, n, "schedule: nested needs learning: true");
     if (!c->grid[0]) return sb_err(err, n, "grid: a path is required");
     if (!(c->voll >= 0)) return sb_err(err, n, "voll: must be >= 0");
+    if (ac_smfg_validate(c, err, n)) return -1;
 
     const AggregatorConfig *a = &c->aggregator;
     if (a->action_levels < 3 || a->action_levels % 2 == 0)
@@ -715,7 +812,9 @@ int game_config_check_baseline(const GameConfig *c, const HhParams *p, char *err
 int game_period_steps(const GameConfig *c) { return c->steps_per_day * c->leader_period_days; }
 long game_total_steps(const GameConfig *c) { return (long)c->steps_per_day * c->days; }
 
-const char *game_schedule_str(GameSchedule s) { return s == GAME_NESTED ? "nested" : "single_loop"; }
+const char *game_schedule_str(GameSchedule s) {
+    return s == GAME_NESTED ? "nested" : s == GAME_AC_SMFG ? "ac_smfg" : "single_loop";
+}
 const char *agg_action_str(AggAction a) { return a == AGG_GAUSSIAN ? "gaussian" : "discrete"; }
 const char *agg_play_str(AggPlay p) {
     return p == AGG_PLAY_MODE ? "mode" : p == AGG_PLAY_SAMPLE ? "sample" : "mean";
@@ -774,6 +873,24 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
     json_int(j, "mf_max_iters", c->mf_max_iters);
     json_num(j, "tol", c->tol);
     json_int(j, "max_leader_iters", c->max_leader_iters);
+    if (c->schedule == GAME_AC_SMFG) {
+        /* Only with its schedule: the other schedules' records (and their checkpoints'
+         * fingerprints) stay as they were before the section existed. */
+        const AcSmfgConfig *a = &c->ac;
+        json_obj_begin(j, "ac_smfg");
+        json_int(j, "follower_samples", a->follower_samples);
+        json_int(j, "leader_samples", a->leader_samples);
+        json_num(j, "power", a->power);
+        json_num(j, "leader_step", a->leader_step);
+        json_num(j, "follower_step", a->follower_step);
+        json_num(j, "critic_step", a->critic_step);
+        json_num(j, "follower_gamma", a->follower_gamma);
+        json_num(j, "leader_gamma", a->leader_gamma);
+        json_num(j, "follower_entropy", a->follower_entropy);
+        json_num(j, "leader_entropy", a->leader_entropy);
+        json_str(j, "optimizer", a->optimizer == AC_SGD ? "sgd" : "adam");
+        json_obj_end(j);
+    }
     json_str(j, "grid", c->grid_path); /* the file opened (relative to the working directory) */
     static const char *const bases[] = {"grid", "per_step", "per_hour"};
     json_str(j, "cost_basis", bases[c->cost_basis]);

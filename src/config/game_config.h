@@ -4,7 +4,10 @@
  *
  * Keys (top level of the file; see configs/paper.yaml for the full commented example):
  *   seed, seeds, days, steps_per_day, step_hours, leader_period_days, report_days,
- *   schedule: single_loop | nested, mf_tol, mf_days, mf_max_iters, tol, max_leader_iters,
+ *   schedule: single_loop | nested | ac_smfg, mf_tol, mf_days, mf_max_iters, tol, max_leader_iters,
+ *   ac_smfg: {follower_samples, leader_samples, power, leader_step, follower_step, critic_step,
+ *             follower_gamma, leader_gamma, follower_entropy, leader_entropy, optimizer: adam | sgd}
+ *             (schedule ac_smfg only; configs/ac_smfg.yaml argues the defaults),
  *   grid (path: grid YAML or MATPOWER .m; relative paths resolve against the config file's
  *   directory), cost_basis: grid | per_step | per_hour, base_load: case | none,
  *   base_load_shape: [S], record: [grid], voll, storage (bool), learning (bool),
@@ -45,7 +48,8 @@
  *   - aggregator.belief_clip: 3 (SPEC 4), aggregator.reward_scale: auto (market.h);
  *   - nested schedule: mf_tol 1e-3 ($/MWh, L1 over the S beliefs), mf_days 3, mf_max_iters 20,
  *     tol 1e-3 (leader policy change), max_leader_iters 20;
- *   - utility.obs_lmp_scale 100 $/MWh, utility.sell_above_buy clip (market.h). */
+ *   - utility.obs_lmp_scale 100 $/MWh, utility.sell_above_buy clip (market.h);
+ *   - ac_smfg: configs/ac_smfg.yaml. */
 #ifndef SB_GAME_CONFIG_H
 #define SB_GAME_CONFIG_H
 
@@ -54,13 +58,14 @@
 #include "config/yamltree.h"
 #include "grid/households.h"
 #include "grid/market.h"
+#include "rl/ac.h"
 #include "rl/ppo.h"
 #include "util/json.h"
 
 #define GAME_PATH_MAX 4096
 #define GAME_NAME_MAX HH_NAME_MAX
 
-typedef enum { GAME_SINGLE_LOOP = 0, GAME_NESTED = 1 } GameSchedule;
+typedef enum { GAME_SINGLE_LOOP = 0, GAME_NESTED = 1, GAME_AC_SMFG = 2 } GameSchedule;
 typedef enum { AGG_DISCRETE = 0, AGG_GAUSSIAN = 1 } AggAction;
 typedef enum { AGG_PLAY_MEAN = 0, AGG_PLAY_MODE = 1, AGG_PLAY_SAMPLE = 2 } AggPlay;
 /* The grid's own loads in the game: none (the paper's model: only the households), or the
@@ -117,6 +122,22 @@ typedef struct {
     PpoConfig ppo;              /* Table 4, nets [24, 36] */
 } UtilityConfig;
 
+/* schedule: ac_smfg, the single loop of AC-SMFG (Zeng et al., arXiv 2509.15392) on the tariff game:
+ * every agent is a one-step actor-critic (rl/ac.h) on its PPO section's networks, updated at every
+ * real step t from its own training environment, at step sizes c / (t + 1)^power; the price
+ * beliefs are the mean field. configs/ac_smfg.yaml gives each default its reason. */
+typedef struct {
+    long follower_samples;      /* transitions (= updates) per aggregator per real step */
+    long leader_samples;        /* the utility's, each a leader period of its environment */
+    double power;               /* the step sizes' decay exponent: 1/2 [P: AC-SMFG] */
+    double leader_step;         /* c of the utility's actor: the slowest [P: AC-SMFG] */
+    double follower_step;       /* c of the aggregators' actors */
+    double critic_step;         /* c of every critic: the fastest [P: AC-SMFG] */
+    double follower_gamma, leader_gamma;     /* discounts of the TD targets */
+    double follower_entropy, leader_entropy; /* tau: weights of -log pi in the rewards */
+    AcOptimizer optimizer;      /* adam (PyTorch's) or sgd */
+} AcSmfgConfig;
+
 typedef struct {
     char source[GAME_PATH_MAX];         /* file it was read from ("" for defaults) */
     long seed;                          /* base seed */
@@ -132,6 +153,7 @@ typedef struct {
     int mf_max_iters;
     double tol;                         /* nested: leader policy change to stop */
     int max_leader_iters;
+    AcSmfgConfig ac;                    /* schedule: ac_smfg */
     char grid[GAME_PATH_MAX];           /* grid YAML (or MATPOWER .m) path, as written */
     char grid_path[GAME_PATH_MAX];      /* the path opened: relative to the config file's directory */
     CostBasis cost_basis;               /* grid: the grid file's own (paper3.yaml: per_step [P]) */

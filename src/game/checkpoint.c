@@ -6,6 +6,8 @@
  *   meta.json                 format "stackelberg-checkpoint", version 2, kind "game", seed,
  *                             step, finished, fingerprint (config and world), agents, config
  *   AGENT.*, env.AGENT.*      every agent (ppo_save) and its training environment
+ *   AGENT.ac.*                schedule ac_smfg: the agent's actor-critic (ac_save; its
+ *                             networks are the agent's)
  *   game.t, game.period, game.finished, game.slack_steps, game.train_env_steps   (i8)
  *   game.time                 follower_s, leader_s, dispatch rl/ns/leader, wall (f8, 6)
  *   game.belief (B, S), game.soc (B), game.tariff (K), game.leader_obs (2C + 6, f4)
@@ -42,6 +44,9 @@ static void agent_name(const Game *g, int b, char *out, size_t cap) {
     if (b < 0) snprintf(out, cap, "utility");
     else snprintf(out, cap, "agg_%s", g->g.hh->bus_name[b]);
 }
+
+/* Agent b's actor-critic (b < 0: the utility's), NULL unless schedule ac_smfg. */
+static Ac *agent_ac(const Game *g, int b) { return b < 0 ? g->lead_ac : g->agg_ac ? g->agg_ac[b] : NULL; }
 
 /* The config as its JSON record, hashed with the world: what a checkpoint must match. */
 uint64_t game_fingerprint(const GameConfig *c, const GameWorld *w) {
@@ -173,6 +178,7 @@ int game_checkpoint_save(const Game *g, const char *dir, const RecorderMark *mar
         if (!p) continue;
         agent_name(g, b, name, sizeof name);
         rc = ppo_save(p, &z, name, err, n);
+        if (!rc && agent_ac(g, b)) rc = ac_save(agent_ac(g, b), &z, name, err, n);
         snprintf(pre, sizeof pre, "env.%s", name);
         if (!rc) rc = single_envs_save(b < 0 ? &g->lead_vec : &g->agg_vec[b], &z, pre, err, n);
     }
@@ -351,6 +357,7 @@ static int restore(Game *g, Rd *r, RecorderMark *mark, GameResult *res) {
         if (!p) continue;
         agent_name(g, b, name, sizeof name);
         if (ppo_restore(p, r->z, name, r->label, r->err, r->n)) return -1;
+        if (agent_ac(g, b) && ac_restore(agent_ac(g, b), r->z, name, r->label, r->err, r->n)) return -1;
         snprintf(pre, sizeof pre, "env.%s", name);
         if (single_envs_restore(b < 0 ? &g->lead_vec : &g->agg_vec[b], r->z, pre, r->label, r->err, r->n)) return -1;
     }
@@ -425,6 +432,7 @@ void game_sync_followers(Game *g) {
     for (int b = g->lo; b < g->hi && g->rank != 0 && !rc; b++) {
         agent_name(g, b, name, sizeof name);
         rc = ppo_save(g->agg[b], &z, name, err, sizeof err);
+        if (!rc && agent_ac(g, b)) rc = ac_save(agent_ac(g, b), &z, name, err, sizeof err);
         snprintf(pre, sizeof pre, "env.%s", name);
         if (!rc) rc = single_envs_save(&g->agg_vec[b], &z, pre, err, sizeof err);
         snprintf(pre, sizeof pre, "play_rng.%s", name);
@@ -447,6 +455,7 @@ void game_sync_followers(Game *g) {
                 agent_name(g, b, name, sizeof name);
                 snprintf(pre, sizeof pre, "env.%s", name);
                 if (ppo_restore(g->agg[b], &z, name, rd.label, err, sizeof err) ||
+                    (agent_ac(g, b) && ac_restore(agent_ac(g, b), &z, name, rd.label, err, sizeof err)) ||
                     single_envs_restore(&g->agg_vec[b], &z, pre, rd.label, err, sizeof err))
                     sb_mpi_abort(err);
                 snprintf(pre, sizeof pre, "play_rng.%s", name);

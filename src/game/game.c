@@ -1,6 +1,6 @@
 /* game.c: the Stackelberg tariff game for one seed: setup, the phases, one real market step,
- * the single-loop and nested schedules as game_step, results, and game_run (the loop with
- * the recorder and checkpoints). */
+ * the single-loop, nested and ac_smfg schedules as game_step, results, and game_run (the loop
+ * with the recorder and checkpoints). */
 #include "game/game.h"
 
 #include <math.h>
@@ -152,6 +152,14 @@ static void init_beliefs(Game *gm) {
     gm->clear_ns.dispatch_s = 0;
 }
 
+/* schedule ac_smfg: an actor-critic on agent p's networks (its buffers: the policy acts, exports
+ * and checkpoints as under PPO; the Ppo itself never learns). */
+static Ac *ac_on(Ppo *p, double gamma, double entropy, AcOptimizer opt, uint64_t seed, char *err, size_t n) {
+    AcConfig c = {gamma, entropy, opt};
+    AcNets nets = {ppo_pi_net(p), ppo_vf_net(p), ppo_pi_params(p), ppo_vf_params(p), ppo_log_std(p)};
+    return ac_create(&c, ppo_obs_dim(p), ppo_space(p), &nets, seed, err, n);
+}
+
 static int setup_agents(Game *gm, char *err, size_t n) {
     const GameConfig *c = gm->c;
     GameShared *g = &gm->g;
@@ -213,6 +221,17 @@ static int setup_agents(Game *gm, char *err, size_t n) {
         rng_seed(&gm->lead_env.rng, s, 200);
         gm->lead_envp = &gm->lead_env;
         vecenv_init(&gm->lead_vec, &gm->lead_cls, &gm->lead_envp, 1);
+    }
+    if (c->schedule == GAME_AC_SMFG) {
+        const AcSmfgConfig *a = &c->ac;
+        if (gm->learn_followers) gm->agg_ac = sb_calloc((size_t)B, sizeof *gm->agg_ac);
+        for (int b = 0; b < B && gm->learn_followers; b++)
+            if (!(gm->agg_ac[b] = ac_on(gm->agg[b], a->follower_gamma, a->follower_entropy, a->optimizer,
+                                        s * 1000003u + 13u + (uint64_t)b, err, n)))
+                return -1;
+        if (gm->learn_leader &&
+            !(gm->lead_ac = ac_on(gm->lead, a->leader_gamma, a->leader_entropy, a->optimizer, s * 1000003u + 9u, err, n)))
+            return -1;
     }
     return 0;
 }
@@ -278,6 +297,9 @@ void game_cleanup(Game *gm) {
         ppo_free(gm->agg[b]);
         vecenv_free(&gm->agg_vec[b]);
     }
+    for (int b = 0; gm->agg_ac && b < gm->g.B; b++) ac_free(gm->agg_ac[b]);
+    free(gm->agg_ac);
+    ac_free(gm->lead_ac);
     free(gm->agg);
     free(gm->agg_env);
     free(gm->agg_envp);
@@ -321,27 +343,20 @@ int game_at_boundary(const Game *g) {
 
 /* ---- the phases ---- */
 
-/* act (C+3, may be NULL) receives the new tariff as the policy's action in [-1, 1]. */
-static void leader_phase(Game *gm, float *act_out) {
-    if (!gm->learn_leader) return;
+/* The leader lives on the root; its environment plays every follower. What the others need
+ * after it learned, the root sends: the new tariff (exactly), as the policy's action in [-1, 1]
+ * into act_out (C+3, may be NULL), and *steps (its environment steps). */
+static void leader_publish(Game *gm, long *steps, float *act_out) {
     GameShared *g = &gm->g;
     const int K = market_tariff_dim(g->C);
-    /* The leader lives on the root; its environment plays every follower. What the others
-     * need afterwards, the root sends: the action, the tariff (exactly), the steps taken. */
     struct {
         float act[ENV_MAX_ACT];
         double tariff[ENV_MAX_ACT];
         long steps;
     } out;
     memset(&out, 0, sizeof out);
-    game_sync_followers(gm);
     if (gm->rank == 0) {
-        double t0 = sb_now();
-        long before = ppo_total_steps(gm->lead);
-        dispatch_reset(gm->lead_env.clear.ds); /* each phase starts cold: see clear.h */
-        ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, log_update, &gm->tlog[g->B]);
-        gm->leader_s += sb_now() - t0;
-        out.steps = ppo_total_steps(gm->lead) - before;
+        out.steps = *steps;
         /* The tariff for the next period: the policy's mean (deterministic) action. */
         ppo_predict(gm->lead, g->leader_obs, NULL, 1, 1, out.act, NULL, NULL);
         game_leader_tariff(g, out.act, &g->tariff);
@@ -355,8 +370,25 @@ static void leader_phase(Game *gm, float *act_out) {
     g->tariff.alpha_sell = out.tariff[1];
     memcpy(g->tariff.fixed_prosumer, out.tariff + 2, (size_t)g->C * sizeof(double));
     g->tariff.fixed_consumer = out.tariff[2 + g->C];
-    gm->train_env_steps += out.steps;
+    *steps = out.steps;
     if (act_out) memcpy(act_out, out.act, (size_t)K * sizeof(float));
+}
+
+/* act (C+3, may be NULL) receives the new tariff as the policy's action in [-1, 1]. */
+static void leader_phase(Game *gm, float *act_out) {
+    if (!gm->learn_leader) return;
+    long steps = 0;
+    game_sync_followers(gm);
+    if (gm->rank == 0) {
+        double t0 = sb_now();
+        long before = ppo_total_steps(gm->lead);
+        dispatch_reset(gm->lead_env.clear.ds); /* each phase starts cold: see clear.h */
+        ppo_learn(gm->lead, &gm->lead_vec, gm->c->utility.train_steps, log_update, &gm->tlog[gm->g.B]);
+        gm->leader_s += sb_now() - t0;
+        steps = ppo_total_steps(gm->lead) - before;
+    }
+    leader_publish(gm, &steps, act_out);
+    gm->train_env_steps += steps;
 }
 
 /* One aggregator's PPO phase: independent of every other (its own agent, env and Rng, the
@@ -547,9 +579,96 @@ static void step_nested(Game *gm, Recorder *rec) {
     if (gm->t >= gm->T) gm->finished = 1;
 }
 
+/* The AC-SMFG single loop (Zeng et al., arXiv 2509.15392) on the tariff game. AC-SMFG's: every
+ * agent is an actor-critic with TD(0) advantages (rl/ac.h), the leader and the representative
+ * follower update together at every iteration from their own Markovian samples, on step sizes
+ * c / (k + 1)^(1/2) with the leader's the slowest and the critics' the fastest, and the mean
+ * field moves on its own step. Ours [R] (configs/ac_smfg.yaml argues each setting):
+ *  - an iteration k is a real step t; the step sizes are c / (t + 1)^power on that one clock,
+ *    for every agent; the mean field is the price beliefs, which the real market moves toward
+ *    each step's LMPs at 0.9 / sqrt(day + 1) [A] (market_step), unchanged;
+ *  - the representative follower is each aggregator (one per bus): its samples are
+ *    follower_samples transitions of its own training environment (the beliefs as prices, the
+ *    tariff in force), one update each, continuing from step to step (an episode's end resets
+ *    it); the leader's are leader_samples steps of its environment (a leader period each, the
+ *    followers' current policies frozen), one update each, its solver cold at each step;
+ *  - the networks, the acting rule and the leader's tariff (its mean action at the latest real
+ *    observation, set at a leader period's first step) are the PPO schedules': only the learning
+ *    differs;
+ *  - per real step: the leader's samples and updates, the followers' (in parallel), the
+ *    market, the period close, as in the single loop. */
+static double ac_rate(const GameConfig *c, double k, long t) { return k / pow((double)(t + 1), c->ac.power); }
+
+/* training.csv's row for an actor-critic's samples of this step (the PPO fields it has no
+ * counterpart for are NaN). */
+static void ac_log(const AcStats *a, const VecEnv *env, double lr_actor, TrainLog *log) {
+    PpoStats s = {.timesteps = a->samples,
+                  .total_timesteps = a->total_samples,
+                  .iteration = 1,
+                  .n_updates = a->updates,
+                  .ep_return_mean = vecenv_mean_return(env),
+                  .ep_len_mean = vecenv_mean_length(env),
+                  .policy_loss = a->policy_loss,
+                  .value_loss = a->delta_sq_mean,
+                  .entropy_loss = -a->entropy,
+                  .loss = NAN,
+                  .approx_kl = NAN,
+                  .clip_fraction = NAN,
+                  .explained_variance = a->explained_variance,
+                  .learning_rate = lr_actor,
+                  .clip_range = NAN,
+                  .std = a->std};
+    log_update(&s, log);
+}
+
+/* One aggregator's samples and updates: independent of every other (its own actor-critic,
+ * environment and Rng, the shared state read only), like follower_phase. */
+static void ac_follower(void *ctx, int i) {
+    Game *gm = ctx;
+    const GameConfig *c = gm->c;
+    const int b = gm->lo + i;
+    double lr_a = ac_rate(c, c->ac.follower_step, gm->t), lr_c = ac_rate(c, c->ac.critic_step, gm->t);
+    AcStats st;
+    ac_learn(gm->agg_ac[b], &gm->agg_vec[b], c->ac.follower_samples, lr_a, lr_c, &st);
+    ac_log(&st, &gm->agg_vec[b], lr_a, &gm->tlog[b]);
+}
+
+static void step_ac_smfg(Game *gm, Recorder *rec) {
+    const GameConfig *c = gm->c;
+    const int P = game_period_steps(c);
+    const long t = gm->t;
+    TRACE(gm, "leader", t, -1);
+    if (gm->learn_leader) {
+        long steps = c->ac.leader_samples;
+        game_sync_followers(gm);
+        if (gm->rank == 0) {
+            double t0 = sb_now(), lr_a = ac_rate(c, c->ac.leader_step, t), lr_c = ac_rate(c, c->ac.critic_step, t);
+            AcStats st;
+            dispatch_reset(gm->lead_env.clear.ds); /* cold at each step's first sample: see clear.h */
+            ac_learn(gm->lead_ac, &gm->lead_vec, steps, lr_a, lr_c, &st);
+            ac_log(&st, &gm->lead_vec, lr_a, &gm->tlog[gm->g.B]);
+            gm->leader_s += sb_now() - t0;
+        }
+        if (t % P == 0) leader_publish(gm, &steps, NULL);
+        gm->train_env_steps += steps;
+    }
+    if (gm->learn_followers) {
+        for (int b = gm->lo; b < gm->hi; b++) TRACE(gm, "follower", t, b);
+        double t0 = sb_now();
+        game_pool_run(gm->o.pool, gm->hi - gm->lo, ac_follower, gm);
+        gm->train_env_steps += c->ac.follower_samples * gm->g.B; /* every rank's, known to all */
+        gm->follower_s += sb_now() - t0;
+        gm->synced_t = -1;
+    }
+    market_step(gm, rec);
+    if (gm->t % P == 0 || gm->t == gm->T) close_period(gm, (int)((gm->t - 1) / P * P / gm->g.S), rec);
+    if (gm->t == gm->T) gm->finished = 1;
+}
+
 void game_step(Game *gm, Recorder *rec) {
     SB_ASSERT(!gm->finished);
     if (gm->c->schedule == GAME_NESTED) step_nested(gm, rec);
+    else if (gm->c->schedule == GAME_AC_SMFG) step_ac_smfg(gm, rec);
     else step_single_loop(gm, rec);
 }
 

@@ -7,6 +7,7 @@
 
 #include "game/game.h"
 #include "game/recorder.h"
+#include "rl/ac.h"
 
 /* Where the nested schedule stands. */
 typedef struct {
@@ -63,6 +64,9 @@ struct Game {
     int lead_env_ready;
     void *lead_envp;
     VecEnv lead_vec;
+    /* schedule ac_smfg: actor-critics on the agents' networks (NULL otherwise) */
+    Ac **agg_ac;                     /* (B) */
+    Ac *lead_ac;
 
     /* where the schedule stands */
     long t, T;                       /* next real step, steps in the run */
