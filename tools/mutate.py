@@ -36,17 +36,17 @@ import time
 KEYS = ("id", "file", "from", "to", "why")
 
 
-# --quick: the test binaries of `make test-run`, the slow ones last, stopping at the first
-# failure. `make test` fails iff one of them fails, so the verdict is the same; a killed mutant
+# --quick: the test binaries of `make test-run`, the slow ones last, each built just before it
+# runs, stopping at the first failure. `make test` fails iff one of them fails, so the verdict is the same; a killed mutant
 # costs less. (The figures of bench/RESULTS.md come from `make test` itself.)
 SLOW_LAST = ("test_game", "test_tabular", "test_train_cli", "test_install", "test_replay", "test_figures",
              "test_mpi", "test_learning")
 QUICK_CMD = r"""set -e
 bins=$(ls tests/test_*.c | sed 's|^tests/\(.*\)\.c$|\1|')
 order=$(for b in $bins; do case " %s " in *" $b "*) ;; *) echo $b ;; esac; done; for b in %s; do echo $b; done)
-make -s bin/stackelberg $(for b in $bins; do echo build/release/tests/$b; done)
+make -s bin/stackelberg
 for b in $order; do
-  [ -x build/release/tests/$b ] || continue
+  make -s build/release/tests/$b
   echo "== build/release/tests/$b"
   SB_BIN=$PWD/bin/stackelberg OPENBLAS_NUM_THREADS=1 build/release/tests/$b --jobs 2
 done
