@@ -4,7 +4,8 @@
  * simulates a leader period of the market with the followers frozen; reward from the
  * period's EEIs and revenue), against values worked out from the model in the comments; and
  * the game's beliefs (their start on the mean day, statistics, the reward scale they give, and
- * their update from the real market's recorded LMPs).
+ * their update from the real market's recorded LMPs); and which noise mode the training
+ * environments draw with.
  *
  * Every draw is made deterministic by a degenerate noise, triangular(1, 1, 1): each
  * household uses exactly shape x demand_scale_kwh, each solar unit capacity x factor.
@@ -319,6 +320,70 @@ Test(game_envs, leader_env_period_reward_and_observation_by_hand) {
 
     lead_env_free(&e);
     for (int b = 0; b < 3; b++) ppo_free(fol[b]);
+    game_shared_free(&g);
+    game_world_free(&w);
+    game_config_free(&c);
+}
+
+/* ---- which noise the training environments draw ---- */
+
+Test(game_envs, training_environments_draw_with_train_noise) {
+    /* The real market draws with `noise`, both training environments with `train_noise` [R].
+     * Here noise: per_bus (one triangular(0.8, 1.2, 1) factor per bus and group: sd
+     * sqrt(0.04/6) = 0.082) and train_noise: clt (the mean of n such factors: sd 0.082 /
+     * sqrt(n), at most 0.0047 for the 300 prosumers of bus 3). Every factor the training
+     * environments draw (energy / (shape x 16.667 kWh x households)) lies within 0.025 of 1
+     * (5.3 sd of the widest), where a per-bus factor does so with probability 1 - (1 -
+     * 0.025/0.2)^2 = 0.23 each: the 18 factors of the leader's and 24 of a follower's checked
+     * here would all pass with probability below 1e-26. */
+    GameConfig c;
+    GameWorld w;
+    char err[512];
+    cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(game_world_load(&w, &c, err, sizeof err), 0, "%s", err);
+    c.noise = HH_NOISE_PER_BUS;
+    c.train_noise = HH_NOISE_CLT;
+    GameShared g;
+    game_shared_init(&g, &c, &w);
+    for (int b = 0; b < 3; b++) g.belief_sd[b] = 1;
+    /* The leader's: followers that do not act (NULL), periods of one day (8 steps); after each
+     * of 3 environment steps its last draw (hour 7) is checked. */
+    c.leader_period_days = 1;
+    c.utility.episode_periods = 3;
+    LeadEnv e;
+    cr_assert_eq(lead_env_init(&e, &g, NULL, NULL, err, sizeof err), 0, "%s", err);
+    rng_seed(&e.rng, 5, 0);
+    float obs[12], r, act[6] = {0};
+    int term, trunc, far = 0;
+    lead_env_class.reset(&e, obs, NULL);
+    for (int k = 0; k < 3; k++) {
+        lead_env_class.step(&e, act, obs, NULL, &r, &term, &trunc);
+        for (int b = 0; b < 3; b++) {
+            double fc = e.hs.consumer_kwh[b] / (SHAPE_C[7] * 16.667 * 3000);
+            double fp = e.hs.group_kwh[b] / (SHAPE_P[7] * 16.667 * PROS[b]);
+            far += fabs(fc - 1) > 0.025 || fabs(fp - 1) > 0.025;
+            cr_expect(fc >= 0.8 && fc <= 1.2 && fp >= 0.8 && fp <= 1.2, "factors %g %g outside the noise's range", fc, fp);
+        }
+    }
+    cr_expect_eq(far, 0, "the leader's environment drew %d of 9 buses' factors beyond 0.025 of 1: not train_noise", far);
+    lead_env_free(&e);
+    /* A follower's: 24 steps of its own draws of the bus's net demand. */
+    AggEnv a;
+    memset(&a, 0, sizeof a);
+    a.g = &g;
+    a.bus = 2;
+    a.len = 24;
+    rng_seed(&a.rng, 6, 0);
+    unsigned char mask[201];
+    float act1 = 100;
+    far = 0;
+    agg_env_class_discrete.reset(&a, obs, mask);
+    for (int t = 0; t < 24; t++) {
+        double f = a.net_kwh / (SHAPE_P[a.hour] * 16.667 * PROS[2]);
+        far += fabs(f - 1) > 0.025;
+        agg_env_class_discrete.step(&a, &act1, obs, mask, &r, &term, &trunc);
+    }
+    cr_expect_eq(far, 0, "the followers' environment drew %d of 24 factors beyond 0.025 of 1: not train_noise", far);
     game_shared_free(&g);
     game_world_free(&w);
     game_config_free(&c);
