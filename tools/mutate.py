@@ -120,29 +120,56 @@ def clean_env():
     return env
 
 
+RUNNING = set()  # process groups of the builds and tests in progress
+RUNNING_LOCK = threading.Lock()
+STOP = threading.Event()  # a signal arrived: start nothing more
+
+
+def kill_group(p):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            p.wait(timeout=20)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def run(cmd, cwd, log, timeout):
     """Run `cmd` (a shell command) in its own process group, output appended to `log`.
     Returns its exit status, or None on timeout (the whole group is killed)."""
     with open(log, "ab") as out:
         out.write(f"$ {cmd}\n".encode())
         out.flush()
-        p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                             env=clean_env(), start_new_session=True)
+        with RUNNING_LOCK:
+            if STOP.is_set():
+                return None
+            p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                 env=clean_env(), start_new_session=True)
+            RUNNING.add(p)
         try:
             return p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(p.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(timeout=20)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            kill_group(p)
             out.write(b"\nmutate: timed out, process group killed\n")
             return None
+        finally:
+            with RUNNING_LOCK:
+                RUNNING.discard(p)
+
+
+def on_signal(sig, frame):
+    """SIGINT or SIGTERM: stop the builds and tests in progress (their own process groups), then
+    leave through main's cleanup."""
+    with RUNNING_LOCK:
+        STOP.set()
+        procs = list(RUNNING)
+    for p in procs:
+        kill_group(p)
+    raise SystemExit(128 + sig)
 
 
 def failing_tests(log):
@@ -234,6 +261,8 @@ def main():
         die(f"{a.rev}: not a revision")
     rev = rev.stdout.strip()
 
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     tmp = tempfile.mkdtemp(prefix="sb-mutate.")
     out = a.out or os.path.join(tmp, "results")
     os.makedirs(out, exist_ok=True)
@@ -287,13 +316,15 @@ def main():
         done = [0]
 
         def report(m, status, secs, detail):
+            if STOP.is_set():
+                return
             with lock:
                 results[m.id] = (status, secs, detail)
                 done[0] += 1
                 print(f"[{done[0]:>3}/{len(todo)}] {status:<11} {m.id:<28} {secs:6.0f} s  {detail}", flush=True)
 
         def worker(slot):
-            while True:
+            while not STOP.is_set():
                 try:
                     m = q.get_nowait()
                 except queue.Empty:
@@ -329,11 +360,12 @@ def main():
                     with open(path, "w", encoding="utf-8") as f:
                         f.write(orig)
 
-        threads = [threading.Thread(target=worker, args=(s,)) for s in slots]
+        threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in slots]
         for th in threads:
             th.start()
-        for th in threads:
-            th.join()
+        while any(th.is_alive() for th in threads):
+            for th in threads:
+                th.join(timeout=1.0)
 
         # Summary, in list order.
         with open(os.path.join(out, "results.tsv"), "w") as f:
@@ -361,7 +393,13 @@ def main():
         if not a.keep:
             for d in os.listdir(tmp):
                 if d.startswith("slot-") or d == "ref":
-                    shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
+                    for _ in range(3):  # a killed build may still be writing for a moment
+                        shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
+                        if not os.path.exists(os.path.join(tmp, d)):
+                            break
+                        time.sleep(2)
+            if not os.listdir(tmp):
+                os.rmdir(tmp)
         else:
             print(f"mutate: scratch copies kept in {tmp}")
 
