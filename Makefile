@@ -1,7 +1,8 @@
 # stackelberg: build, tests, sanitizers, benchmarks and the default run.
 #
 #   make            bin/stackelberg
-#   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG)
+#   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG) into
+#                   $(RUN_OUT): continued if it holds this same run, else replaced
 #   make test       install missing Debian packages (as root), build, run every test
 #   make asan       the tests again under -fsanitize=address,undefined
 #   make bench      throughput and solver timings (see bench/RESULTS.md)
@@ -57,7 +58,9 @@ BIN := bin/stackelberg
 TEST_ENV :=
 ifneq ($(SAN),)
 BIN := $(BUILD)/stackelberg
-TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+# the sanitizer binary is not in bin/: its data directory (tools/, configs/) is named
+TEST_ENV := SB_ASAN=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+            UBSAN_OPTIONS=print_stacktrace=1 STACKELBERG_DATA=$(CURDIR)
 endif
 
 .PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run install uninstall
@@ -130,11 +133,11 @@ bench-paper: deps
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
-	$(BIN) train $(RUN_CONFIG) --out $(RUN_OUT)
+	$(BIN) train $(RUN_CONFIG) --out $(RUN_OUT) --continue --force
 
 figures:
 	@test -n "$(RUN)" || { echo "usage: make figures RUN=DIR"; exit 2; }
-	tools/figures.sh $(RUN)
+	tools/figures.sh "$(RUN)"
 
 clean:
 	rm -rf build bin
@@ -150,7 +153,7 @@ clean:
 # The library is a static archive: link with `pkg-config --cflags --libs --static stackelberg`
 # (--static adds Requires.private and Libs.private: OpenBLAS, libyaml, zlib, libm).
 PREFIX ?= /usr/local
-PUBLIC_HEADERS := src/io/policy.h src/grid/dispatch.h src/grid/matpower.h src/game/game.h src/game/runner.h
+PUBLIC_HEADERS := src/io/policy.h src/grid/dispatch.h src/grid/matpower.h src/game/game.h src/run/runner.h
 VERSION := $(shell sed -n 's/^\#define SB_VERSION "\(.*\)"/\1/p' src/util/common.h)
 INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
 INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib
@@ -203,7 +206,7 @@ uninstall:
 FUZZ_TIME ?= 120
 FUZZ_CC ?= clang
 FUZZ_SRC := $(filter src/io/% src/util/%,$(LIB_SRC))
-.PHONY: fuzz
+.PHONY: fuzz fuzz-games
 fuzz:
 	@mkdir -p build/fuzz/corpus
 	$(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -fsanitize=fuzzer,address,undefined \
@@ -211,3 +214,13 @@ fuzz:
 	  -o build/fuzz/fuzz_npz tests/fuzz/fuzz_npz.c $(FUZZ_SRC) -lz -lm
 	build/fuzz/fuzz_npz -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
 	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+
+# The game-file readers (tabular and mean-field YAML) the same way; their corpus is
+# tests/fuzz/corpus_games, replayed by tests/test_meanfield.c. They reach the solvers, so the
+# library is built but for the commands in src/cli/ (OpenBLAS and libyaml linked).
+fuzz-games:
+	@mkdir -p build/fuzz/corpus_games build/fuzz/tmp
+	TMPDIR=$(abspath build/fuzz/tmp) $(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz/fuzz_tabular tests/fuzz/fuzz_tabular.c $(filter-out src/cli/%,$(LIB_SRC)) $(PKG_LIBS) -lm
+	build/fuzz/fuzz_tabular -max_total_time=$(FUZZ_TIME) -max_len=16384 -rss_limit_mb=2048 \
+	  -artifact_prefix=build/fuzz/ build/fuzz/corpus_games tests/fuzz/corpus_games

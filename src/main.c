@@ -14,8 +14,9 @@ typedef struct {
 
 static const Command commands[] = {
     {"train", cmd_train, "train PPO agents from a YAML config (CartPole, Pendulum, the tariff game)"},
+    {"sweep", cmd_sweep, "run every variant x seed of a sweep of the tariff game, and compare them"},
     {"dispatch", cmd_dispatch, "solve a DC optimal power flow and print LMPs (MATPOWER .m or grid .yaml)"},
-    {"solve", cmd_solve, "solve a tabular Stackelberg Markov game (exact, softmax or ppo)"},
+    {"solve", cmd_solve, "solve a tabular Stackelberg game: two-player Markov or mean-field"},
     {"export", cmd_export, "export a run's learned policies as a compressed NumPy .npz"},
     {"eval", cmd_eval, "evaluate an exported policy on one observation"},
 };

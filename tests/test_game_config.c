@@ -251,6 +251,30 @@ Test(game_config, overrides_and_small_configs) {
     game_config_free(&c);
 }
 
+Test(game_config, buses_may_share_an_income_class) {
+    /* Three buses, two of them in class "low": two classes, low (income 20,000) first as the
+     * first bus names it, then b2's own. */
+    GameConfig c;
+    char err[512];
+    const char *text = "households:\n"
+                       "  b1: {bus: 1, prosumers: 10, income: 20000, storage_kwh: 1, consumers: 10, consumer_income: 1, class: low}\n"
+                       "  b2: {bus: 2, prosumers: 10, income: 50000, storage_kwh: 1, consumers: 10, consumer_income: 1}\n"
+                       "  b3: {bus: 3, prosumers: 30, income: 20000, storage_kwh: 1, consumers: 10, consumer_income: 1, class: low}\n"
+                       "utility: {fixed_charge_bounds: [0, 1000]}\n";
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(c.hh.n_class, 2);
+    cr_expect_str_eq(c.hh.class_name[0], "low");
+    cr_expect_str_eq(c.hh.class_name[1], "b2");
+    cr_expect_eq(c.hh.group_class[2], 0);
+    cr_expect_eq(hh_class_prosumers(&c.hh, 0), 40);
+    game_config_free(&c);
+    EXPECT_ERROR("households:\n"
+                 "  b1: {bus: 1, prosumers: 10, income: 20000, storage_kwh: 1, consumers: 10, consumer_income: 1, class: low}\n"
+                 "  b2: {bus: 2, prosumers: 10, income: 30000, storage_kwh: 1, consumers: 10, consumer_income: 1, class: low}\n",
+                 "t.yaml:3:39: households.b2.income: 30000 differs from 20000, the income of class low at t.yaml:2:39 "
+                 "(households.b1.income)");
+}
+
 Test(game_config, households_from_load_and_the_grid_keys) {
     GameConfig c;
     char err[512];

@@ -23,7 +23,7 @@
 static const char *APP =
     "#include <stdio.h>\n"
     "#include \"game/game.h\"\n" /* the public headers: their closure must be installed */
-    "#include \"game/runner.h\"\n"
+    "#include \"run/runner.h\"\n"
     "#include \"grid/dispatch.h\"\n"
     "#include \"grid/matpower.h\"\n"
     "#include \"io/policy.h\"\n"
@@ -49,7 +49,9 @@ static const char *APP =
     "    game_config_default(&c);\n"
     "    printf(\"days %d\\n\", c.days);\n"
     /* Never taken: it makes the link pull in the game, PPO and OpenBLAS. */
-    "    int rc = argc > 99 ? game_train(&c, NULL, argv[0], NULL, err, sizeof err) : 0;\n"
+    "    RunnerRun run = {.cfg = &c, .dir = argv[0], .seeds = 1};\n"
+    "    RunnerOptions ro = {0};\n"
+    "    int rc = argc > 99 ? runner_train(&run, 1, &ro, NULL, err, sizeof err) : 0;\n"
     "    game_config_free(&c);\n"
     "    return rc;\n"
     "}\n";

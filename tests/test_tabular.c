@@ -9,8 +9,10 @@
  *
  * Legend: S states, L leader actions, F follower actions; layouts as in tabular.h. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include "config/tabular_config.h"
 #include "game/tabular.h"
 #include "testutil.h"
 #include "util/common.h"
@@ -715,6 +717,44 @@ Test(tabular, bad_files_are_reported_with_positions) {
         if (i == 2) cr_expect(g.gamma_leader == 0.5 && g.gamma_follower == 0.5);
         tab_game_free(&g);
     }
+}
+
+Test(tabular, games_built_in_code_are_validated) {
+    /* The solvers' contract check (files are checked by the reader with positions): a random
+     * game passes; a row summing to 0.9, a negative entry, a NaN reward and gamma 1 fail with
+     * what is wrong; a solver given such a game stops (below). */
+    Rng r;
+    rng_seed(&r, 5, 0);
+    TabGame g;
+    tab_game_random(&g, 3, 2, 2, 0.9, 0.8, &r);
+    char err[256];
+    cr_expect_eq(tab_game_validate(&g, err, sizeof err), 0, "%s", err);
+    double keep = g.trans[4];
+    g.trans[4] -= 0.1 * g.trans[4] + 0.1; /* row 1 (s=0, aL=0, aF=1) loses mass */
+    cr_expect_eq(tab_game_validate(&g, err, sizeof err), -1);
+    cr_expect(strstr(err, "transition: row 1") == err, "%s", err);
+    g.trans[4] = keep;
+    g.r_leader[2] = NAN;
+    cr_expect_eq(tab_game_validate(&g, err, sizeof err), -1);
+    cr_expect(strstr(err, "reward: entry 2 is not finite") == err, "%s", err);
+    g.r_leader[2] = 0;
+    g.gamma_follower = 1;
+    cr_expect_eq(tab_game_validate(&g, err, sizeof err), -1);
+    cr_expect(strstr(err, "gamma.follower") == err, "%s", err);
+    tab_game_free(&g);
+}
+
+Test(tabular, solvers_stop_on_an_invalid_game, .signal = SIGABRT) {
+    Rng r;
+    rng_seed(&r, 5, 0);
+    TabGame g;
+    tab_game_random(&g, 2, 2, 2, 0.9, 0.8, &r);
+    g.trans[0] = -0.5;
+    TabSettings set;
+    tab_settings_default(&set);
+    TabSolution sol;
+    tab_solution_init(&sol, &g);
+    tab_solve_exact(&g, &set, &sol);
 }
 
 Test(tabular, example_games_load) {

@@ -1,8 +1,8 @@
 /* test_train_cli.c: `stackelberg train` as a user drives it: a run stopped by SIGINT (exit
  * 130) or killed outright and continued with `train --resume DIR` ends with the same
  * summary.json and progress rows as the same run left alone (every field but the wall-clock
- * ones); SIGTERM exits 143 with a checkpoint; a missing or corrupt checkpoint is exit 2 with
- * the file's name and leaves the run directory as it was; a bad config writes nothing; and
+ * ones); SIGTERM exits 143 with a checkpoint; a missing run or a corrupt checkpoint is exit 2
+ * with the file's name and leaves the run directory as it was; a bad config writes nothing; and
  * `export` then `eval` work on a finished run directory. The reference for every
  * comparison is an uninterrupted run of the same config and seed. */
 #include <criterion/criterion.h>
@@ -247,11 +247,15 @@ Test(train_cli, kill_after_periodic_checkpoints_resumes_to_the_same_summary, .ti
     remove_scratch(dir);
 }
 
-Test(train_cli, resume_of_a_missing_checkpoint_is_exit_2_naming_the_file) {
+Test(train_cli, resume_of_a_missing_run_is_exit_2_naming_the_file) {
     char dir[64], out[4096];
     scratch(dir, sizeof dir);
     cr_expect_eq(run_cmd(out, sizeof out, "train --resume %s/nothing%s", dir, ""), 2);
-    cr_expect(strstr(out, "nothing/checkpoint.npz") && strstr(out, "cannot open"), "%s", out);
+    cr_expect(strstr(out, "nothing/run.json") && strstr(out, "cannot open"), "%s", out);
+    struct stat st;
+    char gone[128];
+    snprintf(gone, sizeof gone, "%s/nothing", dir);
+    cr_expect_neq(stat(gone, &st), 0, "nothing created");
     remove_scratch(dir);
 }
 
@@ -335,5 +339,106 @@ Test(train_cli, export_and_eval_work_on_a_finished_run) {
         cr_assert_eq(run_cmd(out, sizeof out, "train --resume %s --quiet%s", again, ""), 0, "%s", out);
     expect_same_summary(run, again);
     expect_same_progress(run, again);
+    remove_scratch(dir);
+}
+
+/* ---- issue 12: one writer, records verified, foreign checkpoints refused ---- */
+
+static unsigned char *slurp(const char *dir, const char *name, size_t *len) {
+    char p[4200], err[256];
+    path_join(p, sizeof p, dir, name);
+    unsigned char *b;
+    if (read_file(p, &b, len, err, sizeof err)) {
+        *len = 0;
+        return NULL;
+    }
+    return b;
+}
+
+/* The named files of dir hold the bytes they held (snapshot taken by the caller). */
+static void expect_same_bytes(const char *dir, const char *name, const unsigned char *was, size_t was_len) {
+    size_t n;
+    unsigned char *now = slurp(dir, name, &n);
+    cr_expect(now && n == was_len && !memcmp(now, was, n), "%s/%s changed", dir, name);
+    free(now);
+}
+
+Test(train_cli, a_progress_csv_that_does_not_match_its_checkpoint_is_refused) {
+    char dir[64], cfg[256], run[256], out[4096], csv[4200];
+    scratch(dir, sizeof dir);
+    write_config(dir, 640, cfg, sizeof cfg);
+    snprintf(run, sizeof run, "%s/run", dir);
+    cr_assert_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet", cfg, run), 0, "%s", out);
+    path_join(csv, sizeof csv, run, "progress.csv");
+    size_t len;
+    unsigned char *orig = slurp(run, "progress.csv", &len), *ck;
+    size_t ck_len;
+    ck = slurp(run, "checkpoint.npz", &ck_len);
+    cr_assert(orig && ck && len > 200);
+    /* shorter than the checkpoint counted */
+    cr_assert_eq(truncate(csv, (off_t)len - 50), 0);
+    cr_expect_eq(run_cmd(out, sizeof out, "train --resume %s --quiet%s", run, ""), 2, "%s", out);
+    cr_expect(strstr(out, "progress.csv") && strstr(out, "shorter than"), "%s", out);
+    /* as long, one digit changed */
+    char err[256];
+    unsigned char *edited = malloc(len);
+    memcpy(edited, orig, len);
+    unsigned char *digit = edited + len / 2;
+    while (*digit < '0' || *digit > '8') digit++;
+    (*digit)++;
+    cr_assert_eq(write_file_atomic(csv, edited, len, err, sizeof err), 0);
+    cr_expect_eq(run_cmd(out, sizeof out, "train --resume %s --quiet%s", run, ""), 2, "%s", out);
+    cr_expect(strstr(out, "progress.csv") && strstr(out, "differs from"), "%s", out);
+    expect_same_bytes(run, "progress.csv", edited, len);
+    expect_same_bytes(run, "checkpoint.npz", ck, ck_len);
+    free(edited);
+    free(orig);
+    free(ck);
+    remove_scratch(dir);
+}
+
+/* Issue 12: a CartPole checkpoint copied into a Pendulum run resumed and overwrote it. */
+Test(train_cli, a_cartpole_checkpoint_in_a_pendulum_run_is_refused) {
+    char dir[64], cp_cfg[256], pd_cfg[256], cp[256], pd[256], out[4096], err[256];
+    scratch(dir, sizeof dir);
+    write_config(dir, 640, cp_cfg, sizeof cp_cfg);
+    snprintf(pd_cfg, sizeof pd_cfg, "%s/pd.yaml", dir);
+    FILE *f = fopen(pd_cfg, "w");
+    cr_assert(f);
+    fprintf(f, "env: Pendulum-v1\nseed: 7\nn_envs: 2\ntotal_timesteps: 640\neval_episodes: 1\nn_steps: 32\n"
+               "batch_size: 32\nn_epochs: 2\npolicy_kwargs:\n  net_arch: [16, 16]\n");
+    fclose(f);
+    snprintf(cp, sizeof cp, "%s/cp", dir);
+    snprintf(pd, sizeof pd, "%s/pd", dir);
+    cr_assert_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet", cp_cfg, cp), 0, "%s", out);
+    cr_assert_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet", pd_cfg, pd), 0, "%s", out);
+    size_t len, plen, slen;
+    unsigned char *ck = slurp(cp, "checkpoint.npz", &len);
+    char path[4200];
+    path_join(path, sizeof path, pd, "checkpoint.npz");
+    cr_assert_eq(write_file_atomic(path, ck, len, err, sizeof err), 0);
+    unsigned char *prog = slurp(pd, "progress.csv", &plen), *sum = slurp(pd, "summary.json", &slen);
+    cr_expect_eq(run_cmd(out, sizeof out, "train --resume %s --quiet%s", pd, ""), 2, "%s", out);
+    cr_expect(strstr(out, "checkpoint.npz: written by another run"), "%s", out);
+    expect_same_bytes(pd, "progress.csv", prog, plen);
+    expect_same_bytes(pd, "summary.json", sum, slen);
+    expect_same_bytes(pd, "checkpoint.npz", ck, len);
+    free(ck);
+    free(prog);
+    free(sum);
+    remove_scratch(dir);
+}
+
+Test(train_cli, a_new_run_into_a_used_directory_needs_force) {
+    char dir[64], cfg[256], run[256], out[4096];
+    scratch(dir, sizeof dir);
+    write_config(dir, 640, cfg, sizeof cfg);
+    snprintf(run, sizeof run, "%s/run", dir);
+    cr_assert_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet", cfg, run), 0, "%s", out);
+    cr_expect_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet", cfg, run), 2, "%s", out);
+    cr_expect(strstr(out, "not empty") && strstr(out, "--force"), "%s", out);
+    cr_expect_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet --force", cfg, run), 0, "%s", out);
+    /* --continue on the same config continues it (finished: evaluated again, same summary) */
+    cr_expect_eq(run_cmd(out, sizeof out, "train %s --out %s --quiet --continue", cfg, run), 0, "%s", out);
     remove_scratch(dir);
 }

@@ -1,5 +1,9 @@
-/* train.c: `stackelberg train CONFIG.yaml [--seed N] [--out DIR] [--set key=value ...] [--quiet]`
- * and `stackelberg train --resume DIR [--quiet]`. */
+/* train.c: `stackelberg train CONFIG.yaml [--seed N] [--out DIR] [--set key=value ...] [--quiet]
+ * [--force | --continue]` and `stackelberg train --resume DIR [--quiet]`.
+ *
+ * Every run claims its directory first (run/rundir.h: one writer, a new run only into an
+ * empty directory unless --force) and records itself in DIR/run.json; --resume rebuilds the
+ * config from that record and refuses a checkpoint written by another run. */
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
@@ -12,24 +16,31 @@
 #include "config/single_config.h"
 #include "config/yamltree.h"
 #include "rl/single.h"
+#include "run/rundir.h"
+#include "run/signals.h"
 #include "util/common.h"
 #include "util/fsutil.h"
-#include "util/signals.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: stackelberg train CONFIG.yaml [--seed N] [--out DIR] [--set key=value ...] [--quiet]\n"
+            "usage: stackelberg train CONFIG.yaml [--seed N] [--out DIR] [--set key=value ...] [--force | --continue]\n"
             "       stackelberg train --resume DIR [--quiet]\n"
             "       stackelberg train GAME.yaml [--seeds K] [--jobs J] [--out DIR] [--set key=value ...]\n"
             "\n"
             "Train PPO agents as CONFIG describes (keys follow Stable-Baselines3's PPO names).\n"
             "\n"
             "  --seed N          override the config's seed\n"
-            "  --out DIR         run directory (default runs/<config name>-seed<N>)\n"
+            "  --out DIR         run directory (default runs/<config name>-seed<N>; tariff game:\n"
+            "                    runs/<config name>); it must be empty or new\n"
             "  --set key=value   override a config key, e.g. --set learning_rate=1e-3 or\n"
             "                    --set policy_kwargs.net_arch=[32,32] (repeatable)\n"
-            "  --resume DIR      continue the run in DIR from DIR/checkpoint.npz (its config,\n"
-            "                    overrides and seed are the ones recorded there)\n"
+            "  --force           DIR may hold an earlier run: its files are removed first (only the\n"
+            "                    kinds a run writes: CSV, JSON, npz, figures; other files stay)\n"
+            "  --continue        if DIR holds a run of this same config (text, overrides, seeds),\n"
+            "                    continue it as --resume would; otherwise start (into an empty DIR,\n"
+            "                    or with --force into any)\n"
+            "  --resume DIR      continue the run in DIR (its config, overrides and seed are the\n"
+            "                    ones DIR/run.json records)\n"
             "  --checkpoint-every S  seconds between periodic checkpoints (default 10; 0: only\n"
             "                    at the end and on a signal)\n"
             "  --quiet           no progress line\n"
@@ -41,10 +52,13 @@ static void usage(FILE *f) {
             "                    `mpirun -np K` the seeds, and a seed's aggregators, spread over the ranks\n"
             "  -h, --help        this help\n"
             "\n"
-            "Writes DIR/progress.csv (a row per update), DIR/checkpoint.npz and DIR/summary.json.\n"
-            "SIGINT (Ctrl-C) or SIGTERM stop after the current update with a checkpoint and exit\n"
-            "130 or 143; a second Ctrl-C stops at once. A resumed run ends exactly as an\n"
-            "uninterrupted one would (only the wall-clock fields differ). A bad config exits 2\n"
+            "Writes DIR/run.json (the run's record), DIR/progress.csv (a row per update),\n"
+            "DIR/checkpoint.npz and DIR/summary.json. One run writes into a directory at a time:\n"
+            "a second one exits 2 naming the first's pid and command. SIGINT (Ctrl-C) or SIGTERM\n"
+            "stop after the current update with a checkpoint and exit 130 or 143; a second Ctrl-C\n"
+            "stops at once. A resumed run ends exactly as an uninterrupted one would (only the\n"
+            "wall-clock fields differ); records that do not match their checkpoint, a checkpoint\n"
+            "from another run and an edited run.json are refused with exit 2. A bad config exits 2\n"
             "with file:line:col: key: what is wrong, and writes nothing.\n");
 }
 
@@ -61,10 +75,11 @@ static int load_config(const SingleSource *src, SingleConfig *cfg, char *err, si
 }
 
 /* Run and map the outcome to the exit status. */
-static int run(const SingleConfig *cfg, const char *out, const SingleOptions *o) {
+static int run(const SingleConfig *cfg, const char *out, SingleOptions *o) {
     char err[1024];
     SingleResult res;
     sig_install();
+    o->stop = sig_stop_flag();
     int rc = single_run(cfg, out, o, &res, err, sizeof err);
     if (rc) {
         fprintf(stderr, "stackelberg train: %s\n", err);
@@ -83,24 +98,101 @@ static int run(const SingleConfig *cfg, const char *out, const SingleOptions *o)
     return SB_EXIT_OK;
 }
 
-static int resume(const char *dir, SingleOptions *o) {
-    char err[1024];
+/* Continue the single-agent run in dir (its lock held) from its record: from its checkpoint
+ * when there is one (refused if another run wrote it), else from the start. */
+static int resume_single(const char *dir, const RunRecord *rec, SingleOptions *o) {
+    char err[1024], path[4200];
+    SingleSource src = {.file = rec->file, .text = rec->yaml, .sets = rec->sets, .n_sets = rec->n_sets};
+    SingleConfig cfg;
+    if (rundir_source_fingerprint(rec->yaml, rec->sets, rec->n_sets) != rec->fingerprint) {
+        fprintf(stderr, "stackelberg train: %s/run.json: its fingerprint is not its config's\n", dir);
+        return SB_EXIT_USAGE;
+    }
+    if (load_config(&src, &cfg, err, sizeof err) || single_validate(&cfg, err, sizeof err)) {
+        fprintf(stderr, "stackelberg train: %s/run.json: the recorded config: %s\n", dir, err);
+        return SB_EXIT_USAGE;
+    }
+    o->source = &src;
+    path_join(path, sizeof path, dir, "checkpoint.npz");
+    if (access(path, F_OK) != 0) {
+        if (!o->quiet) fprintf(stderr, "stackelberg train: %s: no checkpoint yet; starting the run again\n", dir);
+        return run(&cfg, dir, o);
+    }
     SingleCheckpoint ck;
     int status = SB_EXIT_USAGE;
     if (single_checkpoint_load(&ck, dir, err, sizeof err)) {
         fprintf(stderr, "stackelberg train: %s\n", err);
-        goto done;
+    } else if (rundir_source_fingerprint(ck.source.text, ck.source.sets, ck.source.n_sets) != rec->fingerprint) {
+        fprintf(stderr,
+                "stackelberg train: %s: written by another run (its config: %s with %d overrides; this directory's "
+                "run.json: %s with %d); a checkpoint continues only the run that wrote it\n",
+                ck.path, ck.source.file, ck.source.n_sets, rec->file, rec->n_sets);
+    } else {
+        o->resume = &ck;
+        status = run(&cfg, dir, o);
     }
-    SingleConfig cfg;
-    if (load_config(&ck.source, &cfg, err, sizeof err)) {
-        fprintf(stderr, "stackelberg train: %s: the recorded config: %s\n", ck.path, err);
-        goto done;
-    }
-    o->source = &ck.source;
-    o->resume = &ck;
-    status = run(&cfg, dir, o);
-done:
     single_checkpoint_free(&ck);
+    return status;
+}
+
+/* `train --resume DIR`: the record read and verified before the directory is claimed (an
+ * edited run.json leaves everything as it was), and again under the lock. */
+static int resume(const char *dir, SingleOptions *o, const TrainGameOptions *go) {
+    char err[1024];
+    RunRecord rec;
+    int rc = rundir_read(&rec, dir, err, sizeof err);
+    rundir_record_free(&rec);
+    if (rc) {
+        fprintf(stderr, "stackelberg train: %s\n", err);
+        return SB_EXIT_USAGE;
+    }
+    DirLock lock;
+    if ((rc = rundir_claim_ranks(&lock, dir, RUNDIR_RESUME, go->holder, err, sizeof err))) {
+        fprintf(stderr, "stackelberg train: %s\n", err);
+        return rc == -2 ? SB_EXIT_USAGE : SB_EXIT_FAIL;
+    }
+    int status = SB_EXIT_USAGE;
+    if (rundir_read(&rec, dir, err, sizeof err)) fprintf(stderr, "stackelberg train: %s\n", err);
+    else if (!strcmp(rec.kind, "game")) status = train_game_resume(dir, &rec, go);
+    else if (!strcmp(rec.kind, "single")) status = resume_single(dir, &rec, o);
+    else fprintf(stderr, "stackelberg train: %s/run.json: a %s, not a training run (continue a sweep with `stackelberg sweep`)\n", dir, rec.kind);
+    rundir_record_free(&rec);
+    dir_unlock(&lock);
+    return status;
+}
+
+/* A new single-agent run into out (or the one it holds, with --continue). */
+static int start_single(const SingleSource *src, const SingleConfig *cfg, const char *out, SingleOptions *o,
+                        const TrainGameOptions *go) {
+    char err[1024];
+    if (single_validate(cfg, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", src->file, err);
+        return SB_EXIT_USAGE;
+    }
+    RunRecord rec = {.kind = "single", .file = src->file, .yaml = src->text, .sets = src->sets, .n_sets = src->n_sets,
+                     .seeds = 1, .fingerprint = rundir_source_fingerprint(src->text, src->sets, src->n_sets)};
+    if (go->cont) {
+        RunRecord old;
+        int same = !rundir_read(&old, out, err, sizeof err) && !strcmp(old.kind, "single") &&
+                   old.fingerprint == rec.fingerprint;
+        rundir_record_free(&old);
+        if (same) return resume(out, o, go);
+    }
+    DirLock lock;
+    int rc = rundir_claim(&lock, out, go->force ? RUNDIR_FORCE : RUNDIR_NEW, go->holder, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "stackelberg train: %s\n", err);
+        return rc == -2 ? SB_EXIT_USAGE : SB_EXIT_FAIL;
+    }
+    int status;
+    if (rundir_write(out, &rec, err, sizeof err)) {
+        fprintf(stderr, "stackelberg train: %s\n", err);
+        status = SB_EXIT_FAIL;
+    } else {
+        o->source = src;
+        status = run(cfg, out, o);
+    }
+    dir_unlock(&lock);
     return status;
 }
 
@@ -114,7 +206,7 @@ static int is_game(const SingleSource *src) {
     return game;
 }
 
-static int game_source(const SingleSource *src, const char *out, int seeds, int jobs, int threads, int quiet) {
+static int game_source(const SingleSource *src, const char *out, const TrainGameOptions *go) {
     char outbuf[4096];
     if (!out) {
         char tmp[4096];
@@ -124,7 +216,7 @@ static int game_source(const SingleSource *src, const char *out, int seeds, int 
         snprintf(outbuf, sizeof outbuf, "runs/%s", stem);
         out = outbuf;
     }
-    return train_game(src->file, src->text, src->sets, src->n_sets, out, seeds, jobs, threads, quiet);
+    return train_game(src->file, src->text, src->sets, src->n_sets, out, go);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -138,13 +230,18 @@ int cmd_train(int argc, char **argv) {
                                          {"seeds", required_argument, 0, 'K'},
                                          {"jobs", required_argument, 0, 'J'},
                                          {"threads", required_argument, 0, 'T'},
+                                         {"force", no_argument, 0, 'F'},
+                                         {"continue", no_argument, 0, 'C'},
                                          {0, 0, 0, 0}};
     const char *out = NULL, *seed_arg = NULL, *resume_dir = NULL;
     /* the overrides in the order applied; a --seed goes last as "seed=N" */
     const char **sets = sb_calloc((size_t)argc + 1, sizeof *sets);
     char seed_set[128];
-    int n_sets = 0, c, seeds = 0, jobs = 0, threads = 0;
+    int n_sets = 0, c;
     SingleOptions o = {.checkpoint_every = 10.0};
+    char holder[1024];
+    rundir_holder(holder, sizeof holder, argc, argv);
+    TrainGameOptions go = {.holder = holder};
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:o:S:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -162,7 +259,9 @@ int cmd_train(int argc, char **argv) {
             }
             break;
         }
-        case 'q': o.quiet = 1; break;
+        case 'q': o.quiet = go.quiet = 1; break;
+        case 'F': go.force = 1; break;
+        case 'C': go.cont = 1; break;
         case 'K':
         case 'J':
         case 'T': {
@@ -174,7 +273,7 @@ int cmd_train(int argc, char **argv) {
                 free(sets);
                 return SB_EXIT_USAGE;
             }
-            *(c == 'K' ? &seeds : c == 'J' ? &jobs : &threads) = (int)v;
+            *(c == 'K' ? &go.seeds : c == 'J' ? &go.jobs : &go.threads) = (int)v;
             break;
         }
         case 'h': usage(stdout); free(sets); return SB_EXIT_OK;
@@ -183,16 +282,13 @@ int cmd_train(int argc, char **argv) {
     }
     if (resume_dir) {
         int status;
-        if (optind != argc || out || seed_arg || n_sets) {
-            fprintf(stderr, "stackelberg train: --resume DIR takes no CONFIG, --out, --seed or --set "
-                            "(the run continues with what its checkpoint records)\n\n");
+        if (optind != argc || out || seed_arg || n_sets || go.seeds || go.force || go.cont) {
+            fprintf(stderr, "stackelberg train: --resume DIR takes no CONFIG, --out, --seed, --seeds, --set, --force "
+                            "or --continue (the run continues with what DIR/run.json records)\n\n");
             usage(stderr);
             status = SB_EXIT_USAGE;
         } else {
-            /* A tariff-game run records run.json; a single-agent run its checkpoint.npz. */
-            char rj[4096];
-            path_join(rj, sizeof rj, resume_dir, "run.json");
-            status = access(rj, F_OK) == 0 ? train_game_resume(resume_dir, jobs, threads, o.quiet) : resume(resume_dir, &o);
+            status = resume(resume_dir, &o, &go);
         }
         free(sets);
         return status;
@@ -222,7 +318,7 @@ int cmd_train(int argc, char **argv) {
     if (strlen(src.text) != len) {
         fprintf(stderr, "%s: contains a NUL byte; not a YAML text file\n", path);
     } else if (is_game(&src)) {
-        status = game_source(&src, out, seeds, jobs, threads, o.quiet);
+        status = game_source(&src, out, &go);
     } else if (load_config(&src, &cfg, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
     } else {
@@ -236,8 +332,7 @@ int cmd_train(int argc, char **argv) {
             snprintf(outbuf, sizeof outbuf, "runs/%s-seed%llu", stem, (unsigned long long)cfg.seed);
             out = outbuf;
         }
-        o.source = &src;
-        status = run(&cfg, out, &o);
+        status = start_single(&src, &cfg, out, &o, &go);
     }
     free(text);
     free(sets);

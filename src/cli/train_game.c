@@ -1,6 +1,8 @@
 /* train_game.c: `stackelberg train` for a tariff-game config (configs/paper.yaml), and its
- * --resume. OUT/run.json records the config text, the --set overrides and the seed count, so
- * a resumed run rebuilds exactly the config it started with. */
+ * --resume. OUT/run.json records the config text, the --set overrides, the seed count and the
+ * resolved config's fingerprint (run/rundir.h), so a resumed run rebuilds exactly the config
+ * it started with, or refuses. */
+#define _DEFAULT_SOURCE /* realpath */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,35 +10,13 @@
 
 #include "cli/cli.h"
 #include "config/game_config.h"
-#include "game/runner.h"
+#include "game/checkpoint.h"
 #include "game/world.h"
 #include "run/mpi.h"
-#include "io/jsonval.h"
+#include "run/rundir.h"
+#include "run/runner.h"
 #include "util/common.h"
 #include "util/fsutil.h"
-#include "util/json.h"
-
-static int write_run_json(const char *out, const char *file, const char *text, const char *const *sets, int n_sets,
-                          int seeds, char *err, size_t n) {
-    char path[4096];
-    path_join(path, sizeof path, out, "run.json");
-    AtomicFile a;
-    if (atomic_open(&a, path, err, n)) return -1;
-    Json j;
-    json_init(&j, a.f, 2);
-    json_obj_begin(&j, NULL);
-    json_str(&j, "kind", "game");
-    json_str(&j, "config_file", file);
-    json_str(&j, "config_yaml", text);
-    json_arr_begin(&j, "set");
-    for (int i = 0; i < n_sets; i++) json_str(&j, NULL, sets[i]);
-    json_arr_end(&j);
-    json_int(&j, "seeds", seeds);
-    json_str(&j, "version", SB_VERSION);
-    json_obj_end(&j);
-    json_end(&j);
-    return atomic_commit(&a, err, n);
-}
 
 /* Build the config from text + overrides. 0, or -1 with "file:line:col: ...". */
 static int build_config(const char *file, const char *text, const char *const *sets, int n_sets, GameConfig *cfg,
@@ -51,13 +31,15 @@ static int build_config(const char *file, const char *text, const char *const *s
     return rc;
 }
 
-static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int seeds, int jobs, int threads, int quiet,
+static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int seeds, const TrainGameOptions *o,
                int resume) {
     char err[1024];
-    if (sb_mpi_rank() != 0) quiet = 1; /* under mpirun, world rank 0 speaks for the run */
-    RunnerOptions o = {.seeds = seeds, .jobs = jobs, .threads = threads, .quiet = quiet, .figures = sb_mpi_rank() == 0, .resume = resume};
+    /* Under mpirun world rank 0 speaks for the run and draws its figures. */
+    RunnerOptions ro = {.jobs = o->jobs, .threads = o->threads, .quiet = o->quiet || sb_mpi_rank() != 0,
+                        .figures = sb_mpi_rank() == 0};
+    RunnerRun r = {.cfg = cfg, .w = w, .dir = out, .seeds = seeds, .resume = resume};
     double t0 = sb_now();
-    int rc = game_train(cfg, w, out, &o, err, sizeof err);
+    int rc = runner_train(&r, 1, &ro, NULL, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "stackelberg train: %s\n", err);
         return rc == -2 ? SB_EXIT_USAGE : SB_EXIT_FAIL;
@@ -68,12 +50,22 @@ static int run(const GameConfig *cfg, const GameWorld *w, const char *out, int s
                 rc == SIGTERM ? "SIGTERM" : "SIGINT", out);
         return 128 + rc;
     }
-    if (!quiet) printf("tariff game: %d seeds in %.1f s; wrote %s\n", seeds, sb_now() - t0, out);
+    if (!ro.quiet) printf("tariff game: %d seeds in %.1f s; wrote %s\n", seeds, sb_now() - t0, out);
     return SB_EXIT_OK;
 }
 
-int train_game(const char *file, const char *text, const char *const *sets, int n_sets, const char *out, int seeds,
-               int jobs, int threads, int quiet) {
+/* The recorded run in dir is this one: a game, the same resolved config and seed count. */
+static int same_run(const char *dir, uint64_t fp, int seeds) {
+    RunRecord rec;
+    char err[256];
+    int same = !rundir_read(&rec, dir, err, sizeof err) && !strcmp(rec.kind, "game") && rec.fingerprint == fp &&
+               rec.seeds == seeds;
+    rundir_record_free(&rec);
+    return same;
+}
+
+int train_game(const char *file, const char *text, const char *const *sets, int n_sets, const char *out,
+               const TrainGameOptions *o) {
     char err[1024];
     GameConfig cfg;
     GameWorld w;
@@ -83,68 +75,69 @@ int train_game(const char *file, const char *text, const char *const *sets, int 
         game_config_free(&cfg);
         return SB_EXIT_USAGE;
     }
-    if (seeds <= 0) seeds = cfg.seeds;
-    int status;
-    if (sb_mpi_rank() == 0 &&
-        (mkdir_p(out, err, sizeof err) || write_run_json(out, file, text, sets, n_sets, seeds, err, sizeof err))) {
+    /* The run is recorded, and built, with the config file's absolute path: its relative paths
+     * (the grid) then resolve the same when the run is resumed from another directory. */
+    char abs[4096];
+    if (realpath(file, abs) && strcmp(abs, file)) {
+        game_world_free(&w);
+        game_config_free(&cfg);
+        if (build_config(abs, text, sets, n_sets, &cfg, err, sizeof err) || game_world_load(&w, &cfg, err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            game_config_free(&cfg);
+            return SB_EXIT_USAGE;
+        }
+        file = abs;
+    }
+    int seeds = o->seeds > 0 ? o->seeds : cfg.seeds;
+    RunRecord rec = {.kind = "game", .file = file, .yaml = text, .sets = sets, .n_sets = n_sets, .seeds = seeds,
+                     .fingerprint = game_fingerprint(&cfg, &w)};
+    const int root = sb_mpi_rank() == 0;
+    int resume = o->cont && root && same_run(out, rec.fingerprint, seeds);
+    sb_comm_bcast(sb_comm_world(), &resume, sizeof resume); /* rank 0's reading, before it writes */
+    RunDirMode mode = resume ? RUNDIR_RESUME : o->force ? RUNDIR_FORCE : RUNDIR_NEW;
+    DirLock lock;
+    int status, rc = rundir_claim_ranks(&lock, out, mode, o->holder, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "stackelberg train: %s\n", err);
+        status = rc == -2 ? SB_EXIT_USAGE : SB_EXIT_FAIL;
+    } else if (root && resume && !same_run(out, rec.fingerprint, seeds)) {
+        fprintf(stderr, "stackelberg train: %s: its run record changed while this run started\n", out);
+        status = SB_EXIT_USAGE;
+        if (sb_mpi_active()) sb_mpi_abort("the run record changed");
+    } else if (root && !resume && rundir_write(out, &rec, err, sizeof err)) {
         fprintf(stderr, "stackelberg train: %s\n", err);
         status = SB_EXIT_FAIL;
+        if (sb_mpi_active()) sb_mpi_abort(err);
     } else {
-        status = run(&cfg, &w, out, seeds, jobs, threads, quiet, 0);
+        if (resume && !o->quiet) fprintf(stderr, "stackelberg train: %s holds this run: continuing it\n", out);
+        status = run(&cfg, &w, out, seeds, o, resume);
     }
+    dir_unlock(&lock);
     game_world_free(&w);
     game_config_free(&cfg);
     return status;
 }
 
-int train_game_resume(const char *dir, int jobs, int threads, int quiet) {
-    char err[1024], path[4096];
-    path_join(path, sizeof path, dir, "run.json");
-    unsigned char *buf;
-    size_t len;
-    if (read_file(path, &buf, &len, err, sizeof err)) {
-        fprintf(stderr, "stackelberg train: %s\n", err);
-        return SB_EXIT_USAGE;
-    }
-    JVal v;
-    int status = SB_EXIT_USAGE;
-    if (jv_parse(&v, (const char *)buf, len, err, sizeof err)) {
-        fprintf(stderr, "stackelberg train: %s: %s\n", path, err);
-        free(buf);
-        return status;
-    }
-    const char *file = NULL, *text = NULL;
-    double seeds = 0;
-    const JVal *set = jv_get(&v, "set");
-    if (jv_get_str(&v, "config_file", &file) != 1 || jv_get_str(&v, "config_yaml", &text) != 1 ||
-        jv_get_num(&v, "seeds", &seeds) != 1 || seeds < 1 || !set || set->kind != JV_ARR) {
-        fprintf(stderr, "stackelberg train: %s: not a tariff-game run record (config_file, config_yaml, set, seeds)\n",
-                path);
-        goto done;
-    }
-    const char **sets = sb_calloc(set->n + 1, sizeof *sets);
-    for (size_t i = 0; i < set->n; i++) {
-        if (set->items[i].kind != JV_STR) {
-            fprintf(stderr, "stackelberg train: %s: set[%zu] is not a string\n", path, i);
-            free(sets);
-            goto done;
-        }
-        sets[i] = set->items[i].str;
-    }
+int train_game_resume(const char *dir, const RunRecord *rec, const TrainGameOptions *o) {
+    char err[1024];
     GameConfig cfg;
     GameWorld w;
-    if (build_config(file, text, sets, (int)set->n, &cfg, err, sizeof err)) {
-        fprintf(stderr, "stackelberg train: %s: the recorded config: %s\n", path, err);
+    int status = SB_EXIT_USAGE;
+    if (build_config(rec->file, rec->yaml, rec->sets, rec->n_sets, &cfg, err, sizeof err)) {
+        fprintf(stderr, "stackelberg train: %s/run.json: the recorded config: %s\n", dir, err);
     } else if (game_world_load(&w, &cfg, err, sizeof err)) {
-        fprintf(stderr, "stackelberg train: %s: the recorded config: %s\n", path, err);
+        fprintf(stderr, "stackelberg train: %s/run.json: the recorded config: %s\n", dir, err);
     } else {
-        status = run(&cfg, &w, dir, (int)seeds, jobs, threads, quiet, 1);
+        if (game_fingerprint(&cfg, &w) != rec->fingerprint)
+            fprintf(stderr,
+                    "stackelberg train: %s/run.json: the recorded config no longer resolves to the run's config "
+                    "(fingerprint %016llx, recorded %016llx): a file it names (the grid?) has changed since the run "
+                    "began\n",
+                    dir, (unsigned long long)game_fingerprint(&cfg, &w), (unsigned long long)rec->fingerprint);
+        else
+            status = run(&cfg, &w, dir, rec->seeds, o, 1);
         game_world_free(&w);
     }
     game_config_free(&cfg);
-    free(sets);
-done:
-    jv_free(&v);
-    free(buf);
     return status;
 }

@@ -9,6 +9,7 @@
 
 #include "config/ppo_config.h"
 #include "util/common.h"
+#include "util/datadir.h"
 #include "util/fsutil.h"
 
 /* [P] Table 4 on top of SB3's defaults; only the network widths differ between the roles. */
@@ -235,9 +236,10 @@ static int rd_map(Rd *r, const char *path, const YtNode **out) {
 
 static CfgPos pos_of(const YtNode *x) { return (CfgPos){x ? x->line : 0, x ? x->col : 0}; }
 
-/* households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income}}: one
- * prosumer group and one income class per bus (named after it); the whole table is replaced,
- * every field required. */
+/* households: {NAME: {bus, prosumers, income, storage_kwh, consumers, consumer_income[, class]}}:
+ * one prosumer group per bus; its income class is named after the bus unless `class` names one
+ * that several buses share (their incomes must agree). The whole table is replaced, every field
+ * but class required. */
 static int rd_households_per_bus(Rd *r, GameConfig *c, const YtNode *h) {
     HhParams *p = &c->hh;
     int B = (int)h->n;
@@ -251,6 +253,7 @@ static int rd_households_per_bus(Rd *r, GameConfig *c, const YtNode *h) {
     free(c->bus_pos);
     c->bus_pos = sb_calloc((size_t)B, sizeof *c->bus_pos);
     static const char *const fields[] = {"bus", "prosumers", "income", "storage_kwh", "consumers", "consumer_income"};
+    p->n_class = 0; /* counted as the buses name them */
     for (int b = 0; b < B; b++) {
         const char *name = h->keys[b];
         char base[96];
@@ -261,7 +264,6 @@ static int rd_households_per_bus(Rd *r, GameConfig *c, const YtNode *h) {
             return yt_error_at(r->d, h->items[b], "households", r->err, r->n,
                                "from_load generates the households: it cannot stand beside buses given one by one");
         snprintf(p->bus_name[b], GAME_NAME_MAX, "%s", name);
-        snprintf(p->class_name[b], GAME_NAME_MAX, "%s", name);
         snprintf(base, sizeof base, "households.%s", name);
         const YtNode *e;
         if (rd_map(r, base, &e) < 0) return -1;
@@ -274,13 +276,35 @@ static int rd_households_per_bus(Rd *r, GameConfig *c, const YtNode *h) {
         if (rd_int(r, FIELD("bus"), &p->bus_id[b], 0, 1e9) < 0) return -1;
         c->bus_pos[b] = pos_of(yt_find(r->d, NULL, path));
         if (rd_int(r, FIELD("prosumers"), &p->prosumers[b], 1, 1e8) < 0) return -1;
-        if (rd_dbl(r, FIELD("income"), &p->class_income[b], 1e-9, 1e12) < 0) return -1;
+        double income = 0;
+        if (rd_dbl(r, FIELD("income"), &income, 1e-9, 1e12) < 0) return -1;
+        const char *cls = name;
+        if (yt_get_str(r->d, NULL, FIELD("class"), &cls, r->err, r->n) < 0) return -1;
+        if (!*cls || strlen(cls) >= GAME_NAME_MAX || strchr(cls, '.'))
+            return yt_error_at(r->d, yt_find(r->d, NULL, path), path, r->err, r->n,
+                               "class names need 1 to %d characters and no '.'", GAME_NAME_MAX - 1);
+        int k = 0;
+        while (k < p->n_class && strcmp(p->class_name[k], cls)) k++;
+        if (k == p->n_class) {
+            snprintf(p->class_name[k], GAME_NAME_MAX, "%s", cls);
+            p->class_income[k] = income;
+            p->n_class++;
+        } else if (p->class_income[k] != income) {
+            int first = 0;
+            while (p->group_class[first] != k) first++;
+            const YtNode *other = yt_find(r->d, h->items[first], "income");
+            return yt_error_at(r->d, yt_find(r->d, NULL, FIELD("income")), path, r->err, r->n,
+                               "%g differs from %g, the income of class %s at %s:%d:%d (households.%s.income): a class "
+                               "has one income",
+                               income, p->class_income[k], cls, r->d->file, other ? other->line : 0, other ? other->col : 0,
+                               p->bus_name[first]);
+        }
+        p->group_class[b] = k;
         if (rd_dbl(r, FIELD("storage_kwh"), &p->storage_kwh[b], 0, 1e6) < 0) return -1;
         if (rd_int(r, FIELD("consumers"), &p->consumers[b], 1, 1e8) < 0) return -1;
         if (rd_dbl(r, FIELD("consumer_income"), &p->consumer_income[b], 1e-9, 1e12) < 0) return -1;
 #undef FIELD
         p->group_bus[b] = b;
-        p->group_class[b] = b;
         for (int o = 0; o < b; o++)
             if (p->bus_id[o] == p->bus_id[b])
                 return yt_error_at(r->d, yt_find(r->d, e, "bus"), path, r->err, r->n,
@@ -464,6 +488,10 @@ static int read_all(Rd *r, GameConfig *c) {
         const YtNode *g = yt_find(r->d, NULL, "grid");
         c->grid_pos = pos_of(g);
         resolve_grid(c, g);
+    } else {
+        /* A config file that names no grid gets the default one from the data directory, so
+         * it runs from any working directory (util/datadir.h). */
+        sb_data_path(c->grid_path, sizeof c->grid_path, c->grid);
     }
     v = (int)c->cost_basis;
     if (rd_enum(r, "cost_basis", bases, 3, &v) < 0) return -1;
@@ -787,6 +815,8 @@ void game_config_json(const GameConfig *c, Json *j, const char *key) {
             json_num(j, "storage_kwh", p->storage_kwh[g]);
             json_int(j, "consumers", p->consumers[b]);
             json_num(j, "consumer_income", p->consumer_income[b]);
+            const char *cls = p->class_name[p->group_class[g]];
+            if (strcmp(cls, p->bus_name[b])) json_str(j, "class", cls);
             json_obj_end(j);
         }
     }

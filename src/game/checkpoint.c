@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "game/checkpoint.h"
 #include "game/describe.h"
 #include "game/game_internal.h"
 #include "io/jsonval.h"
@@ -43,20 +44,22 @@ static void agent_name(const Game *g, int b, char *out, size_t cap) {
 }
 
 /* The config as its JSON record, hashed with the world: what a checkpoint must match. */
-static uint64_t fingerprint(const Game *g) {
+uint64_t game_fingerprint(const GameConfig *c, const GameWorld *w) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     Json j;
     json_init(&j, f, 0);
-    game_config_json(g->c, &j, NULL);
+    game_config_json(c, &j, NULL);
     json_end(&j);
     fclose(f);
     uint64_t h = sb_fnv1a(SB_FNV_INIT, text, len);
     free(text);
-    uint64_t w = game_world_fingerprint(g->w);
-    return sb_fnv1a(h, &w, sizeof w);
+    uint64_t wf = game_world_fingerprint(w);
+    return sb_fnv1a(h, &wf, sizeof wf);
 }
+
+static uint64_t fingerprint(const Game *g) { return game_fingerprint(g->c, g->w); }
 
 /* ---- writing ---- */
 
@@ -305,7 +308,7 @@ static int get_result(Rd *r, const Game *g, GameResult *res) {
 }
 
 /* meta.json: our format, this version, a game, this seed, this config and world. */
-static int check_meta(Rd *r, const Game *g) {
+static int check_meta(Rd *r, const GameConfig *c, const GameWorld *w, long seed) {
     const NpzMember *m = npz_find(r->z, "meta.json");
     if (!m || m->dtype != NPY_RAW) return sb_err(r->err, r->n, "%s: member meta.json: missing", r->label);
     JVal v;
@@ -313,10 +316,10 @@ static int check_meta(Rd *r, const Game *g) {
     if (jv_parse(&v, m->data, m->count, jerr, sizeof jerr))
         return sb_err(r->err, r->n, "%s: member meta.json: %s", r->label, jerr);
     const char *format = NULL, *kind = NULL, *fp = NULL;
-    double version = 0, seed = -1;
+    double version = 0, written = -1;
     int rc = -1;
     char want[32];
-    snprintf(want, sizeof want, "%016" PRIx64, fingerprint(g));
+    snprintf(want, sizeof want, "%016" PRIx64, game_fingerprint(c, w));
     if (jv_get_str(&v, "format", &format) != 1 || strcmp(format, CKPT_FORMAT))
         sb_err(r->err, r->n, "%s: not a stackelberg checkpoint (meta.json format)", r->label);
     else if (jv_get_num(&v, "version", &version) != 1 || version != CKPT_VERSION)
@@ -324,8 +327,8 @@ static int check_meta(Rd *r, const Game *g) {
                version, CKPT_VERSION);
     else if (jv_get_str(&v, "kind", &kind) != 1 || strcmp(kind, "game"))
         sb_err(r->err, r->n, "%s: a checkpoint of a %s run, not of a tariff game", r->label, kind ? kind : "?");
-    else if (jv_get_num(&v, "seed", &seed) != 1 || seed != (double)g->seed)
-        sb_err(r->err, r->n, "%s: written for seed %g, this is seed %ld", r->label, seed, g->seed);
+    else if (jv_get_num(&v, "seed", &written) != 1 || written != (double)seed)
+        sb_err(r->err, r->n, "%s: written for seed %g, this is seed %ld", r->label, written, seed);
     else if (jv_get_str(&v, "fingerprint", &fp) != 1 || strcmp(fp, want))
         sb_err(r->err, r->n,
                "%s: written by a run with another config or grid (fingerprint %s, this run's %s); a checkpoint "
@@ -338,7 +341,7 @@ static int check_meta(Rd *r, const Game *g) {
 }
 
 static int restore(Game *g, Rd *r, RecorderMark *mark, GameResult *res) {
-    if (check_meta(r, g)) return -1;
+    if (check_meta(r, g->c, g->w, g->seed)) return -1;
     GameShared *s = &g->g;
     const size_t B = (size_t)s->B, S = (size_t)s->S, C = (size_t)s->C, T = (size_t)g->T;
     const size_t K = (size_t)market_tariff_dim(s->C);
@@ -457,4 +460,30 @@ void game_sync_followers(Game *g) {
         free(lens);
     }
     g->synced_t = g->t;
+}
+
+int game_checkpoint_check(const char *path, const GameConfig *c, const GameWorld *w, long seed,
+                          GameCheckpointInfo *info, char *err, size_t n) {
+    memset(info, 0, sizeof *info);
+    Npz z;
+    if (npz_read(&z, path, err, n)) {
+        npz_free(&z);
+        return -2;
+    }
+    Rd r = {&z, path, err, n};
+    int64_t t, finished, crc[REC_N];
+    int rc = -2;
+    if (!check_meta(&r, c, w, seed) && !get_i64(&r, "game.t", &t) && !get_i64(&r, "game.finished", &finished) &&
+        !get(&r, "records.bytes", NPY_I8, REC_N, 0, info->mark.bytes) && !get(&r, "records.crc32", NPY_I8, REC_N, 0, crc)) {
+        if (t < 0 || t > game_total_steps(c) || (finished && t != game_total_steps(c))) {
+            sb_err(err, n, "%s: game.t out of range for this config", path);
+        } else {
+            info->step = (long)t;
+            info->finished = finished != 0;
+            for (int k = 0; k < REC_N; k++) info->mark.crc[k] = (uint32_t)crc[k];
+            rc = 0;
+        }
+    }
+    npz_free(&z);
+    return rc;
 }

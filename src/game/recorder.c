@@ -110,6 +110,33 @@ static int crc_prefix(const char *path, int64_t len, uint32_t *out) {
     return 0;
 }
 
+/* One file against its mark: present, at least as long, the same CRC over that length. */
+static int verify_one(const char *path, int64_t bytes, uint32_t want, char *err, size_t n) {
+    if (bytes < 0) return bad_input(err, n, "%s: the checkpoint has no record of this file (another config?)", path);
+    struct stat st;
+    uint32_t crc = 0;
+    if (stat(path, &st) != 0)
+        return bad_input(err, n, "%s: missing; the checkpoint counted %lld bytes of it", path, (long long)bytes);
+    if ((int64_t)st.st_size < bytes || crc_prefix(path, bytes, &crc) || crc != want)
+        return bad_input(err, n,
+                         "%s: %s the checkpoint's record (%lld bytes, CRC-32 %08x; the file has %lld bytes): "
+                         "the records were damaged or written by another run; resuming would corrupt them",
+                         path, (int64_t)st.st_size < bytes ? "shorter than" : "differs from", (long long)bytes,
+                         (unsigned)want, (long long)st.st_size);
+    return 0;
+}
+
+int recorder_verify(const char *dir, const GameConfig *c, const RecorderMark *mark, char *err, size_t n) {
+    for (int k = 0; k < REC_N; k++) {
+        if (!wanted(c, k)) continue;
+        char path[4096];
+        path_join(path, sizeof path, dir, FILES[k]);
+        int rc = verify_one(path, mark->bytes[k], mark->crc[k], err, n);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 int recorder_open(Recorder **out, const char *dir, const GameConfig *c, const GameWorld *w, const RecorderMark *mark,
                   char *err, size_t n) {
     Recorder *r = sb_calloc(1, sizeof *r);
@@ -122,36 +149,22 @@ int recorder_open(Recorder **out, const char *dir, const GameConfig *c, const Ga
         if (!wanted(c, k)) continue;
         path_join(l->path, sizeof l->path, dir, FILES[k]);
         if (mark) {
-            if (mark->bytes[k] < 0) {
+            int rc = verify_one(l->path, mark->bytes[k], mark->crc[k], err, n);
+            if (rc) {
                 recorder_close(r);
-                return bad_input(err, n, "%s: the checkpoint has no record of this file (another config?)", l->path);
-            }
-            struct stat st;
-            uint32_t crc = 0;
-            if (stat(l->path, &st) != 0) {
-                recorder_close(r);
-                return bad_input(err, n, "%s: missing; the checkpoint counted %lld bytes of it", l->path,
-                                 (long long)mark->bytes[k]);
-            }
-            if ((int64_t)st.st_size < mark->bytes[k] || crc_prefix(l->path, mark->bytes[k], &crc) ||
-                crc != mark->crc[k]) {
-                int shorter = (int64_t)st.st_size < mark->bytes[k];
-                recorder_close(r);
-                return bad_input(err, n,
-                                 "%s: %s the checkpoint's record (%lld bytes, CRC-32 %08x; the file has %lld bytes): "
-                                 "the records were damaged or written by another run; resuming would corrupt them",
-                                 l->path, shorter ? "shorter than" : "differs from", (long long)mark->bytes[k],
-                                 (unsigned)mark->crc[k], (long long)st.st_size);
+                return rc;
             }
             if (truncate(l->path, (off_t)mark->bytes[k]) || !(l->f = fopen(l->path, "ab"))) {
-                recorder_close(r);
-                return sb_err(err, n, "%s: cannot reopen for appending: %s", l->path, strerror(errno));
+                sb_err(err, n, "%s: cannot reopen for appending: %s", l->path, strerror(errno));
+                recorder_close(r); /* after the message: l lives in r */
+                return -1;
             }
             l->bytes = mark->bytes[k];
             l->crc = mark->crc[k];
         } else if (!(l->f = fopen(l->path, "wb"))) {
+            sb_err(err, n, "%s: cannot write: %s", l->path, strerror(errno));
             recorder_close(r);
-            return sb_err(err, n, "%s: cannot write: %s", l->path, strerror(errno));
+            return -1;
         }
     }
     if (!mark) headers(r);

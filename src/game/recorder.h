@@ -62,6 +62,9 @@ typedef struct Recorder Recorder;
  * not match the mark). */
 int recorder_open(Recorder **out, const char *dir, const GameConfig *c, const GameWorld *w, const RecorderMark *mark,
                   char *err, size_t n);
+/* Check dir's appended files against a mark without touching them (as recorder_open does
+ * before it cuts them): 0, or -2 with err. */
+int recorder_verify(const char *dir, const GameConfig *c, const RecorderMark *mark, char *err, size_t n);
 void recorder_step(Recorder *r, const StepRecord *s);
 void recorder_period(Recorder *r, const PeriodRecord *p);
 /* training.csv: rows already formatted by recorder_training_row (the agents' PPO updates),

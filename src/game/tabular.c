@@ -1,6 +1,6 @@
-/* tabular.c: tabular Stackelberg Markov games: the YAML loader, Stackelberg Q-value
- * iteration, the softmax policy iteration of the paper's section 2.2, exact policy
- * evaluation by a linear solve, the epsilon-net projection and policy enumeration.
+/* tabular.c: tabular Stackelberg Markov games: Stackelberg Q-value iteration, the softmax policy iteration of the paper's section 2.2, exact policy
+ * evaluation by a linear solve, the epsilon-net projection and policy enumeration. Files are
+ * read by config/tabular_config.c.
  *
  * Legend: S states, L leader actions, F follower actions (see tabular.h for the layouts).
  * Index helpers: SL(s,aL) = s*L + aL, SLF(s,aL,aF) = (s*L + aL)*F + aF, and the transition
@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/ppo_config.h"
-#include "config/yamltree.h"
 #include "util/common.h"
 
 /* Relative width of a tie between action values. */
@@ -62,6 +60,12 @@ int tab_game_validate(const TabGame *g, char *err, size_t errlen) {
             return sb_err(err, errlen, "transition: row %zu sums to %.17g, not 1", i, sum);
     }
     return 0;
+}
+
+/* Solvers trust their game: one built in code that breaks the contract is a bug, stopped here. */
+static void require_valid(const TabGame *g) {
+    char err[256];
+    if (tab_game_validate(g, err, sizeof err)) SB_PANIC("tabular game: %s", err);
 }
 
 void tab_game_random(TabGame *g, int S, int L, int F, double gamma_leader, double gamma_follower,
@@ -118,286 +122,6 @@ int tab_method_parse(const char *name, TabMethod *out) {
             return 0;
         }
     return -1;
-}
-
-/* ---- loader ---- */
-
-static const char *const DIM_NAMES[] = {"state", "leader action", "follower action", "next state"};
-
-/* Read a nested list of numbers of shape dims (ndim levels) into out (row-major). `label` is
- * the key path built so far (e.g. "reward.leader[0]"); it is extended in place. */
-static int read_tensor(const YtDoc *d, const YtNode *x, char *label, size_t labcap, const int *dims,
-                       const char *const *names, int ndim, double *out, char *err, size_t n) {
-    if (x->kind != YT_SEQ)
-        return yt_error_at(d, x, label, err, n, "expected a list of %d values (one per %s)%s", dims[0],
-                           names[0], x->kind == YT_SCALAR ? ", got a single value" : ", got a map");
-    if (x->n != (size_t)dims[0])
-        return yt_error_at(d, x, label, err, n, "expected %d entries (one per %s), got %zu", dims[0],
-                           names[0], x->n);
-    size_t stride = 1;
-    for (int k = 1; k < ndim; k++) stride *= (size_t)dims[k];
-    size_t base = strlen(label);
-    for (size_t i = 0; i < x->n; i++) {
-        snprintf(label + base, labcap - base, "[%zu]", i);
-        const YtNode *item = x->items[i];
-        if (ndim == 1) {
-            if (item->kind != YT_SCALAR)
-                return yt_error_at(d, item, label, err, n, "expected a number, got a %s (nested too deep)",
-                                   item->kind == YT_SEQ ? "list" : "map");
-            if (yt_node_double(d, item, label, &out[i], err, n)) return -1;
-            if (!isfinite(out[i])) return yt_error_at(d, item, label, err, n, "must be finite");
-        } else if (read_tensor(d, item, label, labcap, dims + 1, names + 1, ndim - 1, out + i * stride, err,
-                               n)) {
-            return -1;
-        }
-    }
-    label[base] = 0;
-    return 0;
-}
-
-/* Transition rows: entries >= 0 and sums within TAB_ROW_TOL of 1, reported at the row. The
- * shape has already been checked by read_tensor. */
-static int check_rows(const YtDoc *d, const YtNode *x, const TabGame *g, char *err, size_t n) {
-    char label[96];
-    for (int s = 0; s < g->S; s++)
-        for (int a = 0; a < g->L; a++)
-            for (int b = 0; b < g->F; b++) {
-                const YtNode *row = x->items[s]->items[a]->items[b];
-                const double *p = g->trans + (((size_t)s * g->L + a) * g->F + b) * g->S;
-                snprintf(label, sizeof label, "transition[%d][%d][%d]", s, a, b);
-                double sum = 0;
-                for (int t = 0; t < g->S; t++) {
-                    if (p[t] < 0) {
-                        snprintf(label, sizeof label, "transition[%d][%d][%d][%d]", s, a, b, t);
-                        return yt_error_at(d, row->items[t], label, err, n, "probability must be >= 0, got %g",
-                                           p[t]);
-                    }
-                    sum += p[t];
-                }
-                if (fabs(sum - 1) > TAB_ROW_TOL)
-                    return yt_error_at(d, row, label, err, n, "probabilities sum to %.12g, must sum to 1 within %g",
-                                       sum, TAB_ROW_TOL);
-            }
-    return 0;
-}
-
-/* A required integer size in [1, hi]. */
-static int read_size(const YtDoc *d, const char *key, int hi, int *out, char *err, size_t n) {
-    long v;
-    int rc = yt_get_int(d, NULL, key, &v, err, n);
-    if (rc < 0) return -1;
-    if (rc == 0) return yt_error_at(d, d->root, key, err, n, "missing (an integer in [1, %d])", hi);
-    if (v < 1 || v > hi) return yt_error_at(d, yt_find(d, NULL, key), key, err, n, "must be in [1, %d], got %ld", hi, v);
-    *out = (int)v;
-    return 0;
-}
-
-/* A discount in [0, 1) at `path`, required. */
-static int read_gamma(const YtDoc *d, const YtNode *m, const char *path, const char *label, double *out,
-                      char *err, size_t n) {
-    const YtNode *x = yt_find(d, m, path);
-    if (!x) return yt_error_at(d, m, label, err, n, "missing (a discount in [0, 1))");
-    if (yt_node_double(d, x, label, out, err, n)) return -1;
-    if (!(*out >= 0 && *out < 1)) return yt_error_at(d, x, label, err, n, "must be in [0, 1), got %g", *out);
-    return 0;
-}
-
-/* `key: v` for both players or `key: {leader: v, follower: w}`. */
-static int read_pair(const YtDoc *d, const YtNode *parent, const char *key, const char *label, double *lead,
-                     double *follow, int is_gamma, char *err, size_t n) {
-    const YtNode *x = yt_find(d, parent, key);
-    if (!x) {
-        if (is_gamma) return yt_error_at(d, parent, label, err, n, "missing (a discount in [0, 1), or {leader: g, follower: g})");
-        return 0;
-    }
-    char lab[64];
-    if (x->kind == YT_SCALAR) {
-        if (is_gamma) {
-            if (read_gamma(d, parent, key, label, lead, err, n)) return -1;
-        } else if (yt_node_double(d, x, label, lead, err, n)) {
-            return -1;
-        }
-        *follow = *lead;
-        return 0;
-    }
-    if (x->kind != YT_MAP) return yt_error_at(d, x, label, err, n, "expected a number or {leader: ..., follower: ...}");
-    snprintf(lab, sizeof lab, "%s.leader", label);
-    if (is_gamma) {
-        if (read_gamma(d, x, "leader", lab, lead, err, n)) return -1;
-        snprintf(lab, sizeof lab, "%s.follower", label);
-        return read_gamma(d, x, "follower", lab, follow, err, n);
-    }
-    const YtNode *v = yt_find(d, x, "leader");
-    if (v && yt_node_double(d, v, lab, lead, err, n)) return -1;
-    snprintf(lab, sizeof lab, "%s.follower", label);
-    v = yt_find(d, x, "follower");
-    if (v && yt_node_double(d, v, lab, follow, err, n)) return -1;
-    return 0;
-}
-
-/* solver.ppo: the schedule, and SB3 hyperparameters under `leader:` and `follower:`. */
-static int read_ppo(const YtDoc *d, const YtNode *m, TabPpoSettings *p, char *err, size_t n) {
-    if (m->kind != YT_MAP) return yt_error_at(d, m, "solver.ppo", err, n, "expected a map such as {rounds: 6}");
-    long v;
-    int rc;
-    static const struct {
-        const char *key;
-        long lo, hi;
-    } ints[] = {{"rounds", 1, 1000000}, {"follower_steps", 1, 1000000000000L}, {"leader_steps", 1, 1000000000000L},
-                {"horizon", 1, 1000000000L}, {"n_envs", 1, 1024}, {"seed", 0, 9000000000000000L}};
-    for (size_t i = 0; i < SB_ARRAY_LEN(ints); i++) {
-        if ((rc = yt_get_int(d, m, ints[i].key, &v, err, n)) < 0) return -1;
-        if (!rc) continue;
-        if (v < ints[i].lo || v > ints[i].hi) {
-            char label[64];
-            snprintf(label, sizeof label, "solver.ppo.%s", ints[i].key);
-            return yt_error_at(d, yt_find(d, m, ints[i].key), label, err, n, "must be in [%ld, %ld], got %ld",
-                               ints[i].lo, ints[i].hi, v);
-        }
-        switch (i) {
-        case 0: p->rounds = (int)v; break;
-        case 1: p->follower_steps = v; break;
-        case 2: p->leader_steps = v; break;
-        case 3: p->horizon = (int)v; break;
-        case 4: p->n_envs = (int)v; break;
-        default: p->seed = (uint64_t)v; break;
-        }
-    }
-    if (yt_get_bool(d, m, "fresh_leader", &p->fresh_leader, err, n) < 0) return -1;
-    if (yt_get_bool(d, m, "fresh_follower", &p->fresh_follower, err, n) < 0) return -1;
-    const char *obs;
-    if ((rc = yt_get_str(d, m, "follower_obs", &obs, err, n)) < 0) return -1;
-    if (rc) {
-        if (!strcmp(obs, "pair")) p->follower_pair = 1;
-        else if (!strcmp(obs, "concat")) p->follower_pair = 0;
-        else
-            return yt_error_at(d, yt_find(d, m, "follower_obs"), "solver.ppo.follower_obs", err, n,
-                               "expected pair (one-hot(s) ++ one-hot(aL) ++ one-hot(s, aL)) or concat "
-                               "(one-hot(s) ++ one-hot(aL)), got \"%s\"", obs);
-    }
-    static const char *const who[] = {"leader", "follower"};
-    for (int k = 0; k < 2; k++) {
-        const YtNode *x = yt_find(d, m, who[k]);
-        if (!x) continue;
-        char label[64];
-        snprintf(label, sizeof label, "solver.ppo.%s", who[k]);
-        if (x->kind != YT_MAP) return yt_error_at(d, x, label, err, n, "expected a map of PPO hyperparameters");
-        const YtNode *gam = yt_find(d, x, "gamma");
-        if (gam) {
-            snprintf(label, sizeof label, "solver.ppo.%s.gamma", who[k]);
-            return yt_error_at(d, gam, label, err, n, "the discount is the game's (top-level gamma), not a PPO setting");
-        }
-        if (ppo_config_from_yaml(d, x, k ? &p->follower : &p->leader, err, n)) return -1;
-    }
-    char msg[256];
-    if (tab_ppo_settings_validate(p, msg, sizeof msg)) return yt_error_at(d, m, NULL, err, n, "%s", msg);
-    return 0;
-}
-
-static int read_solver(const YtDoc *d, TabSettings *s, char *err, size_t n) {
-    const YtNode *m = yt_find(d, NULL, "solver");
-    if (!m) return 0;
-    if (m->kind != YT_MAP) return yt_error_at(d, m, "solver", err, n, "expected a map such as {method: exact}");
-    const char *method;
-    int rc = yt_get_str(d, m, "method", &method, err, n);
-    if (rc < 0) return -1;
-    if (rc == 1 && tab_method_parse(method, &s->method))
-        return yt_error_at(d, yt_find(d, m, "method"), "solver.method", err, n,
-                           "unknown method \"%s\" (exact, softmax or ppo)", method);
-    if (read_pair(d, m, "alpha", "solver.alpha", &s->alpha_leader, &s->alpha_follower, 0, err, n)) return -1;
-    if (yt_get_double(d, m, "tol", &s->tol, err, n) < 0) return -1;
-    if (yt_get_int(d, m, "max_iter", &s->max_iter, err, n) < 0) return -1;
-    long net = s->net;
-    if (yt_get_int(d, m, "net", &net, err, n) < 0) return -1;
-    if (net < 0 || net > 1000000) return yt_error_at(d, yt_find(d, m, "net"), "solver.net", err, n, "must be in [0, 1000000], got %ld", net);
-    s->net = (int)net;
-    const YtNode *ppo = yt_find(d, m, "ppo");
-    if (ppo && read_ppo(d, ppo, &s->ppo, err, n)) return -1;
-    const YtNode *alpha = yt_find(d, m, "alpha");
-    if (!(s->alpha_leader > 0 && isfinite(s->alpha_leader)) || !(s->alpha_follower > 0 && isfinite(s->alpha_follower)))
-        return yt_error_at(d, alpha, "solver.alpha", err, n, "must be finite and > 0, got leader %g, follower %g",
-                           s->alpha_leader, s->alpha_follower);
-    if (!(s->tol >= 0 && isfinite(s->tol)))
-        return yt_error_at(d, yt_find(d, m, "tol"), "solver.tol", err, n, "must be >= 0, got %g", s->tol);
-    if (s->max_iter < 1)
-        return yt_error_at(d, yt_find(d, m, "max_iter"), "solver.max_iter", err, n, "must be >= 1, got %ld",
-                           s->max_iter);
-    return 0;
-}
-
-static int load_doc(const YtDoc *d, TabGame *g, TabSettings *s, char *err, size_t n) {
-    const char *kind;
-    int rc = yt_get_str(d, NULL, "game", &kind, err, n);
-    if (rc < 0) return -1;
-    if (rc == 0) return yt_error_at(d, d->root, "game", err, n, "missing (this command reads `game: tabular`)");
-    if (strcmp(kind, "tabular"))
-        return yt_error_at(d, yt_find(d, NULL, "game"), "game", err, n, "expected \"tabular\", got \"%s\"", kind);
-    int S, L, F;
-    if (read_size(d, "states", TAB_MAX_STATES, &S, err, n) || read_size(d, "leader_actions", TAB_MAX_ACTIONS, &L, err, n) ||
-        read_size(d, "follower_actions", TAB_MAX_ACTIONS, &F, err, n))
-        return -1;
-    if ((double)S * L * F * S > TAB_MAX_TRANSITIONS)
-        return yt_error_at(d, yt_find(d, NULL, "states"), "states", err, n,
-                           "the transition tensor would hold %.0f entries, more than %d", (double)S * L * F * S,
-                           TAB_MAX_TRANSITIONS);
-    tab_game_init(g, S, L, F);
-    if (read_pair(d, NULL, "gamma", "gamma", &g->gamma_leader, &g->gamma_follower, 1, err, n)) goto fail;
-
-    int dims[4] = {S, L, F, S};
-    char label[128];
-    const YtNode *rew = yt_find(d, NULL, "reward");
-    if (!rew) {
-        yt_error_at(d, d->root, "reward", err, n, "missing ({leader: [...], follower: [...]} indexed [s][aL][aF])");
-        goto fail;
-    }
-    if (rew->kind != YT_MAP) {
-        yt_error_at(d, rew, "reward", err, n, "expected a map {leader: [...], follower: [...]}");
-        goto fail;
-    }
-    static const char *const who[] = {"leader", "follower"};
-    for (int k = 0; k < 2; k++) {
-        double *out = k ? g->r_follower : g->r_leader;
-        snprintf(label, sizeof label, "reward.%s", who[k]);
-        const YtNode *x = yt_find(d, rew, who[k]);
-        if (!x) {
-            yt_error_at(d, rew, label, err, n, "missing (nested lists indexed [s][aL][aF])");
-            goto fail;
-        }
-        if (read_tensor(d, x, label, sizeof label, dims, DIM_NAMES, 3, out, err, n)) goto fail;
-    }
-    const YtNode *tr = yt_find(d, NULL, "transition");
-    if (!tr) {
-        yt_error_at(d, d->root, "transition", err, n, "missing (nested lists indexed [s][aL][aF][s'])");
-        goto fail;
-    }
-    snprintf(label, sizeof label, "transition");
-    if (read_tensor(d, tr, label, sizeof label, dims, DIM_NAMES, 4, g->trans, err, n)) goto fail;
-    if (check_rows(d, tr, g, err, n)) goto fail;
-    if (read_solver(d, s, err, n)) goto fail;
-    if (yt_check_unused(d, NULL, err, n)) goto fail;
-    return 0;
-fail:
-    tab_game_free(g);
-    return -1;
-}
-
-int tab_load_file(const char *path, TabGame *g, TabSettings *s, char *err, size_t errlen) {
-    YtDoc d;
-    if (yt_load_file(&d, path, err, errlen)) return -1;
-    tab_settings_default(s);
-    int rc = load_doc(&d, g, s, err, errlen);
-    yt_free(&d);
-    return rc;
-}
-
-int tab_load_string(const char *name, const char *text, TabGame *g, TabSettings *s, char *err,
-                    size_t errlen) {
-    YtDoc d;
-    if (yt_load_string(&d, name, text, err, errlen)) return -1;
-    tab_settings_default(s);
-    int rc = load_doc(&d, g, s, err, errlen);
-    yt_free(&d);
-    return rc;
 }
 
 /* ---- solutions and evaluation ---- */
@@ -522,6 +246,7 @@ static double expect(const double *row, const double *v, int S) {
 }
 
 void tab_solve_exact(const TabGame *g, const TabSettings *set, TabSolution *sol) {
+    require_valid(g);
     int S = g->S, L = g->L, F = g->F;
     double gl = g->gamma_leader, gf = g->gamma_follower;
     double *vl = sb_calloc((size_t)S * 4, sizeof(double)); /* (4, S): V_L, V_F, new V_L, new V_F */
@@ -674,6 +399,7 @@ static void follower_step(const TabGame *g, const TabSettings *set, const double
 }
 
 void tab_solve_softmax(const TabGame *g, const TabSettings *set, TabSolution *sol) {
+    require_valid(g);
     int S = g->S, L = g->L, F = g->F;
     double *qf = sb_calloc((size_t)S * L * F, sizeof(double)); /* (S, L, F) */
     double *ql = sb_calloc((size_t)S * L, sizeof(double));     /* (S, L) */

@@ -39,7 +39,7 @@
 #define TAB_MAX_ACTIONS 64
 #define TAB_MAX_TRANSITIONS 20000000
 
-/* Tolerance on each transition row's sum. */
+/* Tolerance on each transition row's sum (the readers' GF_ROW_TOL, config/gamefile.h). */
 #define TAB_ROW_TOL 1e-9
 
 typedef struct {
@@ -54,7 +54,9 @@ typedef struct {
 void tab_game_init(TabGame *g, int S, int L, int F);
 void tab_game_free(TabGame *g);
 /* Sizes, gammas in [0, 1), finite rewards, transition rows >= 0 summing to 1 within
- * TAB_ROW_TOL. Returns 0, or -1 with what is wrong in err. */
+ * TAB_ROW_TOL. Returns 0, or -1 with what is wrong in err. Every solver calls it on entry and
+ * aborts on an invalid game (a bug of the code that built it: files are checked by the reader,
+ * config/tabular_config.h, with positions). */
 int tab_game_validate(const TabGame *g, char *err, size_t errlen);
 
 /* A random game: rewards uniform in [0, 1); each transition row normalises u^4 + 1e-3 for
@@ -95,15 +97,6 @@ int tab_settings_validate(const TabSettings *s, char *err, size_t errlen);
 const char *tab_method_name(TabMethod m);
 /* "exact", "softmax" or "ppo" -> method; -1 if unknown. */
 int tab_method_parse(const char *name, TabMethod *out);
-
-/* Load a game file (see configs/games/): the game and its `solver:` section. Errors, with
- * `file:line:col: key: what is wrong`, cover syntax, unknown keys, wrong nesting or sizes,
- * rows not summing to 1 within TAB_ROW_TOL and gammas outside [0, 1). Returns 0 or -1.
- * On failure nothing is left allocated. */
-int tab_load_file(const char *path, TabGame *g, TabSettings *s, char *err, size_t errlen);
-/* The same from a string; `name` stands for the file in messages. */
-int tab_load_string(const char *name, const char *text, TabGame *g, TabSettings *s, char *err,
-                    size_t errlen);
 
 typedef enum { TAB_CONVERGED = 0, TAB_MAX_ITER = 1 } TabStatus;
 

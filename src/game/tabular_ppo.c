@@ -239,6 +239,8 @@ static void greedy(const double *table, int rows, int k, int *out) {
 }
 
 void tab_solve_ppo(const TabGame *g, const TabPpoSettings *s, TabSolution *sol) {
+    char err[256];
+    if (tab_game_validate(g, err, sizeof err)) SB_PANIC("tabular game: %s", err);
     int S = g->S, L = g->L, F = g->F;
     double *piL = sol->leader_policy, *piF = sol->follower_policy;
     for (size_t i = 0; i < (size_t)S * L; i++) piL[i] = 1.0 / L;

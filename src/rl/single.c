@@ -5,11 +5,14 @@
  * A checkpoint is taken inside the PPO callback, after an update and its progress row and
  * before the next rollout: nothing it does changes the state, so when (or whether) one is
  * taken does not change the result. Its meta.json:
- *   {"format": "stackelberg-checkpoint", "version": 1, "project_version", "kind": "single",
+ *   {"format": "stackelberg-checkpoint", "version": 2, "project_version", "kind": "single",
  *    "seed", "env", "config": {"file", "yaml", "set": [...]}, "agents": [pspec of "agent"],
- *    "run": {"finished", "progress_bytes", "wall_s", "rollout_s", "update_s"}}
- * progress_bytes is the length of progress.csv when the checkpoint was taken: a resume
- * truncates the file there, so rows written after the checkpoint are not repeated. */
+ *    "run": {"finished", "progress_bytes", "progress_crc32", "wall_s", "rollout_s", "update_s"}}
+ * progress_bytes and progress_crc32 are the length of progress.csv when the checkpoint was
+ * taken (flushed and fsynced before the checkpoint is written) and the CRC-32 of those bytes:
+ * a resume verifies them, refuses a file that is shorter or has other bytes (damaged, or
+ * written by another run), and truncates it there, so rows written after the checkpoint are
+ * not repeated. */
 #include "rl/single.h"
 
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "io/pspec.h"
 #include "nn/blas.h"
@@ -27,10 +31,10 @@
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "util/progress.h"
-#include "util/signals.h"
 
 #define AGENT "agent"
 #define FORMAT "stackelberg-checkpoint"
+#define VERSION 2
 
 void single_config_default(SingleConfig *c) {
     memset(c, 0, sizeof *c);
@@ -178,8 +182,9 @@ int single_checkpoint_load(SingleCheckpoint *ck, const char *dir, char *err, siz
     double num = 0;
     if (jv_get_str(meta, "format", &s) != 1 || strcmp(s, FORMAT))
         return sb_err(err, n, "%s: meta.json: format is not \"" FORMAT "\"", P);
-    if (jv_get_num(meta, "version", &num) != 1 || num != 1)
-        return sb_err(err, n, "%s: meta.json: unknown format version (this build reads version 1)", P);
+    if (jv_get_num(meta, "version", &num) != 1 || num != VERSION)
+        return sb_err(err, n, "%s: meta.json: checkpoint version %g; this build reads version %d (start the run again)",
+                      P, num, VERSION);
     if (jv_get_str(meta, "kind", &s) != 1 || strcmp(s, "single"))
         return sb_err(err, n, "%s: meta.json: kind: not a single-agent run (this build resumes CartPole and Pendulum runs)", P);
     const JVal *cfg = jv_get(meta, "config");
@@ -214,6 +219,8 @@ typedef struct {
     Ppo *p;
     VecEnv *v;
     FILE *csv;
+    long csv_bytes;             /* progress.csv's length and CRC-32 so far */
+    uint32_t csv_crc;
     Progress *bar;
     double rollout_s, update_s; /* summed over updates, earlier sessions included */
     double wall_prev;           /* training time of earlier sessions */
@@ -231,7 +238,7 @@ static const char *CSV_HEADER =
     "approx_kl,clip_fraction,explained_variance,learning_rate,clip_range,std,n_updates,fps,rollout_s,"
     "update_s\n";
 
-static char *checkpoint_meta(const Run *r, int finished, long progress_bytes, size_t *len) {
+static char *checkpoint_meta(const Run *r, int finished, size_t *len) {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
     if (!f) SB_PANIC("open_memstream failed");
@@ -239,7 +246,7 @@ static char *checkpoint_meta(const Run *r, int finished, long progress_bytes, si
     json_init(&j, f, 2);
     json_obj_begin(&j, NULL);
     json_str(&j, "format", FORMAT);
-    json_int(&j, "version", 1);
+    json_int(&j, "version", VERSION);
     json_str(&j, "project_version", SB_VERSION);
     json_str(&j, "kind", "single");
     json_int(&j, "seed", (long long)r->c->seed);
@@ -263,7 +270,8 @@ static char *checkpoint_meta(const Run *r, int finished, long progress_bytes, si
     json_arr_end(&j);
     json_obj_begin(&j, "run");
     json_bool(&j, "finished", finished);
-    json_int(&j, "progress_bytes", progress_bytes);
+    json_int(&j, "progress_bytes", r->csv_bytes);
+    json_int(&j, "progress_crc32", r->csv_crc);
     json_num(&j, "wall_s", r->wall_prev + (sb_now() - r->t0));
     json_num(&j, "rollout_s", r->rollout_s);
     json_num(&j, "update_s", r->update_s);
@@ -277,15 +285,12 @@ static char *checkpoint_meta(const Run *r, int finished, long progress_bytes, si
 /* Write OUT/checkpoint.npz atomically; progress.csv is synced first so the length the
  * checkpoint records is on disk before the checkpoint is. */
 static int write_checkpoint(Run *r, int finished, char *err, size_t n) {
-    long bytes = 0;
-    if (r->csv) {
-        if (fflush(r->csv) || fsync(fileno(r->csv))) return sb_err(err, n, "progress.csv: write failed: %s", strerror(errno));
-        bytes = ftell(r->csv);
-    }
+    if (r->csv && (fflush(r->csv) || fsync(fileno(r->csv))))
+        return sb_err(err, n, "progress.csv: write failed: %s", strerror(errno));
     Npz z;
     npz_init(&z);
     size_t mlen;
-    char *meta = checkpoint_meta(r, finished, bytes, &mlen);
+    char *meta = checkpoint_meta(r, finished, &mlen);
     int rc = npz_add_raw(&z, "meta.json", meta, mlen, err, n);
     free(meta);
     if (!rc) rc = ppo_save(r->p, &z, AGENT, err, n);
@@ -297,19 +302,31 @@ static int write_checkpoint(Run *r, int finished, char *err, size_t n) {
     return rc;
 }
 
+/* Append to progress.csv, keeping its length and CRC-32 for the next checkpoint. */
+static void csv_put(Run *r, const char *text, size_t len) {
+    fwrite(text, 1, len, r->csv);
+    r->csv_bytes += (long)len;
+    r->csv_crc = (uint32_t)crc32(r->csv_crc, (const unsigned char *)text, (uInt)len);
+}
+
 static int on_update(const PpoStats *s, void *user) {
     Run *r = user;
     r->rollout_s += s->rollout_s;
     r->update_s += s->update_s;
     if (r->csv) {
-        fprintf(r->csv, "%d,%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%ld,%.1f,%.6f,%.6f\n",
-                s->iteration, s->timesteps, s->ep_return_mean, s->ep_len_mean, s->policy_loss, s->value_loss,
-                s->entropy_loss, s->loss, s->approx_kl, s->clip_fraction, s->explained_variance,
-                s->learning_rate, s->clip_range, s->std, s->n_updates, s->fps, s->rollout_s, s->update_s);
+        char row[1024];
+        int len = snprintf(row, sizeof row,
+                           "%d,%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%ld,%.1f,%.6f,%.6f\n",
+                           s->iteration, s->timesteps, s->ep_return_mean, s->ep_len_mean, s->policy_loss,
+                           s->value_loss, s->entropy_loss, s->loss, s->approx_kl, s->clip_fraction,
+                           s->explained_variance, s->learning_rate, s->clip_range, s->std, s->n_updates, s->fps,
+                           s->rollout_s, s->update_s);
+        SB_ASSERT(len > 0 && (size_t)len < sizeof row);
+        csv_put(r, row, (size_t)len);
         fflush(r->csv);
     }
     progress_update(r->bar, s->timesteps - r->start_steps, "return %.1f", s->ep_return_mean);
-    int sig = sig_pending();
+    int sig = r->o->stop ? *r->o->stop : 0;
     double now = sb_now();
     int periodic = r->o->checkpoint_every > 0 && now >= r->next_ckpt;
     if (r->out_dir && (sig || periodic)) {
@@ -382,27 +399,70 @@ static int write_summary(const SingleConfig *c, const char *out_dir, const Singl
     return atomic_commit(&a, err, n);
 }
 
-/* The run's counters recorded in a checkpoint; progress.csv cut back to its length then. */
+/* CRC-32 of the first len bytes of path; -1 if it is shorter or unreadable. */
+static int crc_prefix(const char *path, long len, uint32_t *out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned char buf[1 << 16];
+    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    long left = len;
+    while (left > 0) {
+        size_t got = fread(buf, 1, left > (long)sizeof buf ? sizeof buf : (size_t)left, f);
+        if (got == 0) break;
+        crc = (uint32_t)crc32(crc, buf, (uInt)got);
+        left -= (long)got;
+    }
+    fclose(f);
+    if (left) return -1;
+    *out = crc;
+    return 0;
+}
+
+/* The run's counters recorded in a checkpoint; progress.csv verified against the length and
+ * CRC the checkpoint recorded, and cut back there. 0, -1 with err (I/O), -2 with err (the
+ * file does not match the checkpoint). */
 static int resume_log(Run *r, const SingleCheckpoint *ck, char *err, size_t n) {
     const JVal *run = jv_get(&ck->meta, "run");
-    double bytes = -1;
+    double bytes = -1, crc = -1;
     if (jv_get_num(run, "progress_bytes", &bytes) != 1 || bytes < 0 || bytes != floor(bytes) ||
+        jv_get_num(run, "progress_crc32", &crc) != 1 || !(crc >= 0 && crc <= 4294967295.0) || crc != floor(crc) ||
         jv_get_num(run, "wall_s", &r->wall_prev) != 1 || jv_get_num(run, "rollout_s", &r->rollout_s) != 1 ||
-        jv_get_num(run, "update_s", &r->update_s) != 1)
-        return sb_err(err, n, "%s: meta.json: run: progress_bytes, wall_s, rollout_s, update_s: missing or invalid", ck->path);
+        jv_get_num(run, "update_s", &r->update_s) != 1) {
+        sb_err(err, n, "%s: meta.json: run: progress_bytes, progress_crc32, wall_s, rollout_s, update_s: missing or "
+                       "invalid", ck->path);
+        return -2;
+    }
     char path[4096];
     path_join(path, sizeof path, r->out_dir, "progress.csv");
     struct stat st;
-    if (stat(path, &st)) return sb_err(err, n, "%s: cannot resume: %s", path, strerror(errno));
-    if ((double)st.st_size < bytes)
-        return sb_err(err, n, "%s: %lld bytes, shorter than the %.0f the checkpoint recorded", path,
-                      (long long)st.st_size, bytes);
+    uint32_t have = 0;
+    if (stat(path, &st)) {
+        sb_err(err, n, "%s: missing; the checkpoint counted %.0f bytes of it", path, bytes);
+        return -2;
+    }
+    if ((double)st.st_size < bytes || crc_prefix(path, (long)bytes, &have) || have != (uint32_t)crc) {
+        sb_err(err, n,
+               "%s: %s the checkpoint's record (%.0f bytes, CRC-32 %08x; the file has %lld bytes): damaged or "
+               "written by another run; resuming would corrupt it",
+               path, (double)st.st_size < bytes ? "shorter than" : "differs from", bytes, (unsigned)crc,
+               (long long)st.st_size);
+        return -2;
+    }
     if (truncate(path, (off_t)bytes)) return sb_err(err, n, "%s: cannot truncate: %s", path, strerror(errno));
     r->csv = fopen(path, "a");
-    /* at the end explicitly: ftell must report the length even before the first write */
-    if (!r->csv || fseek(r->csv, 0, SEEK_END))
-        return sb_err(err, n, "%s: cannot append: %s", path, strerror(errno));
+    if (!r->csv) return sb_err(err, n, "%s: cannot append: %s", path, strerror(errno));
+    r->csv_bytes = (long)bytes;
+    r->csv_crc = (uint32_t)crc;
     return 0;
+}
+
+int single_validate(const SingleConfig *c, char *err, size_t n) {
+    if (!envs_find(c->env)) {
+        char names[256];
+        envs_list(names, sizeof names);
+        return sb_err(err, n, "env: unknown environment \"%s\" (known: %s)", c->env, names);
+    }
+    return ppo_config_validate(&c->ppo, err, n);
 }
 
 int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *o, SingleResult *res,
@@ -437,10 +497,7 @@ int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *
             goto done;
         }
         if (ck) {
-            if (resume_log(&r, ck, err, n)) {
-                rc = -2;
-                goto done;
-            }
+            if ((rc = resume_log(&r, ck, err, n))) goto done;
         } else {
             /* A new run replaces an old one in this directory: a stale checkpoint or summary
              * would not match the new progress.csv. */
@@ -455,7 +512,8 @@ int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *
                 rc = sb_err(err, n, "%s: cannot write: %s", path, strerror(errno));
                 goto done;
             }
-            fputs(CSV_HEADER, r.csv);
+            r.csv_crc = (uint32_t)crc32(0L, Z_NULL, 0);
+            csv_put(&r, CSV_HEADER, strlen(CSV_HEADER));
         }
     }
     /* The bar counts this session's steps, so its rate and ETA are right after a resume. */

@@ -3,7 +3,8 @@
  * at the end.
  *
  * Output directory (when out_dir is not NULL):
- *   progress.csv    one row per update (SB3 logger fields), flushed row by row
+ *   progress.csv    one row per update (SB3 logger fields), flushed row by row; its length and
+ *                   CRC-32 are in each checkpoint, and a resume verifies them
  *   checkpoint.npz  everything needed to continue bitwise (agent "agent", environments, the
  *                   run's own counters, meta.json with the config); written atomically at the
  *                   end, every checkpoint_every seconds and when SIGINT/SIGTERM arrive
@@ -72,12 +73,18 @@ typedef struct {
     double checkpoint_every;   /* seconds between periodic checkpoints; <= 0: only at the end and on a signal */
     const SingleSource *source;/* recorded in meta.json; NULL records an empty config */
     const SingleCheckpoint *resume; /* continue this checkpoint (out_dir must be its directory) */
+    volatile int *stop;        /* polled after each update: nonzero (a signal number, e.g. run/signals.h's
+                                * sig_stop_flag()) stops with a checkpoint; NULL: never */
 } SingleOptions;
 
-/* Train as c says. SIGINT/SIGTERM (util/signals.h, if installed) stop it after the current
- * update with a checkpoint; res->signal tells which. Returns 0 (finished or stopped by a
- * signal), -1 with err for I/O failures, -2 with err for bad input (unknown env, invalid
- * PPO config, a checkpoint that does not fit the config). */
+/* The config's environment exists and its PPO settings are valid (what single_run would
+ * refuse before writing anything). 0, or -1 with "key: what is wrong". */
+int single_validate(const SingleConfig *c, char *err, size_t n);
+
+/* Train as c says. A stop request (o->stop) stops it after the current update with a
+ * checkpoint; res->signal tells which. Returns 0 (finished or stopped), -1 with err for I/O
+ * failures, -2 with err for bad input (unknown env, invalid PPO config, a checkpoint that
+ * does not fit the config, a progress.csv that does not match its checkpoint). */
 int single_run(const SingleConfig *c, const char *out_dir, const SingleOptions *o, SingleResult *res,
                char *err, size_t n);
 /* single_run without checkpoints or resume (benchmarks). */

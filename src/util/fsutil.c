@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,4 +123,49 @@ int mkdir_p(const char *path, char *err, size_t n) {
     struct stat st;
     if (stat(path, &st) || !S_ISDIR(st.st_mode)) return sb_err(err, n, "%s: not a directory", path);
     return 0;
+}
+
+/* ---- directory locks ---- */
+
+/* "DIR: in use by pid N (COMMAND)" from the lock file's text. */
+static int held_by(int fd, const char *dir, char *err, size_t n) {
+    char text[1024];
+    ssize_t k = pread(fd, text, sizeof text - 1, 0);
+    text[k > 0 ? k : 0] = 0;
+    long pid = 0;
+    char cmd[900] = "";
+    if (sscanf(text, "pid %ld\n%899[^\n]", &pid, cmd) < 1 || pid <= 0)
+        return sb_err(err, n, "%s: in use by another process (it is starting); wait for it to end", dir);
+    /* Seed processes inherit the lock: their parent may be gone while they stop. */
+    int alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    return sb_err(err, n, "%s: in use by pid %ld (%s)%s; wait for it to end or stop it (kill %ld)", dir, pid,
+                  cmd[0] ? cmd : "?", alive ? "" : ", which has exited while its seed processes stop", pid);
+}
+
+int dir_lock(DirLock *l, const char *dir, const char *holder, char *err, size_t n) {
+    char path[4200];
+    path_join(path, sizeof path, dir, DIR_LOCK_NAME);
+    l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (l->fd < 0) return sb_err(err, n, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(l->fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        if (e == EWOULDBLOCK) held_by(l->fd, dir, err, n);
+        else sb_err(err, n, "%s: cannot lock: %s", path, strerror(e));
+        close(l->fd);
+        l->fd = -1;
+        return e == EWOULDBLOCK ? 1 : -1;
+    }
+    char text[1100];
+    int len = snprintf(text, sizeof text, "pid %ld\n%.1000s\n", (long)getpid(), holder ? holder : "");
+    if (ftruncate(l->fd, 0) || pwrite(l->fd, text, (size_t)len, 0) != len) {
+        int e = errno;
+        dir_unlock(l);
+        return sb_err(err, n, "%s: cannot write: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+void dir_unlock(DirLock *l) {
+    if (l->fd >= 0) close(l->fd); /* closing the last descriptor releases the lock */
+    l->fd = -1;
 }
