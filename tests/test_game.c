@@ -1,8 +1,7 @@
 /* test_game.c: the tariff game's schedule and records: the phase order of the single-loop
  * schedule over 3 days (SPEC 1), a run stopped mid-period and resumed equals an
  * uninterrupted one, the no-storage/no-learning baseline reproduces the paper's IMV range,
- * the Gaussian aggregator stays feasible, a bad config writes nothing, and the aggregate over
- * seeds (CSVs and summary.json) is the mean and population std of the seeds' values. */
+ * the Gaussian aggregator stays feasible, and a bad config writes nothing. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -11,9 +10,7 @@
 #include "config/game_config.h"
 #include "game/game.h"
 #include "game/game_internal.h" /* the followers of a game set up by hand */
-#include "game/runner.h"
 #include "game/world.h"
-#include "io/jsonval.h"
 #include "run/pool.h"
 #include "testutil.h"
 #include "util/common.h"
@@ -659,104 +656,6 @@ Test(game, thread_count_does_not_change_a_bit, .timeout = 600) {
     snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dirs[0], dirs[1], dirs[2]);
     cr_expect_eq(system(cmd), 0);
     for (int k = 0; k < 3; k++) game_result_free(&r[k]);
-    game_world_free(&w);
-    game_config_free(&c);
-}
-
-/* ---- the aggregate over seeds ---- */
-
-static void put_text(const char *dir, const char *name, const char *text) {
-    char path[512], err[256];
-    path_join(path, sizeof path, dir, name);
-    cr_assert_eq(write_file_atomic(path, text, strlen(text), err, sizeof err), 0, "%s", err);
-}
-
-static double json_at(const JVal *root, const char *a, const char *b, const char *c) {
-    const JVal *v = jv_get(root, a);
-    if (b) v = jv_get(v, b);
-    double x = NAN;
-    cr_assert(v && jv_get_num(v, c, &x) == 1, "summary.json: no number %s.%s.%s", a, b ? b : "", c);
-    return x;
-}
-
-Test(game, aggregate_over_seeds_is_the_mean_and_population_std_by_hand) {
-    /* docs/OUTPUTS.md: the aggregated CSVs copy the key columns of seed 0 and turn every other
-     * column x into x_mean, x_std, the mean and the population standard deviation over seeds;
-     * summary.json holds each result as {mean, std, seeds}, the same statistics. Three seeds
-     * with values 10, 20, 60: mean 30, std sqrt((400 + 100 + 900) / 3) = 21.602469; 1, 2, 6:
-     * mean 3, std sqrt((4 + 1 + 9) / 3) = 2.1602469. */
-    GameConfig c;
-    char err[512], dir[256], sd[300];
-    cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
-    GameWorld w = world_of(&c);
-    tmpdir(dir, sizeof dir, "aggregate");
-    const double v[3] = {10, 20, 60}, u[3] = {1, 2, 6};
-    GameResult res[3];
-    double fixed[3][3];
-    memset(res, 0, sizeof res);
-    for (int s = 0; s < 3; s++) {
-        snprintf(sd, sizeof sd, "%s/seed-%d", dir, s);
-        cr_assert_eq(mkdir_p(sd, err, sizeof err), 0, "%s", err);
-        char text[256];
-        snprintf(text, sizeof text, "day,hour,bus,lmp\n0,0,b1,%g\n0,0,b2,%g\n", v[s], u[s]);
-        put_text(sd, "steps.csv", text);
-        snprintf(text, sizeof text, "period,day_start,reward\n0,0,%g\n", -v[s]);
-        put_text(sd, "periods.csv", text);
-        snprintf(text, sizeof text, "day,imv_rl\n0,%g\n", u[s]);
-        put_text(sd, "days.csv", text);
-        snprintf(text, sizeof text, "hour,fleet_mwh_first\n0,%g\n", v[s]);
-        put_text(sd, "hourly.csv", text);
-        res[s].imv_rl = u[s];
-        res[s].imv_no_storage = v[s];
-        res[s].eei_gap_learned = u[s];
-        res[s].alpha_buy = v[s];
-        res[s].slack_steps = (long)u[s];
-        res[s].n_class = 3;
-        for (int k = 0; k < 3; k++) fixed[s][k] = k == 1 ? v[s] : 0;
-        res[s].fixed_class = fixed[s];
-    }
-    cr_assert_eq(game_runner_aggregate(&c, &w, dir, res, 3, 1.0, err, sizeof err), 0, "%s", err);
-    const double mv = 30, sv = sqrt(1400.0 / 3), mu = 3, su = sqrt(14.0 / 3);
-    unsigned char *buf;
-    size_t len;
-    char path[512];
-    path_join(path, sizeof path, dir, "steps.csv");
-    cr_assert_eq(read_file(path, &buf, &len, err, sizeof err), 0, "%s", err);
-    double a, b, x, y;
-    cr_expect(sscanf((char *)buf, "day,hour,bus,lmp_mean,lmp_std\n0,0,b1,%lf,%lf\n0,0,b2,%lf,%lf", &a, &b, &x, &y) == 4,
-              "steps.csv: %s", buf);
-    cr_expect(tu_rel(a, mv) < 1e-8 && tu_rel(b, sv) < 1e-8, "steps.csv b1: %g %g, by hand %g %g", a, b, mv, sv);
-    cr_expect(tu_rel(x, mu) < 1e-8 && tu_rel(y, su) < 1e-8, "steps.csv b2: %g %g, by hand %g %g", x, y, mu, su);
-    free(buf);
-    path_join(path, sizeof path, dir, "periods.csv");
-    cr_assert_eq(read_file(path, &buf, &len, err, sizeof err), 0, "%s", err);
-    cr_expect(sscanf((char *)buf, "period,day_start,reward_mean,reward_std\n0,0,%lf,%lf", &a, &b) == 2, "%s", buf);
-    cr_expect(tu_rel(a, -mv) < 1e-8 && tu_rel(b, sv) < 1e-8, "periods.csv: %g %g", a, b);
-    free(buf);
-    path_join(path, sizeof path, dir, "summary.json");
-    cr_assert_eq(read_file(path, &buf, &len, err, sizeof err), 0, "%s", err);
-    JVal root;
-    cr_assert_eq(jv_parse(&root, (const char *)buf, len, err, sizeof err), 0, "%s", err);
-    free(buf);
-    const struct {
-        const char *a, *b;
-        double mean, std;
-    } want[] = {{"imv_last3d", "rl", mu, su},          {"imv_last3d", "no_storage", mv, sv},
-                {"eei_gap", "learned", mu, su},        {"alpha_buy", NULL, mv, sv},
-                {"slack_steps", NULL, mu, su},         {"fixed_charges", c.hh.class_name[1], mv, sv},
-                {"fixed_charges", c.hh.class_name[0], 0, 0}};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const char *leaf = want[i].b ? want[i].b : want[i].a, *top = want[i].b ? want[i].a : NULL;
-        double m = top ? json_at(&root, top, leaf, "mean") : json_at(&root, leaf, NULL, "mean");
-        double s = top ? json_at(&root, top, leaf, "std") : json_at(&root, leaf, NULL, "std");
-        cr_expect(fabs(m - want[i].mean) <= 1e-12 * fabs(want[i].mean) && fabs(s - want[i].std) <= 1e-12 * want[i].std,
-                  "summary.json %s.%s: mean %.17g std %.17g, by hand %.17g %.17g", want[i].a, leaf, m, s, want[i].mean,
-                  want[i].std);
-    }
-    jv_free(&root);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
     game_world_free(&w);
     game_config_free(&c);
 }

@@ -265,9 +265,12 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     tmp = tempfile.mkdtemp(prefix="sb-mutate.")
     out = a.out or os.path.join(tmp, "results")
-    os.makedirs(out, exist_ok=True)
-    print(f"mutate: {len(mutants)} mutants of {os.path.relpath(lst, repo)}, revision {rev[:12]}, "
-          f"test command '{label}', {a.jobs} at once; logs in {out}", flush=True)
+    if a.check:
+        print(f"mutate: {len(mutants)} mutants of {os.path.relpath(lst, repo)} against revision {rev[:12]}")
+    else:
+        os.makedirs(out, exist_ok=True)
+        print(f"mutate: {len(mutants)} mutants of {os.path.relpath(lst, repo)}, revision {rev[:12]}, "
+              f"test command '{label}', {a.jobs} at once; logs in {out}", flush=True)
 
     def fresh_copy(path):
         os.makedirs(path)
