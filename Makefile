@@ -1,6 +1,6 @@
 # stackelberg: build, tests, sanitizers, benchmarks and the default run.
 #
-#   make            bin/stackelberg
+#   make            bin/stackelberg (or which Debian packages are missing)
 #   make run        install missing Debian packages (as root), build, train on $(RUN_CONFIG) into
 #                   $(RUN_OUT): continued if it holds this same run, else replaced
 #   make test       install missing Debian packages (as root), build, run every test
@@ -66,7 +66,7 @@ endif
 .PHONY: all run test asan bench bench-paper clean deps figures test-run bench-run install uninstall
 all: $(BIN)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -78,13 +78,37 @@ $(BIN): $(BUILD)/src/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h | testcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# Before compiling: name the Debian packages behind a missing pkg-config module (or
+# Criterion's header for the tests) rather than leave it to a compiler error.
+# `make test` and `make run` as root install them first (deps below).
+PKG_DEB := openblas:libopenblas-dev yaml-0.1:libyaml-dev zlib:zlib1g-dev
+.PHONY: pkgcheck testcheck
+pkgcheck:
+	@missing=""; why=""; \
+	command -v $(firstword $(CC)) >/dev/null 2>&1 || { missing=" gcc"; why="$(firstword $(CC)): not found; "; }; \
+	if ! command -v pkg-config >/dev/null 2>&1; then missing="$$missing pkg-config"; why="$${why}pkg-config: not found"; \
+	else for pd in $(PKG_DEB); do \
+	  pkg-config --exists $${pd%%:*} 2>/dev/null || { missing="$$missing $${pd#*:}"; why="$${why}pkg-config $${pd%%:*} not found; "; }; \
+	done; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing Debian packages:$$missing ($${why%; })" >&2; \
+	  echo "install them with: sudo apt-get install$$missing (\`make test\` or \`make run\` as root installs them)" >&2; \
+	  exit 2; \
+	fi
+
+testcheck:
+	@echo '#include <criterion/criterion.h>' | $(CC) -E -x c - >/dev/null 2>&1 || { \
+	  echo "missing Debian package: libcriterion-dev (criterion/criterion.h not found)" >&2; \
+	  echo "install it with: sudo apt-get install libcriterion-dev (\`make test\` as root installs it)" >&2; \
+	  exit 2; }
 
 # Install what is missing (root only); otherwise say what to install.
 deps:
@@ -200,27 +224,56 @@ uninstall:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-# Fuzzing the policy-file loaders with libFuzzer (clang only; not part of `test`: CI has gcc).
-# New inputs go to build/fuzz/corpus; crashers to build/fuzz/crash-*. Copy the interesting
-# ones into tests/fuzz/corpus, which tests/test_npz.c replays on every `make test`.
+# Fuzzing with libFuzzer under ASan+UBSan (clang only; not part of `test`: CI has gcc).
+#   make fuzz                 every fuzzer for FUZZ_TIME seconds each
+#   make fuzz-NAME            one: npz (policy files), matpower, gridyaml, config (+ --set),
+#                             tabular (tabular and mean-field game files; also make fuzz-games)
+#   make fuzz-NAME FUZZ_RUNS=5000000   a fixed number of executions instead of a time
+# The whole library is rebuilt with clang into build/fuzz/ (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+# lets npz.c accept a wrong CRC-32). New inputs go to build/fuzz/corpus-NAME, crashers to
+# build/fuzz/NAME-crash-*. Copy the interesting ones into the committed corpus (tests/fuzz/
+# corpus for npz, tests/fuzz/corpus-NAME for the others), which `make test` replays
+# (tests/test_npz.c, tests/test_fuzz_corpora.c) so a fixed crash stays fixed where clang is absent.
 FUZZ_TIME ?= 120
+FUZZ_RUNS ?=
 FUZZ_CC ?= clang
-FUZZ_SRC := $(filter src/io/% src/util/%,$(LIB_SRC))
-.PHONY: fuzz fuzz-games
-fuzz:
-	@mkdir -p build/fuzz/corpus
-	$(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -fsanitize=fuzzer,address,undefined \
-	  -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
-	  -o build/fuzz/fuzz_npz tests/fuzz/fuzz_npz.c $(FUZZ_SRC) -lz -lm
-	build/fuzz/fuzz_npz -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=2048 \
-	  -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+FUZZERS := npz matpower gridyaml config tabular
+FUZZ_CORPUS_npz := tests/fuzz/corpus
+FUZZ_CORPUS_matpower := tests/fuzz/corpus-matpower
+FUZZ_CORPUS_gridyaml := tests/fuzz/corpus-gridyaml
+FUZZ_CORPUS_config := tests/fuzz/corpus-config
+FUZZ_CORPUS_tabular := tests/fuzz/corpus_games
+FUZZ_MAXLEN_npz := 65536
+FUZZ_MAXLEN_matpower := 16384
+FUZZ_MAXLEN_gridyaml := 8192
+FUZZ_MAXLEN_config := 16384
+FUZZ_MAXLEN_tabular := 16384
+FUZZ_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc -Itests $(PKG_CFLAGS) \
+  -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -fno-omit-frame-pointer
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_LIB := build/fuzz/libstackelberg.a
+.PHONY: fuzz fuzz-games $(FUZZERS:%=fuzz-%)
 
-# The game-file readers (tabular and mean-field YAML) the same way; their corpus is
-# tests/fuzz/corpus_games, replayed by tests/test_meanfield.c. They reach the solvers, so the
-# library is built but for the commands in src/cli/ (OpenBLAS and libyaml linked).
-fuzz-games:
-	@mkdir -p build/fuzz/corpus_games build/fuzz/tmp
-	TMPDIR=$(abspath build/fuzz/tmp) $(FUZZ_CC) -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -o build/fuzz/fuzz_tabular tests/fuzz/fuzz_tabular.c $(filter-out src/cli/%,$(LIB_SRC)) $(PKG_LIBS) -lm
-	build/fuzz/fuzz_tabular -max_total_time=$(FUZZ_TIME) -max_len=16384 -rss_limit_mb=2048 \
-	  -artifact_prefix=build/fuzz/ build/fuzz/corpus_games tests/fuzz/corpus_games
+build/fuzz/src/%.o: src/%.c | pkgcheck
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm
+
+fuzz: $(FUZZERS:%=fuzz-%)
+
+$(FUZZERS:%=fuzz-%): fuzz-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus-$*
+	OPENBLAS_NUM_THREADS=1 build/fuzz/fuzz_$* $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_TIME)) \
+	  -max_len=$(FUZZ_MAXLEN_$*) -rss_limit_mb=2048 -print_final_stats=1 \
+	  $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+	  -artifact_prefix=build/fuzz/$*- build/fuzz/corpus-$* $(FUZZ_CORPUS_$*)
+
+# the game-file readers (tabular and mean-field YAML) under their older name
+fuzz-games: fuzz-tabular

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grid/dispatch.h"
 #include "config/gridyaml.h"
+#include "grid/dispatch.h"
 #include "grid/matpower.h"
 #include "util/common.h"
 #include "util/rng.h"

@@ -20,9 +20,6 @@
 
 #define N_OBS 10000
 
-/* Defined by src/main.c, which is not in the library; the bench calls cmd_export itself. */
-int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
-
 static long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) ? -1 : (long)st.st_size;

@@ -31,8 +31,6 @@ static void usage(FILE *f) {
     fprintf(f, "\n`stackelberg COMMAND --help` describes a command. Version " SB_VERSION ".\n");
 }
 
-int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
-
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);

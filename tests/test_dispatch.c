@@ -7,8 +7,8 @@
 #include <malloc.h>
 #include <math.h>
 
-#include "grid/dispatch.h"
 #include "config/gridyaml.h"
+#include "grid/dispatch.h"
 #include "grid/matpower.h"
 #include "testutil.h"
 #include "util/common.h"

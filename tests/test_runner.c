@@ -39,8 +39,9 @@ Test(runner, plan_packs_seeds_onto_the_cores) {
     cr_expect_eq(p.jobs, 4, "4 processes per core");
     cr_expect_eq(p.task[0].threads, 3, "--threads 3");
     runner_plan_free(&p);
-    runner_plan(&p, runs, 1, 0, 0, 0);
-    cr_expect_eq(p.jobs, 1, "at least one process");
+    RunnerRun one = {.cfg = &c, .seeds = 1};
+    runner_plan(&p, &one, 1, 0, 0, 0);
+    cr_expect_eq(p.jobs, 1, "one seed, one process");
     cr_expect_eq(p.cores, 1, "at least one core");
     runner_plan_free(&p);
 }

@@ -13,9 +13,16 @@ run's config (summary.json), and compared:
   cost      the step's cost in $ (the objective in the grid's basis times the hours of a step);
   dispatch  every generator, where the optimum is unique (the KKT matrix is nonsingular);
   unserved, spilled   MWh summed over buses.
-With steps.csv beside them, the household buses' LMPs and loads of both files must agree to
-steps.csv's printed digits. The grid files carry 17 significant digits, so the tolerance is
-the solvers' own: --rtol (default 1e-10) of each value's magnitude (LMPs at least 1 $/MWh).
+The grid files carry 17 significant digits (each number reads back as the double the program
+held), so the tolerance is the solvers' own: --rtol (default 1e-10) of each value's magnitude
+(LMPs at least 1 $/MWh, dispatch and slack the largest dispatch or load plus 1 MWh).
+With the seed's other records beside them, exact cross-checks (the same doubles, or the model's
+arithmetic on them, MODEL 2.2 and 2.5):
+  steps.csv     the household buses' LMPs of both markets and their loads with storage;
+  draws.csv     each solar unit's bound, its availability converted to grid units and back
+                (x / m x m); each bus's load without storage, base load plus the households'
+                (consumers from steps.csv, the prosumers' net demand from draws.csv)
+                (consumer + net) / 1000 / m, back to MWh per step (x m).
 
 Exit status: 0 when every difference is within tolerance, 1 otherwise, 2 on bad input.
 """
@@ -49,77 +56,119 @@ def main():
     except (OSError, KeyError, ValueError, sb_grid.GridError) as e:
         print(f"check_grid: {e}", file=sys.stderr)
         return 2
-    rep = sb_grid.Report(a.rtol)
+    rep = sb_grid.Report()
     N, G = grid.N, grid.G
     opf = sb_grid.DcOpf(grid, float(cfg["voll"]))
     key = lambda t: (int(t[0]), int(t[1]), t[2])
     order = [key(t) for t in zip(steps["day"], steps["hour"], steps["market"])]
-    rep.exact("rows", len(buses["bus"]) == N * len(order) and len(gens["gen"]) == G * len(order),
+    rep.holds("rows", len(buses["bus"]) == N * len(order) and len(gens["gen"]) == G * len(order),
               f"grid_buses.csv has {len(buses['bus'])} rows, grid_gens.csv {len(gens['gen'])}: want {N} and {G} "
               f"per step and market ({len(order)})")
-    bl, bp = sb_grid.Column(buses["load_mwh"]), sb_grid.Column(buses["lmp"])
-    gd, gmin, gmax = (sb_grid.Column(gens[k]) for k in ("dispatch_mwh", "min_mwh", "available_mwh"))
-    cost, uns, spl = (sb_grid.Column(steps[k]) for k in ("cost", "unserved_mwh", "spilled_mwh"))
+    if len(buses["bus"]) != N * len(order) or len(gens["gen"]) != G * len(order):
+        rep.print()
+        return 1
+    bl, bp = sb_grid.floats(buses["load_mwh"]), sb_grid.floats(buses["lmp"])
+    gd, gmin, gmax = (sb_grid.floats(gens[k]) for k in ("dispatch_mwh", "min_mwh", "available_mwh"))
+    cost, uns, spl = (sb_grid.floats(steps[k]) for k in ("cost", "unserved_mwh", "spilled_mwh"))
     hours = 1.0 if w.per_step else float(cfg["step_hours"])
+    rtol = a.rtol
     skipped_lmp = skipped_pg = 0
-    lmp_of = {}
     for k, (day, hour, market) in enumerate(order):
         rb, rg = slice(k * N, (k + 1) * N), slice(k * G, (k + 1) * G)
-        rep.exact("rows", [key(t) for t in zip(buses["day"][rb], buses["hour"][rb], buses["market"][rb])]
+        rep.holds("rows", [key(t) for t in zip(buses["day"][rb], buses["hour"][rb], buses["market"][rb])]
                   == [(day, hour, market)] * N and [int(x) for x in buses["bus"][rb]] == grid.bus_id,
                   f"grid_buses.csv rows of day {day} hour {hour} {market}: not the grid's buses in order")
-        rep.exact("rows", [int(x) for x in gens["gen"][rg]] == list(range(1, G + 1)),
+        rep.holds("rows", [int(x) for x in gens["gen"][rg]] == list(range(1, G + 1)),
                   f"grid_gens.csv rows of day {day} hour {hour} {market}: not the generators in order")
         where = f"day {day} hour {hour} {market}"
         # Out-of-service units are recorded with bounds 0 and stay out.
-        pmin, pmax = w.units(gmin.v[rg]), w.units(gmax.v[rg])
-        res = opf.solve(w.units(bl.v[rb]), np.where(grid.gen_on, pmin, 0), np.where(grid.gen_on, pmax, 0))
-        lmp_of[(day, hour, market)] = dict(zip(grid.bus_id, bp.v[rb]))
+        pmin, pmax = w.units(gmin[rg]), w.units(gmax[rg])
+        res = opf.solve(w.units(bl[rb]), np.where(grid.gen_on, pmin, 0), np.where(grid.gen_on, pmax, 0))
         if res.unique:
-            rep.compare("lmp $/MWh", bp.v[rb], res.lmp, err=a.rtol, half=bp.h[rb], where=lambda i: f"{where} bus {grid.bus_id[i]}")
+            rep.close("lmp $/MWh", bp[rb], res.lmp, rtol * np.maximum(np.abs(res.lmp), 1.0),
+                      where=lambda i: f"{where} bus {grid.bus_id[i]}", kind="solver")
         else:
             skipped_lmp += 1
-        rep.compare("cost $", cost.v[k], res.cost * hours, half=cost.h[k], where=where)
+        rep.close("cost $", cost[k], res.cost * hours, rtol * abs(res.cost * hours), where=where, kind="solver")
+        pg = w.mwh(res.pg)
         if res.primal_unique:
-            rep.compare("dispatch MWh", gd.v[rg], w.mwh(res.pg), err=a.rtol * np.max(np.abs(w.mwh(res.pg)) + 1), half=gd.h[rg],
-                        where=lambda i: f"{where} gen {i + 1}")
+            rep.close("dispatch MWh", gd[rg], pg, rtol * (np.max(np.abs(pg)) + 1), where=lambda i: f"{where} gen {i + 1}",
+                      kind="solver")
         else:
             skipped_pg += 1
-        scale = a.rtol * (1 + np.sum(bl.v[rb]))
-        rep.compare("unserved MWh", uns.v[k], w.mwh(np.sum(res.unserved)), err=scale, half=uns.h[k], where=where)
-        rep.compare("spilled MWh", spl.v[k], w.mwh(np.sum(res.spilled)), err=scale, half=spl.h[k], where=where)
+        scale = rtol * (1 + np.sum(np.abs(bl[rb])))
+        rep.close("unserved MWh", uns[k], w.mwh(np.sum(res.unserved)), scale, where=where, kind="solver")
+        rep.close("spilled MWh", spl[k], w.mwh(np.sum(res.spilled)), scale, where=where, kind="solver")
     if skipped_lmp:
         rep.note(f"{skipped_lmp} of {len(order)} steps have multipliers that are not unique: LMPs not compared")
     if skipped_pg:
         rep.note(f"{skipped_pg} of {len(order)} steps have more than one optimal dispatch: dispatch not compared")
-    cross_check(rep, d, w, lmp_of, bl, order, N)
+    try:
+        cross_check(rep, d, w, order, bl, bp, gmax)
+    except (OSError, KeyError, ValueError, sb_grid.GridError) as e:
+        print(f"check_grid: {e}", file=sys.stderr)
+        return 2
     ok = rep.print()
     print("check_grid:", "every step agrees" if ok else "DIFFERENCES BEYOND TOLERANCE")
     return 0 if ok else 1
 
 
-def cross_check(rep, d, w, lmp_of, bl, order, N):
-    """steps.csv's household-bus LMPs and loads (9 digits) against the grid files (17)."""
+def cross_check(rep, d, w, order, bl, bp, gmax):
+    """The grid files against the seed's other records, where those are beside them: the same
+    doubles (LMPs and loads with storage in steps.csv), or the model's arithmetic on them (each
+    solar unit's bound from draws.csv; the loads without storage from the consumers and the
+    prosumers' net demand)."""
+    N, G = w.grid.N, w.grid.G
+    index = {t: k for k, t in enumerate(order)}
     path = os.path.join(d, "steps.csv")
     if not os.path.exists(path):
         return
     st = sb_grid.read_csv(path)
-    lmp, lmp_ns, load = (sb_grid.Column(st[k]) for k in ("lmp", "lmp_no_storage", "bus_load_mwh"))
-    index = {t: k for k, t in enumerate(order)}
-    ids = dict(zip(w.bus_name, w.bus_id))
-    rec = defaultdict(list)
-    for r, (day, hour, bus) in enumerate(zip(st["day"], st["hour"], st["bus"])):
-        day, hour, bid = int(day), int(hour), ids.get(bus)
-        if bid is None or (day, hour, "storage") not in index:
-            rep.exact("steps.csv vs grid files", False, f"steps.csv row {r + 2}: no grid record of bus {bus} day {day}")
-            continue
-        i = w.grid.bus_index(bid)
-        for col, market in ((lmp, "storage"), (lmp_ns, "no_storage")):
-            rec["lmp"].append((col.v[r], lmp_of[(day, hour, market)][bid], col.h[r]))
-        rec["load"].append((load.v[r], bl.v[index[(day, hour, "storage")] * N + i], load.h[r]))
-    for name, rows in rec.items():
-        a = np.array(rows)
-        rep.compare(f"steps.csv {name} vs grid files", a[:, 0], a[:, 1], half=a[:, 2], rtol=1e-15)
+    B = w.B
+    T = len(st["day"]) // B
+    steps = [(int(st["day"][t * B]), int(st["hour"][t * B])) for t in range(T)]
+    rep.holds("steps.csv vs grid files: rows", len(st["day"]) == T * B and st["bus"][:B] == w.bus_name and
+              all((dh + ("storage",)) in index and (dh + ("no_storage",)) in index for dh in steps),
+              "steps.csv: a step or bus without grid records")
+    lmp, lmp_ns, load, cons = (sb_grid.floats(st[k]).reshape(T, B) for k in
+                               ("lmp", "lmp_no_storage", "bus_load_mwh", "consumer_grid_kwh"))
+    ks = np.array([index.get(dh + ("storage",), 0) for dh in steps])
+    kn = np.array([index.get(dh + ("no_storage",), 0) for dh in steps])
+    gb = w.grid_bus
+    where = lambda i: f"day {steps[i // B][0]} hour {steps[i // B][1]} bus {w.bus_name[i % B]}"
+    rep.exact("steps.csv lmp = grid files", lmp, bp[ks[:, None] * N + gb[None, :]], where)
+    rep.exact("steps.csv lmp_no_storage = grid files", lmp_ns, bp[kn[:, None] * N + gb[None, :]], where)
+    rep.exact("steps.csv bus load = grid files", load, bl[ks[:, None] * N + gb[None, :]], where)
+    path = os.path.join(d, "draws.csv")
+    if not os.path.exists(path):
+        return
+    dr = sb_grid.read_csv(path)
+    kind, name, val = dr["kind"], dr["name"], sb_grid.floats(dr["value"])
+    net = [val[i] for i in range(len(kind)) if kind[i] == "prosumer_net_kwh"]
+    sol = [val[i] for i in range(len(kind)) if kind[i] == "solar_mwh"]
+    U = len(w.solar_gen)
+    rep.holds("draws.csv vs grid files: rows", len(net) == T * B and len(sol) == T * U,
+              f"draws.csv: {len(net)} net demand rows and {len(sol)} solar rows, want {T * B} and {T * U}")
+    if len(net) != T * B or len(sol) != T * U:
+        return
+    net, sol = np.array(net).reshape(T, B), np.array(sol).reshape(T, U)
+    # [MODEL 2.4] a solar unit's upper bound is its availability, in grid units (/ m); the
+    # record converts back (x m).
+    avail = w.mwh(w.units(sol))
+    for kk, mk in ((ks, "storage"), (kn, "no_storage")):
+        rep.exact("solar bound = draws.csv availability", gmax[kk[:, None] * G + np.array(w.solar_gen, dtype=int)[None, :]], avail,
+                  where=lambda i, mk=mk: f"day {steps[i // U][0]} hour {steps[i // U][1]} {mk} unit "
+                                         f"{w.cfg['solar']['generators'][i % U]}")
+    # [MODEL 2.5] the load without storage: base load, plus each household bus's consumers and
+    # prosumers before batteries, (consumer + net) / 1000 / m, in file order of the buses.
+    want = np.empty((T, N))
+    for t, (_, h) in enumerate(steps):
+        x = w.base_load[h].copy()
+        for b in range(B):
+            x[gb[b]] += w.units((cons[t, b] + net[t, b]) / 1000.0)
+        want[t] = w.mwh(x)
+    rep.exact("load without storage = base + households", bl[kn[:, None] * N + np.arange(N)[None, :]], want,
+              where=lambda i: f"day {steps[i // N][0]} hour {steps[i // N][1]} no_storage bus {w.grid.bus_id[i % N]}")
 
 
 if __name__ == "__main__":

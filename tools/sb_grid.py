@@ -621,29 +621,6 @@ class World:
 
 # ---- reading records and comparing with them ----
 
-def sig_digits(s):
-    m = s.strip().lstrip("+-").lower().split("e")[0].replace(".", "").lstrip("0")
-    return len(m)
-
-
-def half_units(strings):
-    """Half a unit of the last printed digit of each number of a column: the most a correctly
-    rounded record can differ from the value it stands for. A column written with %.Nf has N
-    decimals on every row; otherwise it is %.Pg (trailing zeros dropped), with P the largest
-    count of significant digits seen, and a printed 0 is exact."""
-    strings = [s.strip() for s in strings]
-    if not strings:
-        return np.zeros(0)
-    decimals = {len(s.split(".")[1]) if "." in s and "e" not in s.lower() else -1 for s in strings}
-    if len(decimals) == 1 and -1 not in decimals:
-        return np.full(len(strings), 0.5 * 10.0 ** -decimals.pop())
-    P = max(sig_digits(s) for s in strings)
-    v = np.abs(np.array([float(s) for s in strings]))
-    with np.errstate(divide="ignore"):
-        e = np.where(v > 0, np.floor(np.log10(np.where(v > 0, v, 1.0))), 0)
-    return np.where(v > 0, 0.5 * 10.0 ** (e - P + 1), 0.0)
-
-
 def read_csv(path):
     """Columns of a CSV as lists of strings (the header names them)."""
     import csv
@@ -658,74 +635,85 @@ def read_csv(path):
     return {h: [r[i] for r in rows[1:]] for i, h in enumerate(head)}
 
 
-class Column:
-    """A record's column: values, and half a unit of each value's last printed digit."""
+def floats(strings):
+    """A column's numbers. The records print 17 significant digits, so each reads back as the
+    very double the program held (Python's float() rounds correctly, as strtod does)."""
+    return np.array([float(x) for x in strings]) if len(strings) else np.zeros(0)
 
-    def __init__(self, strings):
-        self.s = list(strings)
-        self.v = np.array([float(x) for x in self.s]) if self.s else np.zeros(0)
-        self.h = half_units(self.s)
+
+def unit17(x):
+    """One unit of the 17th significant digit of each x (the last digit %.17g prints); nan at 0."""
+    x = np.abs(np.asarray(x, dtype=float))
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0, 10.0 ** (np.floor(np.log10(np.where(x > 0, x, 1.0))) - 16), np.nan)
 
 
 class Report:
-    """The largest difference per quantity between the records and their recomputation. A
-    difference is allowed up to err + half + rtol |recomputed|: err, the error the
-    recomputation inherits from the rounding of the records it starts from; half, half a unit
-    of the compared record's last printed digit; rtol, our own rounding.
+    """The largest difference per quantity between the records and their recomputation.
 
-    A record edited by one unit of its last digit then differs by at least 1 - half/unit -
-    err/unit units, against an allowance of half/unit + err/unit: it is caught unless its
-    first rounding error was within 2 err of half a unit. The column inh/half (the largest
-    err / half) says how close to that a quantity is: below 1e-3, a one-unit edit is missed
-    in fewer than ~1e-3 of the rows; near or above 1, the records it is recomputed from are
-    too coarse to see its last digit."""
+    Three kinds of comparison, named in the report's `kind` column:
+      exact   the record must be the recomputed double itself (or a structural fact must hold);
+      bound   |record - recomputed| <= an allowance for rounding that the caller derives (a
+              bound on how far two evaluations of the same formula can differ);
+      solver  |record - recomputed| <= a tolerance of another solver's (the DC-OPF).
+    `allow/unit` is the largest allowance divided by one unit of the record's 17th significant
+    digit: 0 for exact rows (an edit of the last digit that changes the double is caught), and
+    above about 1 where a one-unit edit of the last digit hides inside the allowance."""
 
-    def __init__(self, rtol):
-        self.rtol = rtol
-        self.rows = {}      # quantity -> [count, max |diff|, max rel, max diff/allowed, where, max err/half]
+    def __init__(self):
+        self.rows = {}      # quantity -> [kind, count, max |diff|, max rel, max diff/allowed, where, max allow/unit]
         self.notes = []
 
-    def compare(self, name, rec, ref, err=0.0, half=0.0, where=None, rtol=None):
-        rec, ref, err, half = (np.ravel(x) for x in np.broadcast_arrays(
-            *(np.asarray(x, dtype=float) for x in (rec, ref, err, half))))
-        rtol = self.rtol if rtol is None else rtol
-        allow = err + half + rtol * np.abs(ref)
-        diff = np.abs(rec - ref)
-        rel = diff / np.maximum(np.abs(ref), 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(diff == 0, 0.0, diff / allow)
-            inh = np.where(half > 0, err / np.where(half > 0, half, 1.0), 0.0)
-        row = self.rows.setdefault(name, [0, 0.0, 0.0, 0.0, "", 0.0])
-        row[0] += rec.size
-        if rec.size:
-            k = int(np.argmax(ratio))
-            row[1] = max(row[1], float(diff.max()))
-            row[2] = max(row[2], float(rel[diff > 0].max()) if np.any(diff > 0) else 0.0)
-            row[5] = max(row[5], float(inh.max()))
-            if ratio[k] > row[3]:
-                row[3] = float(ratio[k])
-                w = where(k) if callable(where) else (where or "")
-                row[4] = f"{w}: record {rec[k]:.17g}, recomputed {ref[k]:.17g}, allowed {allow[k]:.3g}"
+    def _row(self, name, kind):
+        return self.rows.setdefault(name, [kind, 0, 0.0, 0.0, 0.0, "", 0.0])
 
-    def exact(self, name, ok, what):
-        """A check that must hold exactly (structure, equal strings, integers)."""
-        row = self.rows.setdefault(name, [0, 0.0, 0.0, 0.0, "", 0.0])
-        row[0] += 1
-        if not ok and row[3] <= 1:
-            row[3] = math.inf
-            row[4] = what
+    def close(self, name, rec, ref, allow, where=None, kind="bound"):
+        """Elementwise |rec - ref| <= allow."""
+        rec, ref, allow = (np.ravel(x) for x in np.broadcast_arrays(
+            *(np.asarray(x, dtype=float) for x in (rec, ref, allow))))
+        row = self._row(name, kind)
+        row[1] += rec.size
+        if not rec.size:
+            return
+        diff = np.abs(rec - ref)
+        diff = np.where(np.isnan(diff), np.where(np.isnan(rec) & np.isnan(ref), 0.0, np.inf), diff)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(diff > 0, diff / np.abs(ref), 0.0)
+            ratio = np.where(diff == 0, 0.0, diff / allow)
+            per_unit = allow / unit17(rec)
+        row[2] = max(row[2], float(diff.max()))
+        row[3] = max(row[3], float(np.nanmax(np.where(np.isfinite(rel), rel, np.inf))))
+        if np.any(np.isfinite(per_unit)):
+            row[6] = max(row[6], float(np.nanmax(per_unit)))
+        k = int(np.argmax(ratio))
+        if ratio[k] > row[4] or (row[4] == 0 and not row[5]):
+            row[4] = float(ratio[k])
+            w = where(k) if callable(where) else (where or "")
+            row[5] = f"{w}: record {rec[k]!r}, recomputed {ref[k]!r}, allowed {allow[k]:.3g}"
+
+    def exact(self, name, rec, ref, where=None):
+        """Elementwise rec == ref, as doubles."""
+        self.close(name, rec, ref, 0.0, where, kind="exact")
+
+    def holds(self, name, ok, what):
+        """A structural fact (row order, counts, names) that must hold."""
+        row = self._row(name, "exact")
+        row[1] += 1
+        if not ok and row[4] <= 1:
+            row[4] = math.inf
+            row[5] = what
 
     def note(self, text):
         self.notes.append(text)
 
     def print(self, out=sys.stdout):
         w = max([len(k) for k in self.rows] + [8])
-        print(f"{'quantity':{w}s} {'n':>6s} {'max |diff|':>11s} {'max rel':>9s} {'diff/allowed':>12s} "
-              f"{'inh/half':>9s}", file=out)
+        print(f"{'quantity':{w}s} {'kind':6s} {'n':>6s} {'max |diff|':>10s} {'max rel':>8s} {'diff/allowed':>12s} "
+              f"{'allow/unit':>10s}", file=out)
         bad = []
-        for k, (n, d, r, q, where, inh) in self.rows.items():
+        for k, (kind, n, d, r, q, where, pu) in self.rows.items():
             flag = "" if q <= 1 else "  FAIL"
-            print(f"{k:{w}s} {n:6d} {d:11.3g} {r:9.2g} {q:12.3g} {inh:9.2g}{flag}", file=out)
+            print(f"{k:{w}s} {kind:6s} {n:6d} {d:10.3g} {r:8.2g} {q:12.3g} {pu:10.3g}{flag}", file=out)
             if q > 1:
                 bad.append(f"{k}: {where}")
         for t in self.notes:

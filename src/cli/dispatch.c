@@ -1,12 +1,13 @@
 /* dispatch.c: `stackelberg dispatch CASE`: one DC optimal power flow with LMPs, printed as
  * tables or as JSON. CASE is a MATPOWER .m file or a grid .yaml. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "grid/dispatch.h"
 #include "config/gridyaml.h"
+#include "grid/dispatch.h"
 #include "grid/matpower.h"
 #include "util/common.h"
 #include "util/json.h"
@@ -31,10 +32,11 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && !strcmp(s + a - b, suf);
 }
 
+/* A finite number and nothing else. */
 static int parse_double(const char *s, double *out) {
     char *end;
     *out = strtod(s, &end);
-    return end != s && *end == 0;
+    return end != s && *end == 0 && isfinite(*out);
 }
 
 static void print_tables(const GridNetwork *g, const DispatchSolver *s) {
@@ -77,7 +79,7 @@ int cmd_dispatch(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--load-scale") || !strcmp(argv[i], "--voll")) {
             double v;
             if (i + 1 >= argc || !parse_double(argv[i + 1], &v)) {
-                fprintf(stderr, "stackelberg dispatch: %s needs a number\n", argv[i]);
+                fprintf(stderr, "stackelberg dispatch: %s needs a finite number\n", argv[i]);
                 return SB_EXIT_USAGE;
             }
             if (!strcmp(argv[i], "--voll")) {
@@ -86,6 +88,9 @@ int cmd_dispatch(int argc, char **argv) {
                     return SB_EXIT_USAGE;
                 }
                 set.voll = v;
+            } else if (v < 0) {
+                fprintf(stderr, "stackelberg dispatch: --load-scale must be >= 0\n");
+                return SB_EXIT_USAGE;
             } else scale = v;
             i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {

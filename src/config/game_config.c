@@ -441,7 +441,7 @@ static int rd_solar(Rd *r, GameConfig *c) {
  * any working directory); an absolute path, or a value given with --set, is taken as is. */
 static void resolve_grid(GameConfig *c, const YtNode *x) {
     const char *g = c->grid;
-    if (g[0] == '/' || !c->source[0] || (x && x->from_set)) {
+    if (g[0] == '/' || !c->source[0] || (x && x->set > 0)) {
         snprintf(c->grid_path, sizeof c->grid_path, "%s", g);
         return;
     }

@@ -1,6 +1,7 @@
 /* gridyaml.c: a GridNetwork from YAML (see gridyaml.h for the format). */
 #include "config/gridyaml.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,15 @@ static int check_item_keys(const YtDoc *d, const YtNode *it, char *err, size_t n
     return 0;
 }
 
-static int req_double(const YtDoc *d, const YtNode *it, const char *key, double *out, char *err, size_t n) {
+/* A finite number under key (yamltree reads .inf as a number; no grid value may be one).
+ * 0 (absent: *out untouched, or "missing" when required), or -1 with err. */
+static int get_finite(const YtDoc *d, const YtNode *it, const char *key, int required, double *out, char *err,
+                      size_t n) {
     int rc = yt_get_double(d, it, key, out, err, n);
-    if (rc == 0) return yt_error_at(d, it, key, err, n, "missing");
-    return rc < 0 ? -1 : 0;
+    if (rc < 0) return -1;
+    if (rc == 0) return required ? yt_error_at(d, it, key, err, n, "missing") : 0;
+    if (!isfinite(*out)) return yt_error_at(d, yt_find(d, it, key), key, err, n, "must be a finite number, got %g", *out);
+    return 0;
 }
 
 static int bus_ref(const YtDoc *d, const YtNode *it, const char *key, const GridNetwork *g, int *out,
@@ -48,7 +54,7 @@ static int bus_ref(const YtDoc *d, const YtNode *it, const char *key, const Grid
     int rc = yt_get_int(d, it, key, &id, err, n);
     if (rc < 0) return -1;
     if (rc == 0) return yt_error_at(d, it, key, err, n, "missing");
-    *out = grid_bus_index(g, (int)id);
+    *out = id >= 1 && id <= INT_MAX ? grid_bus_index(g, (int)id) : -1;
     if (*out < 0) return yt_error_at(d, yt_find(d, it, key), key, err, n, "unknown bus %ld", id);
     return 0;
 }
@@ -65,7 +71,7 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
     const char *name = "grid";
     if (yt_get_str(d, m, "name", &name, err, n) < 0) goto fail;
     g->name = sb_strdup(name);
-    if (yt_get_double(d, m, "base_mva", &g->base_mva, err, n) < 0) goto fail;
+    if (get_finite(d, m, "base_mva", 0, &g->base_mva, err, n)) goto fail;
     if (!(g->base_mva > 0)) {
         yt_error_at(d, yt_find(d, m, "base_mva"), "base_mva", err, n, "must be positive");
         goto fail;
@@ -85,8 +91,9 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         long id = 0;
         int rc = yt_get_int(d, it, "id", &id, err, n);
         if (rc < 0) goto fail;
-        if (rc == 0 || id < 1) {
-            yt_error_at(d, it, "id", err, n, rc == 0 ? "missing" : "must be a positive integer");
+        if (rc == 0 || id < 1 || id > INT_MAX) {
+            yt_error_at(d, rc ? yt_find(d, it, "id") : it, "id", err, n,
+                        rc == 0 ? "missing" : "must be an integer in [1, %d]", INT_MAX);
             goto fail;
         }
         if (grid_bus_index(g, (int)id) >= 0) {
@@ -103,8 +110,8 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
             yt_error_at(d, yt_find(d, it, "type"), "type", err, n, "expected ref, pv or pq, got '%s'", ty);
             goto fail;
         }
-        if (yt_get_double(d, it, "pd", &g->pd[i], err, n) < 0) goto fail;
-        if (yt_get_double(d, it, "gs", &g->gs[i], err, n) < 0) goto fail;
+        if (get_finite(d, it, "pd", 0, &g->pd[i], err, n)) goto fail;
+        if (get_finite(d, it, "gs", 0, &g->gs[i], err, n)) goto fail;
         if (check_item_keys(d, it, err, n)) goto fail;
     }
     for (size_t k = 0; k < gens->n; k++) {
@@ -113,8 +120,8 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         if (yt_get_str(d, it, "name", &gname, err, n) < 0) goto fail;
         if (gname) g->gen_name[k] = sb_strdup(gname);
         if (bus_ref(d, it, "bus", g, &g->gen_bus[k], err, n)) goto fail;
-        if (yt_get_double(d, it, "pmin", &g->pmin[k], err, n) < 0) goto fail;
-        if (req_double(d, it, "pmax", &g->pmax[k], err, n)) goto fail;
+        if (get_finite(d, it, "pmin", 0, &g->pmin[k], err, n)) goto fail;
+        if (get_finite(d, it, "pmax", 1, &g->pmax[k], err, n)) goto fail;
         if (g->pmin[k] > g->pmax[k]) {
             yt_error_at(d, yt_find(d, it, "pmax"), "pmax", err, n, "must be >= pmin (%g), got %g", g->pmin[k],
                         g->pmax[k]);
@@ -129,6 +136,12 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
                         rc ? "expected [c2, c1, c0]" : "missing ([c2, c1, c0])");
             goto fail;
         }
+        for (int j = 0; j < 3; j++)
+            if (!isfinite(c[j])) {
+                yt_error_at(d, yt_find(d, it, "cost")->items[j], "cost", err, n, "%s must be a finite number, got %g",
+                            j == 0 ? "c2" : j == 1 ? "c1" : "c0", c[j]);
+                goto fail;
+            }
         if (c[0] < 0) {
             yt_error_at(d, yt_find(d, it, "cost"), "cost", err, n, "c2 must be >= 0 (convex), got %g", c[0]);
             goto fail;
@@ -146,13 +159,13 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         const char *bname = NULL;
         double r = 0;
         if (yt_get_str(d, it, "name", &bname, err, n) < 0) goto fail;
-        if (yt_get_double(d, it, "r", &r, err, n) < 0) goto fail; /* documented, unused in DC */
+        if (get_finite(d, it, "r", 0, &r, err, n)) goto fail; /* documented, unused in DC */
         if (bus_ref(d, it, "from", g, &g->f[l], err, n)) goto fail;
         if (bus_ref(d, it, "to", g, &g->t[l], err, n)) goto fail;
-        if (req_double(d, it, "x", &g->x[l], err, n)) goto fail;
-        if (yt_get_double(d, it, "rate", &g->rate[l], err, n) < 0) goto fail;
-        if (yt_get_double(d, it, "tap", &g->tap[l], err, n) < 0) goto fail;
-        if (yt_get_double(d, it, "shift", &g->shift[l], err, n) < 0) goto fail;
+        if (get_finite(d, it, "x", 1, &g->x[l], err, n)) goto fail;
+        if (get_finite(d, it, "rate", 0, &g->rate[l], err, n)) goto fail;
+        if (get_finite(d, it, "tap", 0, &g->tap[l], err, n)) goto fail;
+        if (get_finite(d, it, "shift", 0, &g->shift[l], err, n)) goto fail;
         int on = 1;
         if (yt_get_bool(d, it, "on", &on, err, n) < 0) goto fail;
         g->br_on[l] = on;
@@ -160,6 +173,10 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         if (g->rate[l] < 0) {
             yt_error_at(d, yt_find(d, it, "rate"), "rate", err, n, "must be >= 0 (0 = unlimited), got %g",
                         g->rate[l]);
+            goto fail;
+        }
+        if (g->tap[l] < 0) {
+            yt_error_at(d, yt_find(d, it, "tap"), "tap", err, n, "must be >= 0 (0 means 1), got %g", g->tap[l]);
             goto fail;
         }
         if (on && g->x[l] == 0) {
@@ -172,8 +189,14 @@ int grid_from_yaml(GridNetwork *g, const YtDoc *d, const YtNode *m, char *err, s
         }
     }
     char msg[256];
-    if (grid_network_validate(g, msg, sizeof msg)) {
-        yt_error_at(d, m ? m : d->root, NULL, err, n, "%s", msg);
+    GridAt at;
+    if (grid_network_check(g, &at, msg, sizeof msg)) {
+        const YtNode *where = at.kind == GRID_AT_BUS      ? buses->items[at.index]
+                            : at.kind == GRID_AT_GEN      ? gens->items[at.index]
+                            : at.kind == GRID_AT_COST     ? yt_find(d, gens->items[at.index], "cost")
+                            : at.kind == GRID_AT_BRANCH   ? brs->items[at.index]
+                                                          : m ? m : d->root;
+        yt_error_at(d, where, NULL, err, n, "%s", msg);
         goto fail;
     }
     return 0;
@@ -182,15 +205,27 @@ fail:
     return -1;
 }
 
+/* The grid in a loaded document that holds nothing else. */
+static int read_doc(GridNetwork *g, YtDoc *doc, char *err, size_t n) {
+    int rc = grid_from_yaml(g, doc, NULL, err, n);
+    if (!rc && yt_check_unused(doc, NULL, err, n)) {
+        grid_network_free(g);
+        rc = -1;
+    }
+    yt_free(doc);
+    return rc;
+}
+
 int grid_read_yaml(GridNetwork *g, const char *path, char *err, size_t n) {
     YtDoc doc;
     memset(g, 0, sizeof *g);
     if (yt_load_file(&doc, path, err, n)) return -1;
-    int rc = grid_from_yaml(g, &doc, NULL, err, n);
-    if (!rc && yt_check_unused(&doc, NULL, err, n)) {
-        grid_network_free(g);
-        rc = -1;
-    }
-    yt_free(&doc);
-    return rc;
+    return read_doc(g, &doc, err, n);
+}
+
+int grid_read_yaml_string(GridNetwork *g, const char *name, const char *text, char *err, size_t n) {
+    YtDoc doc;
+    memset(g, 0, sizeof *g);
+    if (yt_load_string(&doc, name, text, err, n)) return -1;
+    return read_doc(g, &doc, err, n);
 }

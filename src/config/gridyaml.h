@@ -9,6 +9,7 @@
  * Defaults: pd, gs, pmin, tap, shift, rate 0 (unlimited), r unused by the DC model, on true.
  *   cost_basis: per_hour (default, MATPOWER's MW and $/h) | per_step (quantities are MWh per
  *   market step and costs $ per step: the paper's grid, [P] Table 3 footnote).
+ * Every number must be finite (.inf is refused); tap and rate >= 0, pmin <= pmax, c2 >= 0.
  * Units are those of the dispatch (MW or MWh per step; $ per hour or per step). */
 #ifndef SB_GRIDYAML_H
 #define SB_GRIDYAML_H
@@ -23,5 +24,7 @@
 int grid_from_yaml(GridNetwork *g, const YtDoc *doc, const YtNode *m, char *err, size_t n);
 /* A whole file that is only a grid (unknown keys are errors). */
 int grid_read_yaml(GridNetwork *g, const char *path, char *err, size_t n);
+/* The same from a string; `name` stands for the file in messages. */
+int grid_read_yaml_string(GridNetwork *g, const char *name, const char *text, char *err, size_t n);
 
 #endif

@@ -83,7 +83,7 @@ static void flush_training(Game *gm, Recorder *rec) {
     char *blob = sb_malloc(total ? total : 1);
     size_t at = 0;
     for (int b = gm->lo; b < gm->hi; b++) {
-        memcpy(blob + at, gm->tlog[b].buf, gm->tlog[b].len);
+        if (gm->tlog[b].len) memcpy(blob + at, gm->tlog[b].buf, gm->tlog[b].len); /* buf is NULL until a row */
         at += gm->tlog[b].len;
         gm->tlog[b].len = 0;
     }
@@ -113,7 +113,7 @@ static void flush_training(Game *gm, Recorder *rec) {
                 off = end;
             }
         }
-        qsort(rows, n, sizeof *rows, row_cmp);
+        if (n) qsort(rows, n, sizeof *rows, row_cmp);
         for (size_t i = 0; i < n && rec; i++) recorder_training(rec, rows[i].text, rows[i].len);
         free(rows);
         for (int r = 0; r < gm->ranks; r++) free(all[r]);
@@ -239,6 +239,7 @@ int game_setup(Game **out, const GameConfig *cfg, const GameWorld *w, long seed,
     hh_step_alloc(&gm->hs, g->hh);
     fleet_buffers_init(&gm->fb, g);
     gm->soc_before = sb_calloc(B, sizeof(double));
+    gm->belief_seen = sb_calloc(B, sizeof(double));
     gm->lmp = sb_calloc(B, sizeof(double));
     gm->lmp_ns = sb_calloc(B, sizeof(double));
     market_ledger_init(&gm->period_led, g->B, g->C, g->S);
@@ -294,6 +295,7 @@ void game_cleanup(Game *gm) {
     hh_step_free(&gm->hs);
     fleet_buffers_free(&gm->fb);
     free(gm->soc_before);
+    free(gm->belief_seen);
     free(gm->play_rng);
     free(gm->lmp);
     free(gm->lmp_ns);
@@ -421,8 +423,10 @@ static void market_step(Game *gm, Recorder *rec) {
         market_ledger_step(&gm->window, g->hh, &g->tariff, gm->lmp, gm->fb.group_kwh, gm->hs.consumer_kwh);
         market_ledger_step(&gm->window_base, g->hh, &g->baseline, gm->lmp, gm->fb.group_kwh, gm->hs.consumer_kwh);
     }
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        gm->belief_seen[b] = g->belief[(size_t)b * S + hour];
         market_belief_update(g->belief + (size_t)b * S, hour, gm->lmp[b], day, c->aggregator.belief_step);
+    }
     if (rec) {
         double hours = gm->w->per_step ? 1.0 : c->step_hours;
         StepRecord s = {.day = day,
@@ -430,6 +434,8 @@ static void market_step(Game *gm, Recorder *rec) {
                         .lmp = gm->lmp,
                         .lmp_ns = gm->lmp_ns,
                         .net_kwh = gm->hs.prosumer_kwh,
+                        .group_net_kwh = gm->hs.group_kwh,
+                        .belief = gm->belief_seen,
                         .fleet_kwh = gm->fb.fleet_kwh,
                         .consumer_kwh = gm->hs.consumer_kwh,
                         .soc_before = gm->soc_before,

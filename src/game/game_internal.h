@@ -44,6 +44,7 @@ struct Game {
     HhStep hs;                       /* this step's draw */
     FleetBuffers fb;                 /* this step's actions and energies */
     double *soc_before;              /* (B) */
+    double *belief_seen;             /* (B) this step's belief before the market moved it */
     double *lmp, *lmp_ns;            /* (B) this step's LMPs at the household buses */
     Rng market_rng;                  /* household and solar noise of the real market */
     Rng *play_rng;                   /* (B) sampling when play: sample, a stream per bus */

@@ -77,7 +77,7 @@ static void periods_header(Recorder *r) {
 
 static void headers(Recorder *r) {
     logf_(r, REC_STEPS, "day,hour,bus,lmp,lmp_no_storage,bus_load_mwh,prosumer_grid_kwh,consumer_grid_kwh,"
-                        "soc,action,alpha_buy,alpha_sell,fixed_prosumer,fixed_consumer\n");
+                        "soc,action,alpha_buy,alpha_sell,fixed_prosumer,fixed_consumer,belief\n");
     logf_(r, REC_DRAWS, "day,hour,kind,name,value\n");
     periods_header(r);
     logf_(r, REC_TRAINING, "agent,day,hour,iteration,timesteps,total_timesteps,n_updates,ep_rew_mean,ep_len_mean,"
@@ -177,12 +177,17 @@ void recorder_step(Recorder *r, const StepRecord *s) {
     const HhParams *p = &w->hh;
     const Tariff *t = s->tariff;
     for (int b = 0; b < p->n_bus; b++)
-        logf_(r, REC_STEPS, "%d,%d,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", s->day, s->hour,
-              p->bus_name[b], s->lmp[b], s->lmp_ns[b], game_world_mwh(w, s->rl->load[w->grid_bus[b]]), s->fleet_kwh[b],
-              s->consumer_kwh[b], s->soc_before[b], s->action[b], t->alpha_buy, t->alpha_sell,
-              market_bus_fixed_prosumer(p, t, b), t->fixed_consumer);
-    for (int b = 0; b < p->n_bus; b++)
+        logf_(r, REC_STEPS, "%d,%d,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", s->day,
+              s->hour, p->bus_name[b], s->lmp[b], s->lmp_ns[b], game_world_mwh(w, s->rl->load[w->grid_bus[b]]),
+              s->fleet_kwh[b], s->consumer_kwh[b], s->soc_before[b], s->action[b], t->alpha_buy, t->alpha_sell,
+              market_bus_fixed_prosumer(p, t, b), t->fixed_consumer, s->belief[b]);
+    for (int b = 0; b < p->n_bus; b++) {
         logf_(r, REC_DRAWS, "%d,%d,prosumer_net_kwh,%s,%.17g\n", s->day, s->hour, p->bus_name[b], s->net_kwh[b]);
+        /* Buses with several prosumer groups: each group's share, for its class's bill. */
+        for (int g = p->group_first[b]; p->group_count[b] > 1 && g < p->group_first[b] + p->group_count[b]; g++)
+            logf_(r, REC_DRAWS, "%d,%d,group_net_kwh,%s/%s,%.17g\n", s->day, s->hour, p->bus_name[b],
+                  p->class_name[p->group_class[g]], s->group_net_kwh[g]);
+    }
     for (int u = 0; u < p->n_solar; u++)
         logf_(r, REC_DRAWS, "%d,%d,solar_mwh,%s,%.17g\n", s->day, s->hour, r->c->solar_gen[u], s->solar_mwh[u]);
     if (!wanted(r->c, REC_GRID_BUSES)) return;
@@ -214,14 +219,15 @@ void recorder_period(Recorder *r, const PeriodRecord *pr) {
     const Tariff *t = pr->tariff;
     const MarketEei *e = pr->eei;
     char row[1 << 14];
-    size_t k = (size_t)snprintf(row, sizeof row, "%d,%d,%.6f,%.6f", pr->period, pr->day_start, t->alpha_buy,
+    size_t k = (size_t)snprintf(row, sizeof row, "%d,%d,%.17g,%.17g", pr->period, pr->day_start, t->alpha_buy,
                                 t->alpha_sell);
-    for (int c = 0; c < t->n_class && k < sizeof row; c++) k += (size_t)snprintf(row + k, sizeof row - k, ",%.6f", t->fixed_prosumer[c]);
-    if (k < sizeof row) k += (size_t)snprintf(row + k, sizeof row - k, ",%.6f", t->fixed_consumer);
+    for (int c = 0; c < t->n_class && k < sizeof row; c++)
+        k += (size_t)snprintf(row + k, sizeof row - k, ",%.17g", t->fixed_prosumer[c]);
+    if (k < sizeof row) k += (size_t)snprintf(row + k, sizeof row - k, ",%.17g", t->fixed_consumer);
     for (int c = 0; c < e->n_class && k < sizeof row; c++)
-        k += (size_t)snprintf(row + k, sizeof row - k, ",%.6f", 100 * e->prosumer[c]);
+        k += (size_t)snprintf(row + k, sizeof row - k, ",%.17g", 100 * e->prosumer[c]);
     SB_ASSERT(k < sizeof row);
-    logf_(r, REC_PERIODS, "%s,%.6f,%.6f,%.6f,%.6f,%.3f,%.6f,%.6f\n", row, 100 * e->consumer_mean, 100 * e->prosumer_mean,
+    logf_(r, REC_PERIODS, "%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", row, 100 * e->consumer_mean, 100 * e->prosumer_mean,
           100 * fabs(e->prosumer_mean - e->consumer_mean), pr->mean_lmp, pr->revenue, pr->shortfall, pr->reward);
 }
 
@@ -279,7 +285,7 @@ int recorder_profiles(const char *dir, const GameConfig *c, int B, const double 
     fprintf(a.f, "day,imv_rl,imv_no_storage\n");
     for (int d = 0; d < D; d++) {
         size_t off = (size_t)d * (size_t)S * (size_t)B;
-        fprintf(a.f, "%d,%.9g,%.9g\n", d, market_imv_mean(lmp_rl + off, (size_t)S, (size_t)B),
+        fprintf(a.f, "%d,%.17g,%.17g\n", d, market_imv_mean(lmp_rl + off, (size_t)S, (size_t)B),
                 market_imv_mean(lmp_ns + off, (size_t)S, (size_t)B));
     }
     if (atomic_commit(&a, err, n)) return -1;
@@ -293,7 +299,7 @@ int recorder_profiles(const char *dir, const GameConfig *c, int B, const double 
                 first += fleet[((size_t)d * S + (size_t)h) * (size_t)B + (size_t)b];
                 last += fleet[((size_t)(D - W + d) * S + (size_t)h) * (size_t)B + (size_t)b];
             }
-        fprintf(a.f, "%d,%.9g,%.9g\n", h, first / W / 1000, last / W / 1000);
+        fprintf(a.f, "%d,%.17g,%.17g\n", h, first / W / 1000, last / W / 1000);
     }
     return atomic_commit(&a, err, n);
 }

@@ -8,6 +8,9 @@
  *
  * Legend: B household buses, C classes, N grid buses, G generators, U solar units.
  *
+ * Every number is written with 17 significant digits (a double read back is the same double),
+ * so a replay starts from exactly what the game used.
+ *
  * The appended files are checksummed as they are written: recorder_mark flushes and fsyncs
  * them and returns each file's length and CRC-32, which the checkpoint stores; on resume
  * recorder_open verifies every file against its mark (length and CRC of that prefix) and
@@ -37,6 +40,9 @@ typedef struct {
     int day, hour;
     const double *lmp, *lmp_ns;       /* (B) $/MWh at the household buses */
     const double *net_kwh;            /* (B) prosumers' net demand before batteries, kWh */
+    const double *group_net_kwh;      /* (G) the same per prosumer group */
+    const double *belief;             /* (B) the price belief for this step's hour the followers saw
+                                       * (before this step moved it), $/MWh */
     const double *fleet_kwh;          /* (B) the fleets' grid energy q, kWh */
     const double *consumer_kwh;       /* (B) kWh */
     const double *soc_before;         /* (B) fraction of capacity */

@@ -2,6 +2,7 @@
 #include "grid/fleet.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "util/common.h"
 
@@ -15,14 +16,29 @@ int fleet_level_index(double a, int levels) {
     return (int)(k < 0 ? 0 : k > levels - 1 ? levels - 1 : k);
 }
 
+/* The level value rises with k (exactly, in floating point too), so both bounds hold on a
+ * contiguous run of levels: its two ends are found by bisection on the very comparisons the
+ * per-level loop made (same mask, bit for bit; the loop was 3% of a follower's PPO phase). */
 int fleet_mask(double soc, int levels, double tol, unsigned char *mask) {
-    int valid = 0;
-    for (int k = 0; k < levels; k++) {
-        double a = fleet_level_value(k, levels);
-        mask[k] = (a >= -soc - tol && a <= 1.0 - soc + tol);
-        valid += mask[k];
+    const double lo = -soc - tol, hi = 1.0 - soc + tol;
+    int a = 0, b = levels; /* first k with value >= lo */
+    while (a < b) {
+        int m = a + (b - a) / 2;
+        if (fleet_level_value(m, levels) >= lo) b = m;
+        else a = m + 1;
     }
-    return valid;
+    const int first = a;
+    b = levels; /* first k from there with value > hi */
+    while (a < b) {
+        int m = a + (b - a) / 2;
+        if (fleet_level_value(m, levels) <= hi) a = m + 1;
+        else b = m;
+    }
+    const int end = a;
+    memset(mask, 0, (size_t)first);
+    memset(mask + first, 1, (size_t)(end - first));
+    memset(mask + end, 0, (size_t)(levels - end));
+    return end - first;
 }
 
 double fleet_clip_action(double a, double soc) {

@@ -1,6 +1,7 @@
 /* network.c: allocation and structural checks of a GridNetwork. */
 #include "grid/network.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,9 +89,29 @@ static int count_connected(const GridNetwork *g, int start, int *queue, unsigned
     return count;
 }
 
-int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
+/* Outside [-lim, lim] (NaN and infinities included). */
+static int beyond(double v, double lim) { return !(fabs(v) <= lim); }
+
+static int at(GridAt *where, GridAtKind kind, int index) {
+    if (where) {
+        where->kind = kind;
+        where->index = index;
+    }
+    return -1;
+}
+
+int grid_network_check(const GridNetwork *g, GridAt *where, char *err, size_t n) {
+    at(where, GRID_AT_NETWORK, -1);
     if (g->n_bus < 1) return sb_err(err, n, "no buses");
-    if (!(g->base_mva > 0)) return sb_err(err, n, "baseMVA must be positive");
+    if (!(g->base_mva > 0) || beyond(g->base_mva, GRID_MAX_MW))
+        return sb_err(err, n, "baseMVA must be in (0, %g], got %g", GRID_MAX_MW, g->base_mva);
+    for (int i = 0; i < g->n_bus; i++) {
+        const char *bad = !isfinite(g->pd[i]) ? "load Pd is not a finite number"
+                        : !isfinite(g->gs[i]) ? "shunt Gs is not a finite number"
+                        : beyond(g->pd[i], GRID_MAX_MW) ? "load Pd beyond +-1e9 MW"
+                        : beyond(g->gs[i], GRID_MAX_MW) ? "shunt Gs beyond +-1e9 MW" : NULL;
+        if (bad) return at(where, GRID_AT_BUS, i), sb_err(err, n, "bus %d: %s", g->bus_id[i], bad);
+    }
     int ref = -1;
     for (int i = 0; i < g->n_bus; i++)
         if (g->bus_type[i] == BUS_REF) {
@@ -99,21 +120,37 @@ int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
         }
     if (ref < 0) return sb_err(err, n, "no reference bus (type 3)");
     for (int k = 0; k < g->n_gen; k++) {
-        if (g->gen_bus[k] < 0 || g->gen_bus[k] >= g->n_bus)
-            return sb_err(err, n, "generator %d: bad bus index", k + 1);
-        if (g->gen_on[k] && g->pmin[k] > g->pmax[k])
-            return sb_err(err, n, "generator %d: Pmin %g > Pmax %g", k + 1, g->pmin[k],
-                          g->pmax[k]);
-        if (g->gen_on[k] && g->c2[k] < 0)
-            return sb_err(err, n, "generator %d: negative quadratic cost (non-convex)", k + 1);
+        const char *bad = NULL, *bad_cost = NULL;
+        if (g->gen_bus[k] < 0 || g->gen_bus[k] >= g->n_bus) bad = "bad bus index";
+        else if (!isfinite(g->pmin[k]) || !isfinite(g->pmax[k])) bad = "Pmin or Pmax is not a finite number";
+        else if (beyond(g->pmin[k], GRID_MAX_MW) || beyond(g->pmax[k], GRID_MAX_MW)) bad = "Pmin or Pmax beyond +-1e9 MW";
+        else if (!isfinite(g->c2[k]) || !isfinite(g->c1[k]) || !isfinite(g->c0[k]))
+            bad_cost = "a cost coefficient is not a finite number";
+        else if (beyond(g->c2[k], GRID_MAX_COST) || beyond(g->c1[k], GRID_MAX_COST) || beyond(g->c0[k], GRID_MAX_C0))
+            bad_cost = "a cost coefficient beyond +-1e9 (c2, c1) or +-1e15 (c0)";
+        else if (g->gen_on[k] && g->c2[k] < 0) bad_cost = "negative quadratic cost (non-convex)";
+        else if (g->gen_on[k] && g->pmin[k] > g->pmax[k]) {
+            at(where, GRID_AT_GEN, k);
+            return sb_err(err, n, "generator %d: Pmin %g > Pmax %g", k + 1, g->pmin[k], g->pmax[k]);
+        }
+        if (bad) return at(where, GRID_AT_GEN, k), sb_err(err, n, "generator %d: %s", k + 1, bad);
+        if (bad_cost) return at(where, GRID_AT_COST, k), sb_err(err, n, "generator %d: %s", k + 1, bad_cost);
     }
     for (int l = 0; l < g->n_branch; l++) {
-        if (g->f[l] < 0 || g->f[l] >= g->n_bus || g->t[l] < 0 || g->t[l] >= g->n_bus)
-            return sb_err(err, n, "branch %d: bad bus index", l + 1);
-        if (g->rate[l] < 0) return sb_err(err, n, "branch %d: negative rating", l + 1);
-        if (!g->br_on[l]) continue;
-        if (g->x[l] == 0.0) return sb_err(err, n, "branch %d: zero reactance", l + 1);
-        if (g->f[l] == g->t[l]) return sb_err(err, n, "branch %d: from and to bus are the same", l + 1);
+        const char *bad = NULL;
+        if (g->f[l] < 0 || g->f[l] >= g->n_bus || g->t[l] < 0 || g->t[l] >= g->n_bus) bad = "bad bus index";
+        else if (!isfinite(g->x[l]) || !isfinite(g->tap[l]) || !isfinite(g->shift[l]) || !isfinite(g->rate[l]))
+            bad = "x, tap, shift or rating is not a finite number";
+        else if (g->rate[l] < 0) bad = "negative rating";
+        else if (beyond(g->rate[l], GRID_MAX_MW)) bad = "rating beyond 1e9 MW";
+        else if (g->tap[l] < 0) bad = "negative tap ratio";
+        else if (g->tap[l] > GRID_MAX_TAP) bad = "tap ratio above 1000";
+        else if (beyond(g->shift[l], 360)) bad = "phase shift beyond +-360 degrees";
+        else if (beyond(g->x[l], GRID_MAX_X)) bad = "reactance beyond +-1e9 p.u.";
+        else if (g->br_on[l] && g->x[l] == 0.0) bad = "zero reactance";
+        else if (g->br_on[l] && !beyond(g->x[l], GRID_MIN_X)) bad = "reactance within +-1e-9 p.u. of 0";
+        else if (g->br_on[l] && g->f[l] == g->t[l]) bad = "from and to bus are the same";
+        if (bad) return at(where, GRID_AT_BRANCH, l), sb_err(err, n, "branch %d: %s", l + 1, bad);
     }
     int *queue = sb_malloc((size_t)g->n_bus * sizeof *queue);
     unsigned char *seen = sb_calloc((size_t)g->n_bus, 1);
@@ -128,3 +165,5 @@ int grid_network_validate(const GridNetwork *g, char *err, size_t n) {
                       g->bus_id[first], g->bus_id[ref]);
     return 0;
 }
+
+int grid_network_validate(const GridNetwork *g, char *err, size_t n) { return grid_network_check(g, NULL, err, n); }

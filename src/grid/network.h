@@ -46,9 +46,31 @@ void grid_network_alloc(GridNetwork *g, int n_bus, int n_gen, int n_branch);
 void grid_network_free(GridNetwork *g);
 /* Internal index of an external bus number, or -1. */
 int grid_bus_index(const GridNetwork *g, int bus_id);
-/* Structural checks shared by every reader: a reference bus, nonzero x on in-service
- * branches (negative x, series capacitors, is allowed), non-negative ratings, a connected
- * in-service network, Pmin <= Pmax, c2 >= 0. 0, or -1 with err (no file name: callers add it). */
+/* Magnitudes beyond which a value is not a grid [R]: a petawatt is ~100 times the world's
+ * installed capacity; within these the dispatch's tolerances (relative to the load) stay
+ * far below a megawatt, beyond them an "optimal" dispatch can break generator limits
+ * (a 1e300 MW load gave 249,500 MW from a 200 MW unit). */
+#define GRID_MAX_MW 1e9    /* |pd|, |gs|, |pmin|, |pmax|, rate, baseMVA */
+#define GRID_MAX_COST 1e9  /* |c2| $/MW^2h, |c1| $/MWh */
+#define GRID_MAX_C0 1e15   /* |c0| $/h */
+#define GRID_MAX_X 1e9     /* |x| p.u. */
+#define GRID_MIN_X 1e-9    /* |x| p.u. of an in-service branch (1/x enters the B matrix) */
+#define GRID_MAX_TAP 1e3
+
+/* Where a check failed: the element (0-based index in file order), or the whole network. */
+typedef enum { GRID_AT_NETWORK, GRID_AT_BUS, GRID_AT_GEN, GRID_AT_COST, GRID_AT_BRANCH } GridAtKind;
+typedef struct {
+    GridAtKind kind;
+    int index;
+} GridAt;
+
+/* Checks shared by every reader and by dispatch_setup: every number finite and within the
+ * magnitudes above, a reference bus, nonzero x on in-service branches (negative x, series
+ * capacitors, is allowed), non-negative ratings and tap ratios, a connected in-service
+ * network, Pmin <= Pmax, c2 >= 0. 0, or -1 with err (no file name: callers add it, at the
+ * element *where names when where is not NULL). */
+int grid_network_check(const GridNetwork *g, GridAt *where, char *err, size_t n);
+/* The same without the location. */
 int grid_network_validate(const GridNetwork *g, char *err, size_t n);
 
 #endif

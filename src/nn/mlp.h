@@ -2,8 +2,9 @@
  *
  * Matrix products: a layer whose two widths are both <= 64, on a batch of at most 256 rows,
  * goes through plain-C register-tiled kernels (mlp.c), because at those sizes OpenBLAS spends
- * most of its time packing and scaling rather than multiplying; wider layers or larger
- * batches go through cblas_sgemm. The kernels are compiled for AVX-512F, AVX2 and baseline
+ * most of its time packing and scaling rather than multiplying; so does a last layer with at
+ * most 64 inputs and up to 1024 outputs (a wide policy head). Other layers, or larger batches,
+ * go through cblas_sgemm. The kernels are compiled for AVX-512F, AVX2 and baseline
  * x86-64 and picked at load time; all three give the same bits (src/nn/simd.h), so results
  * depend on seed, config and thread count only.
  *
@@ -59,7 +60,19 @@ const float *mlp_output(const Mlp *m, const float *work, int B);
 void mlp_backward(const Mlp *m, const float *params, const float *x, int B, const float *work,
                   const float *dout, float *grads, float *dx, float *scratch);
 
+/* The same when only some outputs of the last layer are needed: row r's outputs
+ * [span[2r], span[2r+1]) (span (B, 2)) get the bits mlp_forward gives them, the others are left
+ * unspecified. For a masked categorical head, whose logits outside the valid actions are never
+ * read; a wide head (outputs > 64 on inputs <= 64) then skips most of the other products. */
+void mlp_forward_span(const Mlp *m, const float *params, const float *x, int B, const int *span, float *work);
+/* mlp_backward when dout is zero outside each row's span: the same bits, skipping those zeros. */
+void mlp_backward_span(const Mlp *m, const float *params, const float *x, int B, const float *work,
+                       const float *dout, const int *span, float *grads, float *dx, float *scratch);
+
 /* Single-row forward without BLAS call overhead, for acting in an environment loop. */
 void mlp_forward1(const Mlp *m, const float *params, const float *x, float *work);
+/* The same where only outputs [lo, hi) are needed (a masked head): the outputs in that span
+ * get the same bits as mlp_forward1's, the others are left unspecified. */
+void mlp_forward1_span(const Mlp *m, const float *params, const float *x, int lo, int hi, float *work);
 
 #endif

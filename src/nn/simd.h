@@ -1,9 +1,11 @@
 /* simd.h: eight-float vectors and runtime CPU dispatch for the nn kernels (internal to src/nn).
  *
  * The kernels are written once with GCC vector extensions on eight floats (NnV8) and compiled
- * three times through NN_DISPATCH: AVX-512F and AVX2 clones (one ymm register per NnV8; the
- * AVX-512 one has 32 of them, so the widest register tiles do not spill) and a baseline x86-64
- * clone (two xmm registers per NnV8); the loader picks one per CPU. All clones do the same
+ * three times through NN_DISPATCH: x86-64-v4 (AVX-512 with VL) and AVX2 clones (one ymm
+ * register per NnV8; the AVX-512 one has 32 of them, so the widest register tiles and the
+ * exponential's constants do not spill: AVX-512F alone cannot name ymm16-31, and GCC spilled
+ * to zmm registers and the stack) and a baseline x86-64 clone (two xmm registers per NnV8); the
+ * loader picks one per CPU. All clones do the same
  * lane-wise IEEE operations in the same order, and -std=c11 keeps -ffp-contract=off (no
  * fused multiply-add), so they produce the same bits: results depend on seed, config and
  * thread count, never on the CPU's vector width. Build with -DSB_NO_DISPATCH to get the
@@ -31,10 +33,23 @@ typedef int NnV8i __attribute__((vector_size(32)));
 #define NN_INLINE static inline __attribute__((always_inline))
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SB_NO_DISPATCH)
-#define NN_DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
+#define NN_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define NN_DISPATCH
 #endif
+
+/* 1 if the CPU has AVX-512VL, i.e. the x86-64-v4 clones run, with 32 vector registers: a kernel
+ * that keeps more values in flight than 16 registers hold (and spills on AVX2) takes its wide form
+ * only then. Both forms give the same bits. */
+static inline int nn_wide(void) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SB_NO_DISPATCH)
+    static int wide = -1;
+    if (wide < 0) wide = __builtin_cpu_supports("avx512vl") != 0;
+    return wide;
+#else
+    return 0;
+#endif
+}
 
 /* Lanes of a and b (indices 0-7 and 8-15) picked by constant indices. */
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)

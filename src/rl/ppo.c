@@ -130,6 +130,13 @@ Ppo *ppo_create(const PpoConfig *c, int obs_dim, const ActionSpace *space, int n
     p->b_obs = sb_calloc(TN * (size_t)p->O, sizeof(float));
     p->b_act = sb_calloc(TN * (size_t)p->A, sizeof(float));
     if (space->masked) p->b_mask = sb_calloc(TN * (size_t)p->K, 1);
+    if (space->masked && space->kind == SPACE_DISCRETE) {
+        p->b_span = sb_calloc(TN * 2, sizeof(int));
+        p->b_exact = sb_calloc(TN, 1);
+        p->mb_span = sb_calloc(B * 2, sizeof(int));
+        p->mb_mask = sb_calloc(B * (size_t)p->K, 1);
+        p->mb_H = sb_calloc(B, sizeof(double));
+    }
     p->b_rew = sb_calloc(TN, sizeof(float));
     p->b_start = sb_calloc(TN, sizeof(float));
     p->b_val = sb_calloc(TN, sizeof(float));
@@ -169,6 +176,11 @@ void ppo_free(Ppo *p) {
     free(p->b_obs);
     free(p->b_act);
     free(p->b_mask);
+    free(p->b_span);
+    free(p->b_exact);
+    free(p->mb_span);
+    free(p->mb_mask);
+    free(p->mb_H);
     free(p->b_rew);
     free(p->b_start);
     free(p->b_val);
@@ -223,8 +235,22 @@ static double row_dist(const Ppo *p, const float *head, const unsigned char *mas
     return H;
 }
 
+/* row_dist for rollout row r, a masked Discrete row whose valid actions lie in b_span (exactly,
+ * if b_exact: then the mask need not be read). */
+static double row_dist_span(const Ppo *p, const float *head, const unsigned char *mask, size_t r, float *lp,
+                            float *pr) {
+    const int *sp = p->b_span + 2 * r;
+    return dist_cat_forward_span(head, p->b_exact[r] ? NULL : mask, p->K, sp[0], sp[1], lp, pr);
+}
+
+/* Box: p->gauss for the current log_std; called where the parameters may have changed (before a
+ * rollout, a minibatch, a prediction), so the rows that follow share its exponentials. */
+static void prepare_gauss(Ppo *p) {
+    if (p->space.kind == SPACE_BOX) dist_gauss_prepare(&p->gauss, p->params + p->ls_off, p->A);
+}
+
 static double row_logp(const Ppo *p, const float *head, const float *lp, const float *act) {
-    if (p->space.kind == SPACE_BOX) return dist_gauss_logp(head, p->params + p->ls_off, act, p->A);
+    if (p->space.kind == SPACE_BOX) return dist_gauss_logp_p(&p->gauss, head, act);
     double s = 0;
     for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) s += lp[off + (int)act[j]];
     return s;
@@ -234,7 +260,7 @@ static void row_sample(Ppo *p, const float *head, const float *lp, const float *
                        float *act) {
     if (p->space.kind == SPACE_BOX) {
         if (deterministic) memcpy(act, head, (size_t)p->A * sizeof(float));
-        else dist_gauss_sample(head, p->params + p->ls_off, p->A, rng, act);
+        else dist_gauss_sample_p(&p->gauss, head, rng, act);
         return;
     }
     for (int j = 0, off = 0; j < p->A; off += seg_width(&p->space, j), j++) {
@@ -250,6 +276,7 @@ static void clip_box(const ActionSpace *s, float *act) {
 
 void ppo_predict(Ppo *p, const float *obs, const unsigned char *mask, int B, int deterministic,
                  float *actions, float *values, Rng *rng) {
+    prepare_gauss(p);
     /* Row at a time keeps the workspace at N rows whatever B is. */
     for (int i = 0; i < B; i++) {
         float *x = p->norm_tmp;
@@ -282,19 +309,42 @@ void ppo_action_probs(Ppo *p, const float *obs, const unsigned char *mask, int B
 
 static void collect_rollout(Ppo *p, VecEnv *env, long *num_timesteps) {
     const int N = p->N, O = p->O, A = p->A, K = p->K;
+    prepare_gauss(p);
     for (int t = 0; t < p->T; t++) {
         const float *head, *val;
         size_t base = (size_t)t * (size_t)N;
+        /* The valid actions' spans first: the policy head is needed only there. */
+        for (int i = 0; p->b_span && i < N; i++) {
+            int *sp = p->b_span + 2 * (base + (size_t)i);
+            sp[0] = 0;
+            sp[1] = K;
+            p->b_exact[base + (size_t)i] =
+                env->mask ? (unsigned char)dist_cat_mask_span(env->mask + (size_t)i * (size_t)K, K, &sp[0], &sp[1])
+                          : 1;
+        }
         /* Policy on the current (normalised) observations. */
-        forward_rows(p, p->last_obs, N, p->a_piw, p->a_vfw, &head, &val);
+        if (N == 1 && p->b_span) {
+            const int *sp = p->b_span + 2 * base;
+            mlp_forward1_span(&p->pi, p->params + p->pi_off, p->last_obs, sp[0], sp[1], p->a_piw);
+            mlp_forward1(&p->vf, p->params + p->vf_off, p->last_obs, p->a_vfw);
+            head = mlp_output(&p->pi, p->a_piw, 1);
+            val = mlp_output(&p->vf, p->a_vfw, 1);
+        } else {
+            forward_rows(p, p->last_obs, N, p->a_piw, p->a_vfw, &head, &val);
+        }
         for (int i = 0; i < N; i++) {
             size_t r = base + (size_t)i;
             const float *h = head + (size_t)i * (size_t)K;
             const unsigned char *mk = env->mask ? env->mask + (size_t)i * (size_t)K : NULL;
             float *lp = p->a_lp + (size_t)i * (size_t)K, *pr = p->a_p + (size_t)i * (size_t)K;
-            row_dist(p, h, mk, lp, pr);
+            if (p->b_span) {
+                row_dist_span(p, h, mk, r, lp, pr);
+            } else {
+                row_dist(p, h, mk, lp, pr);
+            }
             float *act = p->a_act + (size_t)i * (size_t)A;
-            row_sample(p, h, lp, pr, 0, &p->rng, act);
+            if (p->b_span) act[0] = (float)dist_cat_sample_span(pr, p->b_span[2 * r], p->b_span[2 * r + 1], &p->rng);
+            else row_sample(p, h, lp, pr, 0, &p->rng, act);
             memcpy(p->b_obs + r * (size_t)O, p->last_obs + (size_t)i * (size_t)O, (size_t)O * sizeof(float));
             memcpy(p->b_act + r * (size_t)A, act, (size_t)A * sizeof(float));
             if (p->b_mask) {
@@ -360,11 +410,31 @@ typedef struct {
 static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double clip_vf) {
     const int O = p->O, A = p->A, K = p->K;
     MbStats st = {0};
+    prepare_gauss(p);
     for (int b = 0; b < B; b++)
         memcpy(p->mb_obs + (size_t)b * (size_t)O, p->b_obs + (size_t)idx[b] * (size_t)O,
                (size_t)O * sizeof(float));
     const float *head, *val;
-    forward_rows(p, p->mb_obs, B, p->piw, p->vfw, &head, &val);
+    if (p->mb_span) {
+        /* The policy head only on each row's valid actions (b_span). */
+        for (int b = 0; b < B; b++) {
+            p->mb_span[2 * b] = p->b_span[2 * (size_t)idx[b]];
+            p->mb_span[2 * b + 1] = p->b_span[2 * (size_t)idx[b] + 1];
+        }
+        mlp_forward_span(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->mb_span, p->piw);
+        mlp_forward(&p->vf, p->params + p->vf_off, p->mb_obs, B, p->vfw);
+        head = mlp_output(&p->pi, p->piw, B);
+        val = mlp_output(&p->vf, p->vfw, B);
+        /* Every row's distribution at once (rows interleaved); the same bits as row_dist_span. The
+         * masks are read only if some row's valid actions are not exactly its span. */
+        int exact = 1;
+        for (int b = 0; b < B; b++) exact &= p->b_exact[idx[b]];
+        for (int b = 0; !exact && b < B; b++)
+            memcpy(p->mb_mask + (size_t)b * (size_t)K, p->b_mask + (size_t)idx[b] * (size_t)K, (size_t)K);
+        dist_cat_forward_rows(head, exact ? NULL : p->mb_mask, p->mb_span, B, K, p->mb_lp, p->mb_p, p->mb_H);
+    } else {
+        forward_rows(p, p->mb_obs, B, p->piw, p->vfw, &head, &val);
+    }
 
     /* Advantage normalisation per minibatch: torch's std is the unbiased one. */
     double am = 0, as = 0;
@@ -379,7 +449,6 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
 
     memset(p->d_head, 0, (size_t)B * (size_t)K * sizeof(float));
     float *d_ls = p->grads + p->ls_off;
-    const float *ls = p->params + p->ls_off;
     const double inv_b = 1.0 / B;
     for (int b = 0; b < B; b++) {
         int r = idx[b];
@@ -387,7 +456,8 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         const unsigned char *mk = p->b_mask ? p->b_mask + (size_t)r * (size_t)K : NULL;
         float *lp = p->mb_lp + (size_t)b * (size_t)K, *pr = p->mb_p + (size_t)b * (size_t)K;
         const float *act = p->b_act + (size_t)r * (size_t)A;
-        double H = row_dist(p, h, mk, lp, pr);
+        const int *sp = p->b_span ? p->b_span + 2 * (size_t)r : NULL;
+        double H = sp ? p->mb_H[b] : row_dist(p, h, mk, lp, pr);
         double logp = row_logp(p, h, lp, act);
         double adv = p->b_adv[r];
         if (norm_adv) adv = (adv - am) / (as + 1e-8);
@@ -404,10 +474,12 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
         double g_logp = (l1 <= l2) ? -adv * ratio * inv_b : 0.0;
         double g_ent = -p->cfg.ent_coef * inv_b;
         if (p->space.kind == SPACE_BOX) {
-            dist_gauss_backward(h, ls, act, A, g_logp, g_ent, p->d_head + (size_t)b * (size_t)K, d_ls);
+            dist_gauss_backward_p(&p->gauss, h, act, g_logp, g_ent, p->d_head + (size_t)b * (size_t)K, d_ls);
         } else {
             float *dh = p->d_head + (size_t)b * (size_t)K;
-            if (p->space.kind == SPACE_DISCRETE) {
+            if (sp) {
+                dist_cat_backward_span(lp, pr, K, sp[0], sp[1], (int)act[0], H, g_logp, g_ent, dh);
+            } else if (p->space.kind == SPACE_DISCRETE) {
                 dist_cat_backward_p(lp, pr, K, (int)act[0], H, g_logp, g_ent, dh);
             } else {
                 for (int j = 0, off = 0; j < A; off += p->space.nvec[j], j++) {
@@ -437,8 +509,12 @@ static MbStats minibatch_loss(Ppo *p, const int *idx, int B, double clip, double
     st.kl *= inv_b;
     st.clipfrac *= inv_b;
     st.loss = st.pg + p->cfg.ent_coef * st.ent + p->cfg.vf_coef * st.vf;
-    mlp_backward(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->piw, p->d_head, p->grads + p->pi_off, NULL,
-                 p->pis);
+    if (p->mb_span)
+        mlp_backward_span(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->piw, p->d_head, p->mb_span,
+                          p->grads + p->pi_off, NULL, p->pis);
+    else
+        mlp_backward(&p->pi, p->params + p->pi_off, p->mb_obs, B, p->piw, p->d_head, p->grads + p->pi_off, NULL,
+                     p->pis);
     mlp_backward(&p->vf, p->params + p->vf_off, p->mb_obs, B, p->vfw, p->d_val, p->grads + p->vf_off, NULL,
                  p->vfs);
     return st;
@@ -594,6 +670,9 @@ void ppo_debug_load_batch(Ppo *p, const float *obs, const float *act, const unsi
         if (mask) memcpy(p->b_mask, mask, (size_t)count * (size_t)p->K);
         else memset(p->b_mask, 1, (size_t)count * (size_t)p->K);
     }
+    for (int r = 0; p->b_span && r < count; r++)
+        p->b_exact[r] = (unsigned char)dist_cat_mask_span(p->b_mask + (size_t)r * (size_t)p->K, p->K, &p->b_span[2 * r],
+                                                          &p->b_span[2 * r + 1]);
     memcpy(p->b_logp, old_logp, (size_t)count * sizeof(float));
     memcpy(p->b_adv, adv, (size_t)count * sizeof(float));
     memcpy(p->b_ret, ret, (size_t)count * sizeof(float));

@@ -8,6 +8,7 @@
 #define SB_PPO_IMPL_H
 
 #include "nn/adam.h"
+#include "rl/dist.h"
 #include "rl/normalize.h"
 #include "rl/ppo.h"
 
@@ -20,6 +21,7 @@ struct Ppo {
     size_t n_params, pi_off, vf_off, ls_off;
     float *params, *grads, *m, *v; /* (n_params) each */
     Adam adam;
+    DistGauss gauss;       /* Box: exp(log_std) of the current parameters (prepare_gauss) */
     Rng rng;
     VecNorm norm;
 
@@ -27,6 +29,8 @@ struct Ppo {
     float *b_obs;          /* (T*N, O) normalised observations */
     float *b_act;          /* (T*N, A) unclipped actions (indices for discrete) */
     unsigned char *b_mask; /* (T*N, K) or NULL */
+    int *b_span;           /* (T*N, 2) [lo, hi) of the valid actions (masked Discrete), or NULL */
+    unsigned char *b_exact; /* (T*N) 1: the valid actions are exactly the span, with b_span */
     float *b_rew, *b_start, *b_val, *b_logp, *b_adv, *b_ret; /* (T*N) */
     float *last_obs;       /* (N, O) normalised */
     unsigned char *last_start; /* (N) */
@@ -47,6 +51,9 @@ struct Ppo {
     float *d_val;          /* (B, 1) */
     float *mb_lp;          /* (B, K) log-probabilities */
     float *mb_p;           /* (B, K) probabilities */
+    int *mb_span;          /* (B, 2) the rows' b_span, or NULL */
+    unsigned char *mb_mask; /* (B, K) the rows' b_mask, with mb_span */
+    double *mb_H;          /* (B) entropies, with mb_span */
 
     long total_steps;      /* env steps over all learn calls */
     long sb3_num_timesteps; /* SB3's self.num_timesteps: zeroed by reset_num_timesteps only */

@@ -1,43 +1,62 @@
 /* pool.c: a seed's tasks on threads, packed on the cores by shared tokens (pool.h). */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#define _XOPEN_SOURCE 700 /* System V semaphores */
 #include "run/pool.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <unistd.h>
 
 #include "util/common.h"
 
+/* The tokens are a System V semaphore used with SEM_UNDO: when a seed process dies holding
+ * tokens (a crash, SIGKILL), the kernel gives them back, so the other seeds never wait for a
+ * token that no one can release. */
 struct GameTokens {
-    sem_t sem;
+    int semid;
+    pid_t owner; /* the process that created the set removes it */
+};
+
+union sb_semun {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
 };
 
 GameTokens *game_tokens_create(int cores) {
-    GameTokens *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED) return NULL;
-    if (sem_init(&t->sem, 1, (unsigned)(cores > 0 ? cores : 1))) {
-        munmap(t, sizeof *t);
+    int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (id < 0) return NULL;
+    union sb_semun arg = {.val = cores > 0 ? cores : 1};
+    if (semctl(id, 0, SETVAL, arg) < 0) {
+        semctl(id, 0, IPC_RMID);
         return NULL;
     }
+    GameTokens *t = sb_malloc(sizeof *t);
+    t->semid = id;
+    t->owner = getpid();
     return t;
 }
 
 void game_tokens_free(GameTokens *t) {
     if (!t) return;
-    sem_destroy(&t->sem);
-    munmap(t, sizeof *t);
+    if (t->owner == getpid()) semctl(t->semid, 0, IPC_RMID);
+    free(t);
 }
 
-void game_tokens_acquire(GameTokens *t) {
-    if (!t) return;
-    while (sem_wait(&t->sem) && errno == EINTR) {
+static void token_op(GameTokens *t, short op) {
+    struct sembuf b = {.sem_num = 0, .sem_op = op, .sem_flg = SEM_UNDO};
+    while (semop(t->semid, &b, 1) && errno == EINTR) {
     }
 }
 
+void game_tokens_acquire(GameTokens *t) {
+    if (t) token_op(t, -1);
+}
+
 void game_tokens_release(GameTokens *t) {
-    if (t) sem_post(&t->sem);
+    if (t) token_op(t, +1);
 }
 
 struct GamePool {
@@ -53,6 +72,14 @@ struct GamePool {
     long generation;           /* bumped per job, so a worker joins each job once */
     int quit;
 };
+
+/* Tasks of the current job not yet handed out. */
+static int left(GamePool *p) {
+    pthread_mutex_lock(&p->mu);
+    int k = p->next < p->n;
+    pthread_mutex_unlock(&p->mu);
+    return k;
+}
 
 /* The next task index, or -1 when the job has none left. */
 static int take(GamePool *p) {
@@ -72,8 +99,10 @@ static void *worker(void *arg) {
         seen = p->generation;
         p->running++;
         pthread_mutex_unlock(&p->mu);
-        for (;;) {
-            /* A token first, then a task: a worker never sits on a task it cannot run. */
+        /* A token first, then a task: a worker never sits on a task it cannot run. And it asks
+         * for a token only while the job has tasks left: a worker that wakes after the job was
+         * done by others returns at once instead of waiting for a core it does not need. */
+        while (left(p)) {
             game_tokens_acquire(p->tokens);
             int i = take(p);
             if (i >= 0) p->fn(p->ctx, i);
