@@ -164,11 +164,21 @@ def run(cmd, cwd, log, timeout):
 def on_signal(sig, frame):
     """SIGINT or SIGTERM: stop the builds and tests in progress (their own process groups), then
     leave through main's cleanup."""
-    with RUNNING_LOCK:
-        STOP.set()
-        procs = list(RUNNING)
-    for p in procs:
-        kill_group(p)
+    # No Popen.wait here: the interrupted frame may be inside one, holding the Popen's own lock
+    # (a wait from the handler then spins to its timeout), and it may hold RUNNING_LOCK too.
+    STOP.set()
+    got = RUNNING_LOCK.acquire(timeout=5)
+    procs = list(RUNNING)
+    if got:
+        RUNNING_LOCK.release()
+    for sig_kill in (signal.SIGTERM, signal.SIGKILL):
+        for p in procs:
+            try:
+                os.killpg(p.pid, sig_kill)
+            except ProcessLookupError:
+                pass
+        if sig_kill == signal.SIGTERM:
+            time.sleep(2)
     raise SystemExit(128 + sig)
 
 
