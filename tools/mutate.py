@@ -41,9 +41,12 @@ KEYS = ("id", "file", "from", "to", "why")
 # costs less. (The figures of bench/RESULTS.md come from `make test` itself.)
 SLOW_LAST = ("test_game", "test_tabular", "test_train_cli", "test_install", "test_replay", "test_figures",
              "test_mpi", "test_learning")
+# The tests nearest the mutated file run first ($MUTATE_FIRST, from first_tests): the one that
+# kills a mutant is usually among them, and the others need not be built before it.
 QUICK_CMD = r"""set -e
 bins=$(ls tests/test_*.c | sed 's|^tests/\(.*\)\.c$|\1|')
-order=$(for b in $bins; do case " %s " in *" $b "*) ;; *) echo $b ;; esac; done; for b in %s; do echo $b; done)
+rest=$(for b in $bins; do case " %s " in *" $b "*) ;; *) echo $b ;; esac; done; for b in %s; do echo $b; done)
+order=$(for b in $MUTATE_FIRST; do [ -f tests/$b.c ] && echo $b; done; for b in $rest; do case " $MUTATE_FIRST " in *" $b "*) ;; *) echo $b ;; esac; done)
 make -s bin/stackelberg
 for b in $order; do
   make -s build/release/tests/$b
@@ -107,6 +110,32 @@ def parse_list(path):
     return mutants
 
 
+# Test binaries that exercise each directory of src/ most directly (besides test_<file>).
+NEAR_TESTS = {
+    "nn": ("test_nn",),
+    "rl": ("test_dist", "test_ppo", "test_normalize", "test_envs"),
+    "grid": ("test_market", "test_game_envs", "test_fleet", "test_dispatch", "test_matpower", "test_households"),
+    "game": ("test_game_envs", "test_world", "test_checkpoint", "test_tabular", "test_meanfield", "test_replay", "test_game"),
+    "config": ("test_game_config", "test_config_errors"),
+    "io": ("test_policy", "test_npz"),
+    "util": ("test_util",),
+    "run": ("test_runner", "test_pool", "test_sweep", "test_rundir"),
+}
+
+
+def first_tests(path):
+    """The test binaries to run first for a mutant of `path` (src/DIR/NAME.c): test_NAME, then
+    those of DIR. Only the order changes: every binary still runs unless one fails."""
+    parts = path.split("/")
+    name = os.path.splitext(parts[-1])[0]
+    near = NEAR_TESTS.get(parts[1], ()) if len(parts) > 2 else ()
+    own = ("test_" + name,)
+    if own[0] in SLOW_LAST:  # a slow binary of its own goes after the quicker ones near it
+        near, own = near, ()
+        near = tuple(n for n in near if n not in SLOW_LAST) + ("test_" + name,) + tuple(n for n in near if n in SLOW_LAST)
+    return " ".join(dict.fromkeys(own + near))
+
+
 def die(msg):
     print(f"mutate: {msg}", file=sys.stderr)
     sys.exit(2)
@@ -138,7 +167,7 @@ def kill_group(p):
             continue
 
 
-def run(cmd, cwd, log, timeout):
+def run(cmd, cwd, log, timeout, extra_env=None):
     """Run `cmd` (a shell command) in its own process group, output appended to `log`.
     Returns its exit status, or None on timeout (the whole group is killed)."""
     with open(log, "ab") as out:
@@ -148,7 +177,7 @@ def run(cmd, cwd, log, timeout):
             if STOP.is_set():
                 return None
             p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                 env=clean_env(), start_new_session=True)
+                                 env=dict(clean_env(), **(extra_env or {})), start_new_session=True)
             RUNNING.add(p)
         try:
             return p.wait(timeout=timeout)
@@ -360,7 +389,7 @@ def main():
                         report(m, "BUILT", time.time() - t, "")
                     else:
                         left = max(a.timeout - (time.time() - t), 1.0)
-                        rc = run(a.test_cmd, slot.path, log, left)
+                        rc = run(a.test_cmd, slot.path, log, left, {"MUTATE_FIRST": first_tests(m.file)})
                         if rc is None:
                             report(m, "TIMEOUT", time.time() - t, "")
                         elif rc == 0:
