@@ -176,6 +176,13 @@ Test(dist_cat, mode_is_the_most_likely_valid_action) {
     cr_expect_eq(dist_cat_mode(lp, K), 1);
     dist_cat_logsoftmax(z, mask, K, lp);
     cr_expect_eq(dist_cat_mode(lp, K), 0, "the largest logit (action 1) is masked");
+    /* Ties: SB3's mode is torch.argmax, which returns the first maximal index (its docs). */
+    const float tie[K] = {0.5f, 2.0f, -1.0f, 2.0f, 2.0f};
+    const unsigned char no1[K] = {1, 0, 1, 1, 1};
+    dist_cat_logsoftmax(tie, NULL, K, lp);
+    cr_expect_eq(dist_cat_mode(lp, K), 1, "three tied logits: the first");
+    dist_cat_logsoftmax(tie, no1, K, lp);
+    cr_expect_eq(dist_cat_mode(lp, K), 3, "the first valid one of the ties");
 }
 
 Test(dist_cat, sample_frequencies_match_probabilities_and_masked_actions_never_occur) {

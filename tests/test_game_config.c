@@ -208,6 +208,16 @@ Test(game_config, cross_field_errors_name_the_key) {
     EXPECT_ERROR("utility:\n  fixed_charge_bounds: [2, 5]\n", "utility.fixed_charge_bounds: the baseline charge");
     EXPECT_ERROR("report_days: 200\n", "report_days: must be in [1, days = 100]");
     EXPECT_ERROR("schedule: nested\nlearning: false\n", "schedule: nested needs learning: true");
+    /* The bounds themselves are valid: a report window and a leader period as long as the run
+     * (closed intervals [1, days]); one day more is not. */
+    GameConfig c;
+    char err[512];
+    cr_expect_eq(parse("days: 5\nreport_days: 5\nleader_period_days: 5\n", &c, err, sizeof err), 0, "%s", err);
+    game_config_free(&c);
+    cr_expect_eq(parse("days: 5\nreport_days: 1\nleader_period_days: 1\n", &c, err, sizeof err), 0, "%s", err);
+    game_config_free(&c);
+    EXPECT_ERROR("days: 5\nreport_days: 6\n", "report_days: must be in [1, days = 5], got 6");
+    EXPECT_ERROR("days: 5\nleader_period_days: 6\n", "leader_period_days: must be in [1, days = 5], got 6");
 }
 
 Test(game_config, overrides_and_small_configs) {

@@ -2,7 +2,10 @@
  * The followers' environment (AggEnv: prices are the beliefs, rewards the fleet's bill
  * against the bill without its battery, 3-day episodes) and the leader's (LeadEnv: one step
  * simulates a leader period of the market with the followers frozen; reward from the
- * period's EEIs and revenue), against values worked out from the model in the comments.
+ * period's EEIs and revenue), against values worked out from the model in the comments; and
+ * the game's beliefs (their start on the mean day, statistics, the reward scale they give, and
+ * their update from the real market's recorded LMPs); and which noise mode the training
+ * environments draw with.
  *
  * Every draw is made deterministic by a degenerate noise, triangular(1, 1, 1): each
  * household uses exactly shape x demand_scale_kwh, each solar unit capacity x factor.
@@ -15,6 +18,7 @@
 
 #include "config/game_config.h"
 #include "game/game.h"
+#include "game/game_internal.h" /* a game's beliefs and LMP history */
 #include "game/world.h"
 #include "testutil.h"
 
@@ -317,6 +321,149 @@ Test(game_envs, leader_env_period_reward_and_observation_by_hand) {
     lead_env_free(&e);
     for (int b = 0; b < 3; b++) ppo_free(fol[b]);
     game_shared_free(&g);
+    game_world_free(&w);
+    game_config_free(&c);
+}
+
+/* ---- which noise the training environments draw ---- */
+
+Test(game_envs, training_environments_draw_with_train_noise) {
+    /* The real market draws with `noise`, both training environments with `train_noise` [R].
+     * Here noise: per_bus (one triangular(0.8, 1.2, 1) factor per bus and group: sd
+     * sqrt(0.04/6) = 0.082) and train_noise: clt (the mean of n such factors: sd 0.082 /
+     * sqrt(n), at most 0.0047 for the 300 prosumers of bus 3). Every factor the training
+     * environments draw (energy / (shape x 16.667 kWh x households)) lies within 0.025 of 1
+     * (5.3 sd of the widest), where a per-bus factor does so with probability 1 - (1 -
+     * 0.025/0.2)^2 = 0.23 each: the 18 factors of the leader's and 24 of a follower's checked
+     * here would all pass with probability below 1e-26. */
+    GameConfig c;
+    GameWorld w;
+    char err[512];
+    cr_assert_eq(game_config_load("configs/paper.yaml", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(game_world_load(&w, &c, err, sizeof err), 0, "%s", err);
+    c.noise = HH_NOISE_PER_BUS;
+    c.train_noise = HH_NOISE_CLT;
+    GameShared g;
+    game_shared_init(&g, &c, &w);
+    for (int b = 0; b < 3; b++) g.belief_sd[b] = 1;
+    /* The leader's: followers that do not act (NULL), periods of one day (8 steps); after each
+     * of 3 environment steps its last draw (hour 7) is checked. */
+    c.leader_period_days = 1;
+    c.utility.episode_periods = 3;
+    LeadEnv e;
+    cr_assert_eq(lead_env_init(&e, &g, NULL, NULL, err, sizeof err), 0, "%s", err);
+    rng_seed(&e.rng, 5, 0);
+    float obs[12], r, act[6] = {0};
+    int term, trunc, far = 0;
+    lead_env_class.reset(&e, obs, NULL);
+    for (int k = 0; k < 3; k++) {
+        lead_env_class.step(&e, act, obs, NULL, &r, &term, &trunc);
+        for (int b = 0; b < 3; b++) {
+            double fc = e.hs.consumer_kwh[b] / (SHAPE_C[7] * 16.667 * 3000);
+            double fp = e.hs.group_kwh[b] / (SHAPE_P[7] * 16.667 * PROS[b]);
+            far += fabs(fc - 1) > 0.025 || fabs(fp - 1) > 0.025;
+            cr_expect(fc >= 0.8 && fc <= 1.2 && fp >= 0.8 && fp <= 1.2, "factors %g %g outside the noise's range", fc, fp);
+        }
+    }
+    cr_expect_eq(far, 0, "the leader's environment drew %d of 9 buses' factors beyond 0.025 of 1: not train_noise", far);
+    lead_env_free(&e);
+    /* A follower's: 24 steps of its own draws of the bus's net demand. */
+    AggEnv a;
+    memset(&a, 0, sizeof a);
+    a.g = &g;
+    a.bus = 2;
+    a.len = 24;
+    rng_seed(&a.rng, 6, 0);
+    unsigned char mask[201];
+    float act1 = 100;
+    far = 0;
+    agg_env_class_discrete.reset(&a, obs, mask);
+    for (int t = 0; t < 24; t++) {
+        double f = a.net_kwh / (SHAPE_P[a.hour] * 16.667 * PROS[2]);
+        far += fabs(f - 1) > 0.025;
+        agg_env_class_discrete.step(&a, &act1, obs, mask, &r, &term, &trunc);
+    }
+    cr_expect_eq(far, 0, "the followers' environment drew %d of 24 factors beyond 0.025 of 1: not train_noise", far);
+    game_shared_free(&g);
+    game_world_free(&w);
+    game_config_free(&c);
+}
+
+/* ---- the beliefs the followers price with ---- */
+
+/* The game's own beliefs, from outside: they start at the no-storage market's prices of the
+ * mean day and then move towards the real market's LMP of each step (SPEC 5):
+ *   b[h] <- b[h] - step (b[h] - lmp_t) / sqrt(day + 1),
+ * their statistics (mean, population sd over the day) normalise the followers' observation,
+ * and with reward_scale: auto each follower's rewards are divided by |mean net demand x mean
+ * belief| / 1000 $. Learning followers (short PPO phases) move the fleets, so the real LMPs
+ * differ from the no-storage ones; the leader keeps the baseline tariff. */
+Test(game_envs, beliefs_start_at_the_mean_day_and_follow_the_real_lmps) {
+    GameConfig c;
+    GameWorld w;
+    load(&c, &w);
+    c.days = 2;
+    c.report_days = 1;
+    c.leader_period_days = 1;
+    c.utility.learn = 0;
+    c.aggregator.train_steps = 16;
+    c.aggregator.ppo.n_steps = 16;
+    c.aggregator.ppo.batch_size = 8;
+    c.aggregator.ppo.n_epochs = 1;
+    Game *gm;
+    char err[512];
+    cr_assert_eq(game_setup(&gm, &c, &w, 4, NULL, err, sizeof err), 0, "%s", err);
+    const GameShared *g = &gm->g;
+    cr_assert(g->B == 3 && g->S == 8);
+
+    /* The mean day without batteries (the noise's mean is 1): D = sum over buses of (consumers'
+     * + prosumers' energy) / 1000 MWh, solar 60 x factor, one price lambda = 0.2 (D - S) + 4.5
+     * (the paper grid: see the leader's test above), the same at every bus. */
+    double belief[3][8], mean = 0, sd = 0;
+    for (int h = 0; h < 8; h++) {
+        double D = 0;
+        for (int b = 0; b < 3; b++) D += (SHAPE_C[h] * 16.667 * 3000 + SHAPE_P[h] * 16.667 * PROS[b]) / 1000;
+        double lambda = 0.2 * (D - 60 * SHAPE_S[h]) + 4.5;
+        for (int b = 0; b < 3; b++) belief[b][h] = lambda;
+        mean += lambda / 8;
+    }
+    for (int h = 0; h < 8; h++) sd += (belief[0][h] - mean) * (belief[0][h] - mean) / 8;
+    sd = sqrt(sd);
+    double shape_p = 0;
+    for (int h = 0; h < 8; h++) shape_p += SHAPE_P[h] / 8;
+    for (int b = 0; b < 3; b++) {
+        for (int h = 0; h < 8; h++)
+            cr_expect(tu_rel(g->belief[b * 8 + h], belief[b][h]) < 1e-9, "initial belief bus %d hour %d: %.10g, by hand %.10g",
+                      b, h, g->belief[b * 8 + h], belief[b][h]);
+        cr_expect(tu_rel(g->belief_mean[b], mean) < 1e-9, "belief mean %.10g, by hand %.10g", g->belief_mean[b], mean);
+        cr_expect(tu_rel(g->belief_sd[b], sd) < 1e-9, "belief sd %.10g, by hand %.10g", g->belief_sd[b], sd);
+        /* Mean net demand PROS x 16.667 x mean prosumer shape kWh, priced at the mean belief. */
+        double scale = PROS[b] * 16.667 * shape_p * mean / 1000;
+        cr_expect(tu_rel(g->reward_scale[b], scale) < 1e-12, "reward scale %.10g, by hand %.10g", g->reward_scale[b],
+                  scale);
+    }
+
+    /* Two days of the real market; the beliefs recomputed from the LMPs it recorded (from the
+     * game's initial beliefs, checked above to 1e-9). */
+    for (int b = 0; b < 3; b++)
+        for (int h = 0; h < 8; h++) belief[b][h] = g->belief[b * 8 + h];
+    int differ = 0;
+    for (long t = 0; t < 16; t++) {
+        game_step(gm, NULL);
+        int h = (int)(t % 8), day = (int)(t / 8);
+        for (int b = 0; b < 3; b++) {
+            double lmp = gm->lmp_rl_hist[t * 3 + b];
+            differ += fabs(lmp - gm->lmp_ns_hist[t * 3 + b]) > 1e-6;
+            belief[b][h] -= 0.9 * (belief[b][h] - lmp) / sqrt(day + 1.0);
+        }
+    }
+    cr_expect(differ > 0, "the fleets never moved a price: the test could not tell the markets apart");
+    for (int b = 0; b < 3; b++)
+        for (int h = 0; h < 8; h++)
+            cr_expect(tu_rel(g->belief[b * 8 + h], belief[b][h]) < 1e-12, "belief bus %d hour %d after two days: %.12g, "
+                      "from the recorded LMPs %.12g", b, h, g->belief[b * 8 + h], belief[b][h]);
+    cr_log_info("beliefs: %d of 48 real LMPs differ from the no-storage ones", differ);
+    game_cleanup(gm);
     game_world_free(&w);
     game_config_free(&c);
 }

@@ -201,6 +201,14 @@ Test(households, generated_from_the_grid_loads_by_hand) {
     double none[4] = {0, 0, 0, 0};
     cr_expect_eq(hh_generate_from_load(&p, rows, 3, 1000, ids, none, 4, err, sizeof err), -1);
     cr_expect(strstr(err, "no bus with load") != NULL, "%s", err);
+    /* A tie for the last household goes to the earlier bus: 999 households, 990 after the 9
+     * set aside, (247.5, 247.5, 495) -> (247, 247, 495) = 989, the one left to bus 20 (the
+     * first of the two remainders 0.5): 251, 250, 498 households. */
+    cr_assert_eq(hh_generate_from_load(&p, rows, 3, 999, ids, pd, 4, err, sizeof err), 0, "%s", err);
+    const long want_bus[3] = {251, 250, 498};
+    for (int b = 0; b < 3; b++)
+        cr_expect_eq(hh_bus_prosumers(&p, b) + p.consumers[b], want_bus[b], "bus %d: %ld households, want %ld", b,
+                     hh_bus_prosumers(&p, b) + p.consumers[b], want_bus[b]);
     hh_params_free(&p);
 }
 

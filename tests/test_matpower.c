@@ -11,6 +11,7 @@
 #include "grid/matpower.h"
 #include "testutil.h"
 #include "util/common.h"
+#include "util/fsutil.h"
 
 #define FIX "tests/data/grid/"
 
@@ -263,6 +264,40 @@ static void write_file(const char *path, const char *text) {
     cr_assert(f != NULL);
     fputs(text, f);
     fclose(f);
+}
+
+Test(matpower, branch_columns_follow_the_caseformat) {
+    /* MATPOWER's caseformat, branch columns: F_BUS T_BUS BR_R BR_X BR_B RATE_A RATE_B RATE_C
+     * TAP SHIFT BR_STATUS ANGMIN ANGMAX. The shipped cases give the three ratings equal (but
+     * ACTIVSg2000, whose RATE_B is 0): tiny3 with its first branch's ratings 100, 80, 60, tap
+     * 1.05, shift 3 degrees, and its second branch out of service. */
+    char dir[] = "/tmp/sb_caseformat_XXXXXX";
+    cr_assert(mkdtemp(dir) != NULL);
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/cols.m", dir);
+    unsigned char *buf;
+    size_t len;
+    cr_assert_eq(read_file(FIX "tiny3.m", &buf, &len, err, sizeof err), 0, "%s", err);
+    const char *row1 = "\t1\t2\t0\t0.1\t0\t100\t0\t0\t0\t0\t1\t-360\t360;";
+    const char *row2 = "\t1\t3\t0\t0.1\t0\t100\t0\t0\t0\t0\t1\t-360\t360;";
+    char *text = (char *)buf, *a = strstr(text, row1), *b = strstr(text, row2);
+    cr_assert(a && b && a < b, "tiny3.m changed: update this test");
+    char out[4096];
+    snprintf(out, sizeof out, "%.*s\t1\t2\t0.01\t0.1\t0\t100\t80\t60\t1.05\t3\t1\t-360\t360;\n"
+                              "\t1\t3\t0\t0.1\t0\t100\t0\t0\t0\t0\t0\t-360\t360;%s",
+             (int)(a - text), text, b + strlen(row2));
+    free(buf);
+    write_file(path, out);
+    GridNetwork g;
+    cr_assert_eq(grid_read_matpower(&g, path, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(g.x[0], 0.1);
+    cr_expect_eq(g.rate[0], 100.0, "RATE_A is the 6th column: got %g", g.rate[0]);
+    cr_expect_eq(g.tap[0], 1.05);
+    cr_expect_eq(g.shift[0], 3.0);
+    cr_expect(g.br_on[0] && !g.br_on[1] && g.br_on[2]);
+    grid_network_free(&g);
+    unlink(path);
+    rmdir(dir);
 }
 
 Test(gridyaml, bad_grid_yaml_is_reported_with_position) {

@@ -1,7 +1,8 @@
 /* test_ppo.c: PPO (src/rl/ppo.c) against Stable-Baselines3's loss computed by PyTorch, whole
  * updates against SB3's own PPO.train(), central finite differences of its own loss, GAE against
  * a hand calculation, learn(N) semantics, reproducibility, the Box action that is stored unclipped
- * but applied clipped, and learning the optimal policy of a masked environment.
+ * but applied clipped, learning the optimal policy of a masked environment, and the orthogonal
+ * initialisation's gains (SB3's module_gains).
  *
  * Legend: R rows in the rollout buffer, B minibatch rows, O obs size, A action floats,
  * K head width (Box: A; Discrete: n; MultiDiscrete: sum of nvec), P parameters, N envs,
@@ -1144,4 +1145,57 @@ Test(ppo_rollout, masked_rollout_stores_the_mask_each_action_was_sampled_under) 
     ppo_free(p);
     vecenv_free(&v);
     envs_destroy(envs, N);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Initialisation (SB3 ActorCriticPolicy with ortho_init)                                */
+
+/* Largest deviation of the Gram matrix of W (O, I) from gain^2 times the identity, over the
+ * smaller side: W W^T for O <= I (orthonormal rows), W^T W for O > I (orthonormal columns). */
+static double gram_error(const float *W, int O, int I, double gain) {
+    int wide = O <= I, k = wide ? O : I, len = wide ? I : O;
+    double worst = 0;
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++) {
+            double s = 0;
+            for (int e = 0; e < len; e++) {
+                double x = wide ? W[(size_t)a * I + e] : W[(size_t)e * I + a];
+                double y = wide ? W[(size_t)b * I + e] : W[(size_t)e * I + b];
+                s += x * y;
+            }
+            worst = fmax(worst, fabs(s - (a == b ? gain * gain : 0.0)) / (gain * gain));
+        }
+    return worst;
+}
+
+Test(ppo_init, orthogonal_gains_are_sb3s) {
+    /* SB3 2.3.2 ActorCriticPolicy._build with ortho_init: module_gains = {mlp_extractor:
+     * sqrt(2), action_net: 0.01, value_net: 1}, every bias 0 (init_weights); log_std starts at
+     * log_std_init. A (O, I) orthogonal_ weight times gain has W W^T = gain^2 I when O <= I and
+     * W^T W = gain^2 I when O > I. Nets [64, 64] on 5 inputs: pi 5-64-64-2, vf 5-64-64-1. */
+    PpoConfig c;
+    ppo_config_default(&c);
+    c.log_std_init = -0.5;
+    ActionSpace sp = {.kind = SPACE_BOX, .dim = 2, .low = {-1, -1}, .high = {1, 1}};
+    char err[256];
+    Ppo *p = ppo_create(&c, 5, &sp, 1, 11, err, sizeof err);
+    cr_assert(p, "%s", err);
+    const Mlp *nets[2] = {ppo_pi_net(p), ppo_vf_net(p)};
+    const float *params[2] = {ppo_pi_params(p), ppo_vf_params(p)};
+    const double head_gain[2] = {0.01, 1.0};
+    for (int k = 0; k < 2; k++) {
+        const Mlp *m = nets[k];
+        cr_assert_eq(m->n_layers, 3);
+        for (int l = 0; l < 3; l++) {
+            int I = m->sizes[l], O = m->sizes[l + 1];
+            double gain = l == 2 ? head_gain[k] : sqrt(2.0);
+            double e = gram_error(params[k] + m->w_off[l], O, I, gain);
+            cr_expect(e < 1e-5, "%s layer %d (%d, %d): Gram matrix %.3g from gain^2 I (gain %g)", k ? "vf" : "pi", l, O, I,
+                      e, gain);
+            for (int o = 0; o < O; o++) cr_expect_eq(params[k][m->b_off[l] + (size_t)o], 0.0f, "bias not 0");
+        }
+    }
+    cr_expect_eq(ppo_log_std(p)[0], -0.5f);
+    cr_expect_eq(ppo_log_std(p)[1], -0.5f);
+    ppo_free(p);
 }

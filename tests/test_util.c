@@ -1,9 +1,10 @@
 /* test_util.c: the shared utilities: RNG distributions, the YAML tree's typed getters and
- * error positions, --set overrides, and the JSON writer. */
+ * error positions, --set overrides, the JSON writer and the fingerprints' hash. */
 #include <criterion/criterion.h>
 
 #include "config/yamltree.h"
 #include "testutil.h"
+#include "util/common.h"
 #include "util/json.h"
 #include "util/rng.h"
 
@@ -125,4 +126,15 @@ Test(json, writes_nested_documents) {
     cr_expect_str_eq(buf, "{\"status\":\"optimal\",\"lmp\":[1.5, -2, 0.10000000000000001],"
                           "\"iterations\":4,\"nan\":null}");
     free(buf);
+}
+
+Test(fnv, matches_the_published_fnv1a_64_vectors) {
+    /* FNV-1a 64 (Fowler, Noll, Vo): offset basis 0xcbf29ce484222325, prime 2^40 + 2^8 + 0xb3.
+     * Vectors from the FNV authors' test suite (fnv_test_str, also in RFC draft
+     * draft-eastlake-fnv): "" -> cbf29ce484222325, "a" -> af63dc4c8601ec8c, "foobar" ->
+     * 85944171f73967e8. A chained call continues the same hash. */
+    cr_expect_eq(sb_fnv1a(SB_FNV_INIT, "", 0), 0xcbf29ce484222325ull);
+    cr_expect_eq(sb_fnv1a(SB_FNV_INIT, "a", 1), 0xaf63dc4c8601ec8cull);
+    cr_expect_eq(sb_fnv1a(SB_FNV_INIT, "foobar", 6), 0x85944171f73967e8ull);
+    cr_expect_eq(sb_fnv1a(sb_fnv1a(SB_FNV_INIT, "foo", 3), "bar", 3), 0x85944171f73967e8ull);
 }
