@@ -535,3 +535,35 @@ Test(replay, case14_replays_per_class_and_its_grid_records_resolve, .timeout = 1
     expect_caught("check_grid.py", ed, "steps.csv lmp = grid files", what);
     cr_expect_eq(sh("rm -rf %s", run), 0);
 }
+
+Test(replay, a_run_whose_tariff_falls_short_replays_its_shortfall, .timeout = 1200) {
+    /* Every other replayed run recovers its fixed cost under both tariffs, so both shortfalls are
+     * clamped to 0 and the summary could report the baseline tariff's instead of the learned
+     * one's unnoticed (a mutant did). Here the fixed cost is 150,000 $/day for the paper's
+     * 10,800 households (13.9 $ each: the baseline's uniform charge, within the bounds [0, 15],
+     * recovers it), and the learned tariff sets every class's charge itself (consumer_charge:
+     * learned) from the middle of the bounds, 7.5 $: about half the cost, so its shortfall is
+     * far from 0 and from the baseline's. check_run recomputes it from the records. */
+    char run[256], seed[300], path[400];
+    tmpdir(run, sizeof run, "short");
+    snprintf(seed, sizeof seed, "%s/seed-0", run);
+    cr_assert_eq(sh("rm -rf %s && %s train configs/paper.yaml --set days=3 --set utility.consumer_charge=learned "
+                    "--set utility.fixed_cost_per_day=150000" SMALL_PPO " --out %s",
+                    run, tu_bin(), run),
+                 0, "%s", out);
+    snprintf(path, sizeof path, "%s/summary.json", seed);
+    FILE *f = fopen(path, "r");
+    cr_assert(f != NULL, "%s", path);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    const char *k = strstr(text, "\"revenue_shortfall\"");
+    cr_assert(k != NULL, "summary.json has no revenue_shortfall");
+    double sf = strtod(strchr(k, ':') + 1, NULL);
+    cr_expect(sf > 0.2 && sf < 0.8, "the learned tariff recovers about half the fixed cost; shortfall %g", sf);
+    int rc = sh("/usr/bin/python3 tools/check_run.py %s", seed);
+    cr_expect_eq(rc, 0, "the replay disagrees with the records (exit %d):\n%s", rc, out);
+    cr_expect(strstr(out, "summary: revenue shortfall") != NULL, "the shortfall is not replayed:\n%s", out);
+    sh("rm -rf %s", run);
+}
