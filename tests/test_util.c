@@ -44,6 +44,29 @@ Test(rng, moments_match_the_distributions) {
     for (int i = 0; i < 1000; i++) cr_assert(rng_below(&r, 7) < 7);
 }
 
+Test(rng, an_asymmetric_triangular_has_its_moments_and_mass_below_the_mode) {
+    /* The game's noise is symmetric (0.8, 1.2, 1), where the two branches' widths coincide; on
+     * triangular(0, 1, mode 0.25) they do not: mean (0 + 1 + 0.25) / 3 = 5/12, variance
+     * (0 + 1 + 0.0625 - 0 - 0 - 0.25) / 18 = 0.8125 / 18, and P(t < mode) = (mode - lo) /
+     * (hi - lo) = 1/4 (the CDF at the mode). Tolerances ~6 standard errors. */
+    Rng r;
+    rng_seed(&r, 43, 0);
+    const int n = 200000;
+    double s = 0, s2 = 0;
+    int below = 0;
+    for (int i = 0; i < n; i++) {
+        double t = rng_triangular(&r, 0.0, 1.0, 0.25);
+        cr_assert(t >= 0.0 && t <= 1.0);
+        s += t;
+        s2 += t * t;
+        below += t < 0.25;
+    }
+    double mean = s / n, var = s2 / n - mean * mean, tv = 0.8125 / 18.0;
+    cr_expect(fabs(mean - 5.0 / 12.0) < 6 * sqrt(tv / n), "mean %g", mean);
+    cr_expect(fabs(var - tv) < 0.05 * tv, "variance %g, want %g", var, tv);
+    cr_expect(fabs((double)below / n - 0.25) < 6 * sqrt(0.25 * 0.75 / n), "P(t < mode) %g", (double)below / n);
+}
+
 static const char *DOC = "a: 1.5\n"
                          "n: 200_000\n"
                          "flag: true\n"
