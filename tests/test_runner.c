@@ -391,7 +391,9 @@ Test(runner, seeds_die_with_a_sigkilled_parent_and_the_resume_is_exact, .timeout
     ru_scratch(dir, sizeof dir, "orphan");
     snprintf(ref, sizeof ref, "%s/ref", dir);
     snprintf(run, sizeof run, "%s/run", dir);
-    const char *const more[] = {"--seeds", "2", "--jobs", "2", "--set", "days=5", NULL};
+    /* 9 days: the kill comes at seed 1's first checkpoint, and seed 0 must not finish first (on
+     * a loaded machine with 5 days it once did, and its orphan exited 0 before the kill). */
+    const char *const more[] = {"--seeds", "2", "--jobs", "2", "--set", "days=9", NULL};
     cr_assert_eq(ru_run(ru_train_argv("configs/paper.yaml", ref, more), NULL, out, sizeof out), 0, "%s", out);
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     snprintf(ck, sizeof ck, "%s/seed-1/checkpoint.npz", run);
