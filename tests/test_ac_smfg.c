@@ -129,28 +129,13 @@ Test(ac_smfg, phases_every_step_samples_counted_tariff_set_at_period_starts) {
     rm_rf(dir);
 }
 
-static int same_file(const char *a, const char *b) {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    char err[256];
-    if (read_file(a, &x, &nx, err, sizeof err)) return 0;
-    if (read_file(b, &y, &ny, err, sizeof err)) {
-        free(x);
-        return 0;
-    }
-    int same = nx == ny && !memcmp(x, y, nx);
-    free(x);
-    free(y);
-    return same;
-}
-
 static void expect_same_records(const char *a, const char *b, const GameResult *ra, const GameResult *rb) {
     const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv", "training.csv"};
     for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
         char pa[512], pb[512];
         path_join(pa, sizeof pa, a, files[i]);
         path_join(pb, sizeof pb, b, files[i]);
-        cr_expect(same_file(pa, pb), "%s differs between %s and %s", files[i], a, b);
+        cr_expect(tu_same_file(pa, pb), "%s differs between %s and %s", files[i], a, b);
     }
     cr_expect_eq(ra->imv_rl, rb->imv_rl);
     cr_expect_eq(ra->imv_no_storage, rb->imv_no_storage);
@@ -266,7 +251,7 @@ Test(ac_smfg, one_seed_over_mpi_ranks_is_bitwise_identical, .timeout = 900) {
             char a[512], b[512];
             snprintf(a, sizeof a, "%s/seed-0/%s", ref, files[f]);
             snprintf(b, sizeof b, "%s/seed-0/%s", dir, files[f]);
-            cr_expect(same_file(a, b), "%d ranks: %s differs", np, files[f]);
+            cr_expect(tu_same_file(a, b), "%d ranks: %s differs", np, files[f]);
         }
         rm_rf(dir);
     }

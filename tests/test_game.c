@@ -108,21 +108,6 @@ Test(game, single_loop_phase_order_over_three_days) {
     cr_expect_eq(system(cmd), 0);
 }
 
-static int same_file(const char *a, const char *b) {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    char err[256];
-    if (read_file(a, &x, &nx, err, sizeof err)) return 0;
-    if (read_file(b, &y, &ny, err, sizeof err)) {
-        free(x);
-        return 0;
-    }
-    int same = nx == ny && !memcmp(x, y, nx);
-    free(x);
-    free(y);
-    return same;
-}
-
 /* The records of two run directories are the same bytes, and so are the results. */
 static void expect_same_records(const char *a, const char *b, const GameResult *ra, const GameResult *rb) {
     const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv", "training.csv"};
@@ -130,7 +115,7 @@ static void expect_same_records(const char *a, const char *b, const GameResult *
         char pa[512], pb[512];
         path_join(pa, sizeof pa, a, files[i]);
         path_join(pb, sizeof pb, b, files[i]);
-        cr_expect(same_file(pa, pb), "%s differs between the uninterrupted and the resumed run", files[i]);
+        cr_expect(tu_same_file(pa, pb), "%s differs between the uninterrupted and the resumed run", files[i]);
     }
     cr_expect_eq(ra->imv_rl, rb->imv_rl);
     cr_expect_eq(ra->imv_no_storage, rb->imv_no_storage);

@@ -40,12 +40,6 @@ static void train(const char *launcher, const char *extra, const char *dir, int 
     cr_assert_eq(rc, 0, "%s\n%s", cmd, out);
 }
 
-static int same_file(const char *a, const char *b) {
-    char cmd[4096], out[256];
-    snprintf(cmd, sizeof cmd, "cmp -s %s %s", a, b);
-    return tu_run(cmd, out, sizeof out) == 0;
-}
-
 /* Every summary field but the wall-clock ones, compared by Python's json (an independent
  * reader): prints the differing keys. */
 static void expect_same_summary(const char *a, const char *b) {
@@ -65,11 +59,11 @@ static void expect_same_run(const char *ref, const char *dir, int seeds) {
         for (size_t f = 0; f < SB_ARRAY_LEN(files); f++) {
             snprintf(a, sizeof a, "%s/seed-%d/%s", ref, s, files[f]);
             snprintf(b, sizeof b, "%s/seed-%d/%s", dir, s, files[f]);
-            cr_expect(same_file(a, b), "%s differs from %s", b, a);
+            cr_expect(tu_same_file(a, b), "%s differs from %s", b, a);
         }
     snprintf(a, sizeof a, "%s/steps.csv", ref);
     snprintf(b, sizeof b, "%s/steps.csv", dir);
-    cr_expect(same_file(a, b), "the aggregate %s differs", b);
+    cr_expect(tu_same_file(a, b), "the aggregate %s differs", b);
     for (int s = 0; s < seeds; s++) {
         snprintf(a, sizeof a, "%s/seed-%d/summary.json", ref, s);
         snprintf(b, sizeof b, "%s/seed-%d/summary.json", dir, s);
