@@ -13,24 +13,10 @@
 #include "game/world.h"
 #include "run/mpi.h"
 #include "run/pool.h"
+#include "gametest.h"
 #include "testutil.h"
 #include "util/common.h"
 #include "util/fsutil.h"
-
-static GameWorld world_of(const GameConfig *c) {
-    GameWorld w;
-    char err[1024];
-    cr_assert_eq(game_world_load(&w, c, err, sizeof err), 0, "%s", err);
-    return w;
-}
-
-static int run_seed(const GameConfig *c, long seed, const char *dir, int resume, const GameOptions *o, GameResult *r,
-                    char *err, size_t n) {
-    GameWorld w = world_of(c);
-    int rc = game_run(c, &w, seed, dir, resume, o, r, err, n);
-    game_world_free(&w);
-    return rc;
-}
 
 /* configs/ac_smfg.yaml made small: 3 days, the leader every day, few samples per step. */
 static void small_config(GameConfig *c) {
@@ -102,7 +88,7 @@ Test(ac_smfg, phases_every_step_samples_counted_tariff_set_at_period_starts) {
     char dir[256], err[512];
     tmpdir(dir, sizeof dir, "order");
     GameResult r = {0};
-    cr_assert_eq(run_seed(&c, 0, dir, 0, &o, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 0, dir, 0, &o, &r, err, sizeof err), 0, "%s", err);
     cr_expect_str_eq(tr.log, want);
     cr_expect_eq(r.train_env_steps, 24 * (3 * 16 + 2));
     cr_expect_eq(lines_of(dir, "periods.csv"), 1 + 3);
@@ -157,16 +143,16 @@ Test(ac_smfg, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 60
     tmpdir(a, sizeof a, "full");
     tmpdir(b, sizeof b, "resumed");
     GameResult ra = {0}, rb = {0}, rc2 = {0};
-    cr_assert_eq(run_seed(&c, 3, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 3, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
     volatile int stop = 0;
     Trace tr = {.stop_at = 12, .stop = &stop};
     GameOptions o = {.trace = record, .trace_user = &tr, .stop = &stop};
-    cr_assert_eq(run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err), 1, "a stopped run returns 1 (%s)", err);
-    cr_assert_eq(run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err), 1, "a stopped run returns 1 (%s)", err);
+    cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
     expect_same_records(a, b, &ra, &rb);
     /* A learning run moved the fleets (a run of idle fleets would resume trivially). */
     cr_expect(ra.imv_rl != ra.imv_no_storage);
-    cr_assert_eq(run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
     cr_expect_eq(rc2.imv_rl, rb.imv_rl);
     game_result_free(&ra);
     game_result_free(&rb);
@@ -195,7 +181,7 @@ Test(ac_smfg, thread_count_does_not_change_a_bit, .timeout = 600) {
      * actor-critic, environment and Rng), so 1 and 2 threads give the same records. */
     GameConfig c;
     case14_config(&c);
-    GameWorld w = world_of(&c);
+    GameWorld w = gt_world_of(&c);
     cr_assert_eq(w.hh.n_bus, 11);
     char dirs[2][256], err[1024];
     GameResult r[2] = {{0}};

@@ -12,26 +12,10 @@
 #include "game/game_internal.h" /* the followers of a game set up by hand */
 #include "game/world.h"
 #include "run/pool.h"
+#include "gametest.h"
 #include "testutil.h"
 #include "util/common.h"
 #include "util/fsutil.h"
-
-/* The grid and households of c (loaded once the config is final). */
-static GameWorld world_of(const GameConfig *c) {
-    GameWorld w;
-    char err[1024];
-    cr_assert_eq(game_world_load(&w, c, err, sizeof err), 0, "%s", err);
-    return w;
-}
-
-/* One seed of c in dir; the world is loaded and freed around the run. */
-static int run_seed(const GameConfig *c, long seed, const char *dir, int resume, const GameOptions *o, GameResult *r,
-                    char *err, size_t n) {
-    GameWorld w = world_of(c);
-    int rc = game_run(c, &w, seed, dir, resume, o, r, err, n);
-    game_world_free(&w);
-    return rc;
-}
 
 /* A small, fast version of configs/paper.yaml: 3 days, the leader every day, short phases. */
 static void small_config(GameConfig *c) {
@@ -88,7 +72,7 @@ Test(game, single_loop_phase_order_over_three_days) {
     char dir[256], err[512];
     tmpdir(dir, sizeof dir, "order");
     GameResult r = {0};
-    int rc = run_seed(&c, 0, dir, 0, &o, &r, err, sizeof err);
+    int rc = gt_run_seed(&c, 0, dir, 0, &o, &r, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
     game_result_free(&r);
     game_config_free(&c);
@@ -136,18 +120,18 @@ Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) 
     tmpdir(a, sizeof a, "full");
     tmpdir(b, sizeof b, "resumed");
     GameResult ra = {0}, rb = {0};
-    cr_assert_eq(run_seed(&c, 3, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 3, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
     /* Stop after the market of step 12 (mid-period), then resume. */
     volatile int stop = 0;
     Trace tr = {.stop_at = 12, .stop = &stop};
     GameOptions o = {.trace = record, .trace_user = &tr, .stop = &stop};
-    int rc = run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err);
+    int rc = gt_run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
-    cr_assert_eq(run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
     expect_same_records(a, b, &ra, &rb);
     /* Resuming a finished run returns its results without work. */
     GameResult rc2 = {0};
-    cr_assert_eq(run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
     cr_expect_eq(rc2.imv_rl, rb.imv_rl);
     game_result_free(&ra);
     game_result_free(&rb);
@@ -212,7 +196,7 @@ Test(game, no_storage_baseline_reproduces_the_paper_imv, .timeout = 600) {
     for (int s = 0; s < c.seeds; s++) {
         GameResult r = {0};
         tmpdir(dir, sizeof dir, "norl");
-        cr_assert_eq(run_seed(&c, c.seed + s, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(gt_run_seed(&c, c.seed + s, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
         int same, same_ns;
         double imv = imv_of_records(dir, W, 3, 3, &same), imv_ns = imv_of_records(dir, W, 3, 4, &same_ns);
         cr_expect(same, "seed %d: without storage both markets clear alike: lmp and lmp_no_storage differ", s);
@@ -244,7 +228,7 @@ Test(game, gaussian_aggregators_replay_within_the_feasible_range, .timeout = 600
     char dir[256], err[512], cmd[1024], out[1 << 15];
     tmpdir(dir, sizeof dir, "gauss");
     GameResult r = {0};
-    cr_assert_eq(run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
     game_result_free(&r);
     game_config_free(&c);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tools/check_run.py %s", dir);
@@ -298,13 +282,13 @@ Test(game, nested_schedule_runs_and_resumes_bitwise, .timeout = 600) {
     tmpdir(a, sizeof a, "nested-full");
     tmpdir(b, sizeof b, "nested-resumed");
     GameResult ra = {0}, rb = {0};
-    cr_assert_eq(run_seed(&c, 5, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 5, a, 0, NULL, &ra, err, sizeof err), 0, "%s", err);
     volatile int stop = 0;
     Trace tr = {.stop_at = 9, .stop = &stop};
     GameOptions o = {.trace = record, .trace_user = &tr, .stop = &stop};
-    int rc = run_seed(&c, 5, b, 0, &o, &rb, err, sizeof err);
+    int rc = gt_run_seed(&c, 5, b, 0, &o, &rb, err, sizeof err);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
-    cr_assert_eq(run_seed(&c, 5, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(gt_run_seed(&c, 5, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
     expect_same_records(a, b, &ra, &rb);
     game_result_free(&ra);
     game_result_free(&rb);
@@ -356,7 +340,7 @@ Test(game, progress_feature_extends_the_follower_observation) {
     cr_expect_eq(game_follower_obs_dim(&c), 6);
     c.aggregator.obs_progress = 1;
     cr_expect_eq(game_follower_obs_dim(&c), 7);
-    GameWorld w = world_of(&c);
+    GameWorld w = gt_world_of(&c);
     GameShared g;
     game_shared_init(&g, &c, &w);
     g.belief_sd[0] = 1;
@@ -425,7 +409,7 @@ Test(game, progress_feature_extends_the_follower_observation) {
  * episode, from SoC 0.5, all beliefs 40 $/MWh, tariff t, reward scale 100 $. */
 static void agg_one_step(GameConfig *c, const Tariff *t, int level, double net_kwh, float *reward, int *term,
                          int *trunc) {
-    GameWorld w = world_of(c);
+    GameWorld w = gt_world_of(c);
     GameShared g;
     game_shared_init(&g, c, &w);
     for (int h = 0; h < 8; h++) g.belief[h] = 40;
@@ -501,7 +485,7 @@ Test(game, leader_action_maps_clip_and_tanh_by_hand) {
     c.utility.bounds.fixed_hi = 15;
     c.utility.action_tanh = 0;
     c.utility.consumer_charge_balancing = 0;
-    GameWorld w = world_of(&c);
+    GameWorld w = gt_world_of(&c);
     GameShared g;
     game_shared_init(&g, &c, &w);
     Tariff t;
@@ -548,7 +532,7 @@ Test(game, leader_starts_at_the_baseline_tariff_or_mid_bounds) {
         c.utility.initial_mean_baseline = start;
         double want = start ? 1.0 : 7.5;
         tmpdir(dir, sizeof dir, start ? "start-baseline" : "start-mid");
-        cr_assert_eq(run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(gt_run_seed(&c, 1, dir, 0, NULL, &r, err, sizeof err), 0, "%s", err);
         cr_expect(fabs(r.alpha_buy) < 0.001, "alpha_buy %g", r.alpha_buy);
         for (int b = 0; b < 3; b++)
             cr_expect(fabs(r.fixed_class[b] - want) < 0.45, "b%d %g vs %g", b + 1, r.fixed_class[b], want);
@@ -587,7 +571,7 @@ Test(game, balancing_consumer_charge_by_hand) {
      * [0, 0.01] and charges [0, 15]) the actions atanh(-0.6), atanh(2/7.5 - 1), atanh(6/7.5 - 1),
      * atanh(10/7.5 - 1) are alpha 0.002 and charges 2, 6, 10: the first case, 0.060173. */
     c.utility.consumer_charge_balancing = 1;
-    GameWorld w = world_of(&c);
+    GameWorld w = gt_world_of(&c);
     GameShared g;
     game_shared_init(&g, &c, &w);
     float act[6] = {-0.6931472f, -0.6931472f, -0.9359011f, -0.2027326f, 0.3465736f, 0};
@@ -623,7 +607,7 @@ Test(game, thread_count_does_not_change_a_bit, .timeout = 600) {
      * so running them on 1, 2 or 3 threads must give the same records, byte for byte. */
     GameConfig c;
     case14_config(&c);
-    GameWorld w = world_of(&c);
+    GameWorld w = gt_world_of(&c);
     cr_assert_eq(w.hh.n_bus, 11);
     char dirs[3][256], err[1024];
     GameResult r[3] = {{0}};
