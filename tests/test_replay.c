@@ -230,6 +230,24 @@ static void scale_field(const char *path, int row, int col, double factor, char 
 }
 
 /* A fresh copy of run directory src (seed-0) to edit. */
+/* summary.json's integer field `key` += delta in place; returns the field's old value. */
+static long summary_add(const char *path, const char *key, long delta) {
+    unsigned char *buf;
+    size_t len;
+    char err[256], pat[64], now[64];
+    cr_assert_eq(read_file(path, &buf, &len, err, sizeof err), 0, "%s", err);
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *k = strstr((const char *)buf, pat);
+    cr_assert(k, "%s has no %s", path, key);
+    size_t b0 = (size_t)(k - (const char *)buf) + strlen(pat);
+    long n = strtol((const char *)buf + b0, NULL, 10);
+    size_t b1 = b0 + strspn((const char *)buf + b0, "0123456789");
+    free(buf);
+    snprintf(now, sizeof now, "%ld", n + delta);
+    splice(path, b0, b1, now);
+    return n;
+}
+
 static void copy_run(const char *src, const char *dst) {
     cr_assert_eq(sh("rm -rf %s && cp -r %s %s", dst, src, dst), 0, "%s", out);
 }
@@ -437,18 +455,7 @@ Test(replay, storage_run_with_learning_replays_and_an_edited_record_fails, .time
     /* One more PPO step in the summary than the schedule runs. */
     copy_run(seed, ed);
     snprintf(path, sizeof path, "%s/summary.json", ed);
-    unsigned char *buf;
-    size_t len;
-    char err[256], now[64];
-    cr_assert_eq(read_file(path, &buf, &len, err, sizeof err), 0, "%s", err);
-    const char *k = strstr((const char *)buf, "\"train_env_steps\": ");
-    cr_assert(k);
-    size_t b0 = (size_t)(k - (const char *)buf) + strlen("\"train_env_steps\": ");
-    long n = strtol((const char *)buf + b0, NULL, 10);
-    size_t b1 = b0 + strspn((const char *)buf + b0, "0123456789");
-    free(buf);
-    snprintf(now, sizeof now, "%ld", n + 1);
-    splice(path, b0, b1, now);
+    summary_add(path, "train_env_steps", 1);
     expect_caught("check_run.py", ed, "summary: train_env_steps", "summary.json train_env_steps + 1");
     csv_free(&p.steps);
     csv_free(&p.draws);
@@ -566,4 +573,33 @@ Test(replay, a_run_whose_tariff_falls_short_replays_its_shortfall, .timeout = 12
     cr_expect_eq(rc, 0, "the replay disagrees with the records (exit %d):\n%s", rc, out);
     cr_expect(strstr(out, "summary: revenue shortfall") != NULL, "the shortfall is not replayed:\n%s", out);
     sh("rm -rf %s", run);
+}
+
+/* An overloaded grid: case14 with 120,000 households (four times the config's) asks more than its
+ * generators give at the peak hours, so some clearings use unserved energy. The replay counts
+ * those steps with its own DC-OPF and must find the run's slack_steps exactly; a count off by one
+ * in summary.json must be caught. */
+Test(replay, case14_overloaded_counts_its_slack_steps, .timeout = 600) {
+    char run[256], seed[300], ed[300], path[400];
+    tmpdir(run, sizeof run, "slack");
+    snprintf(seed, sizeof seed, "%s/seed-0", run);
+    snprintf(ed, sizeof ed, "%s/edited", run);
+    cr_assert_eq(sh("rm -rf %s && %s train configs/case14.yaml --set days=2 --set leader_period_days=1 "
+                    "--set report_days=1 --set households.from_load.households=120000" SMALL_PPO " --out %s",
+                    run, tu_bin(), run),
+                 0, "%s", out);
+    int rc = sh("/usr/bin/python3 tools/check_run.py %s", seed);
+    cr_assert_eq(rc, 0, "the replay disagrees with the records (exit %d):\n%s", rc, out);
+    cr_expect(strstr(out, "summary: slack steps"), "the slack count is not checked:\n%s", out);
+    /* the count agrees with the replay's; the scenario is meant to overload some steps, not all */
+    snprintf(path, sizeof path, "%s/summary.json", seed);
+    long slack = summary_add(path, "slack_steps", 0);
+    cr_assert(slack >= 2 && slack < 16, "the scenario must overload some of the 16 steps but not all: %ld", slack);
+    for (int u = -1; u <= 1; u += 2) {
+        copy_run(seed, ed);
+        snprintf(path, sizeof path, "%s/summary.json", ed);
+        summary_add(path, "slack_steps", u);
+        expect_caught("check_run.py", ed, "summary: slack steps", u < 0 ? "slack_steps - 1" : "slack_steps + 1");
+    }
+    cr_expect_eq(sh("rm -rf %s", run), 0);
 }
