@@ -308,14 +308,20 @@ def read_grid(path):
 
 # ---- the DC-OPF ----
 
-def _solve(K, rhs):
+def _solve(K, rhs, sv=None):
     """K x = rhs in the least-squares sense (K may be singular when the optimum is not
     unique), with two steps of iterative refinement: the KKT matrix mixes susceptances of
     thousands of MW per radian with voll, and the refinement takes the error from ~1e-9 of the
-    largest entry to rounding."""
-    x = np.linalg.lstsq(K, rhs, rcond=None)[0]
+    largest entry to rounding. sv: K's singular values when known; a K they show nonsingular
+    (the test of a unique optimum below) is solved by LU, ~10x faster than lstsq's SVD on
+    case118's ~900 x 900 systems, to the same solution after the refinement."""
+    if sv is not None and sv[-1] > 1e-12 * sv[0]:
+        step = lambda r: np.linalg.solve(K, r)
+    else:
+        step = lambda r: np.linalg.lstsq(K, r, rcond=None)[0]
+    x = step(rhs)
     for _ in range(2):
-        x = x + np.linalg.lstsq(K, rhs - K @ x, rcond=None)[0]
+        x = x + step(rhs - K @ x)
     return x
 
 
@@ -441,8 +447,9 @@ class DcOpf:
         scale_y = 1.0 + np.max(np.abs(q)) + np.max(np.abs(P)) * scale_x
         for _ in range(4 * len(h) + 10):
             K, E = self._kkt(P, A, Gm, active)
+            svk = np.linalg.svd(K, compute_uv=False)
             rhs = np.concatenate([-q, b, h[active]])
-            sol = _solve(K, rhs)
+            sol = _solve(K, rhs, svk)
             x, y = sol[:n], sol[n:]
             nu, mu = y[:A.shape[0]], y[A.shape[0]:]
             viol = Gm @ x - h
@@ -464,7 +471,6 @@ class DcOpf:
         sv = np.linalg.svd(E, compute_uv=False)
         unique = sv[-1] > 1e-10 * sv[0]
         # A nonsingular KKT matrix: the optimum itself is unique too.
-        svk = np.linalg.svd(K, compute_uv=False)
         self.primal_unique = bool(svk[-1] > 1e-12 * svk[0])
         return x, nu, mu, active, bool(unique)
 
