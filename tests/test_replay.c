@@ -229,8 +229,8 @@ static void scale_field(const char *path, int row, int col, double factor, char 
     csv_free(&c);
 }
 
-/* A fresh copy of run directory src (seed-0) to edit. */
-/* summary.json's integer field `key` += delta in place; returns the field's old value. */
+/* summary.json's integer field `key` += delta in place (0: the file as it was); returns the
+ * field's old value. */
 static long summary_add(const char *path, const char *key, long delta) {
     unsigned char *buf;
     size_t len;
@@ -248,6 +248,7 @@ static long summary_add(const char *path, const char *key, long delta) {
     return n;
 }
 
+/* A fresh copy of run directory src (seed-0) to edit. */
 static void copy_run(const char *src, const char *dst) {
     cr_assert_eq(sh("rm -rf %s && cp -r %s %s", dst, src, dst), 0, "%s", out);
 }
