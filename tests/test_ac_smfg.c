@@ -115,25 +115,6 @@ Test(ac_smfg, phases_every_step_samples_counted_tariff_set_at_period_starts) {
     rm_rf(dir);
 }
 
-static void expect_same_records(const char *a, const char *b, const GameResult *ra, const GameResult *rb) {
-    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv", "training.csv"};
-    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
-        char pa[512], pb[512];
-        path_join(pa, sizeof pa, a, files[i]);
-        path_join(pb, sizeof pb, b, files[i]);
-        cr_expect(tu_same_file(pa, pb), "%s differs between %s and %s", files[i], a, b);
-    }
-    cr_expect_eq(ra->imv_rl, rb->imv_rl);
-    cr_expect_eq(ra->imv_no_storage, rb->imv_no_storage);
-    cr_expect_eq(ra->eei_gap_learned, rb->eei_gap_learned);
-    cr_expect_eq(ra->shortfall, rb->shortfall);
-    cr_expect_eq(ra->alpha_buy, rb->alpha_buy);
-    cr_expect_eq(ra->fixed_consumer, rb->fixed_consumer);
-    cr_assert_eq(ra->n_class, rb->n_class);
-    cr_expect(!memcmp(ra->fixed_class, rb->fixed_class, (size_t)ra->n_class * sizeof(double)));
-    cr_expect_eq(ra->train_env_steps, rb->train_env_steps);
-}
-
 Test(ac_smfg, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) {
     /* Stopped after the market of step 12 (mid-period: the actor-critics' moments, their
      * environments mid-episode, their Rngs go into the checkpoint), then resumed. */
@@ -149,7 +130,7 @@ Test(ac_smfg, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 60
     GameOptions o = {.trace = record, .trace_user = &tr, .stop = &stop};
     cr_assert_eq(gt_run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err), 1, "a stopped run returns 1 (%s)", err);
     cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
-    expect_same_records(a, b, &ra, &rb);
+    gt_expect_same_records(a, b, &ra, &rb);
     /* A learning run moved the fleets (a run of idle fleets would resume trivially). */
     cr_expect(ra.imv_rl != ra.imv_no_storage);
     cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
@@ -194,7 +175,7 @@ Test(ac_smfg, thread_count_does_not_change_a_bit, .timeout = 600) {
         cr_assert_eq(game_run(&c, &w, 7, dirs[k], 0, &o, &r[k], err, sizeof err), 0, "%s", err);
         game_pool_free(pool);
     }
-    expect_same_records(dirs[0], dirs[1], &r[0], &r[1]);
+    gt_expect_same_records(dirs[0], dirs[1], &r[0], &r[1]);
     for (int k = 0; k < 2; k++) {
         rm_rf(dirs[k]);
         game_result_free(&r[k]);

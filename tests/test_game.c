@@ -92,27 +92,6 @@ Test(game, single_loop_phase_order_over_three_days) {
     cr_expect_eq(system(cmd), 0);
 }
 
-/* The records of two run directories are the same bytes, and so are the results. */
-static void expect_same_records(const char *a, const char *b, const GameResult *ra, const GameResult *rb) {
-    const char *files[] = {"steps.csv", "periods.csv", "days.csv", "hourly.csv", "draws.csv", "training.csv"};
-    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
-        char pa[512], pb[512];
-        path_join(pa, sizeof pa, a, files[i]);
-        path_join(pb, sizeof pb, b, files[i]);
-        cr_expect(tu_same_file(pa, pb), "%s differs between the uninterrupted and the resumed run", files[i]);
-    }
-    cr_expect_eq(ra->imv_rl, rb->imv_rl);
-    cr_expect_eq(ra->imv_no_storage, rb->imv_no_storage);
-    cr_expect_eq(ra->eei_gap_learned, rb->eei_gap_learned);
-    cr_expect_eq(ra->eei_gap_baseline, rb->eei_gap_baseline);
-    cr_expect_eq(ra->shortfall, rb->shortfall);
-    cr_expect_eq(ra->alpha_buy, rb->alpha_buy);
-    cr_expect_eq(ra->fixed_consumer, rb->fixed_consumer);
-    cr_assert_eq(ra->n_class, rb->n_class);
-    cr_expect(!memcmp(ra->fixed_class, rb->fixed_class, (size_t)ra->n_class * sizeof(double)));
-    cr_expect_eq(ra->train_env_steps, rb->train_env_steps);
-}
-
 Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) {
     GameConfig c;
     small_config(&c);
@@ -128,7 +107,7 @@ Test(game, stopped_mid_period_and_resumed_equals_uninterrupted, .timeout = 600) 
     int rc = gt_run_seed(&c, 3, b, 0, &o, &rb, err, sizeof err);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
     cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
-    expect_same_records(a, b, &ra, &rb);
+    gt_expect_same_records(a, b, &ra, &rb);
     /* Resuming a finished run returns its results without work. */
     GameResult rc2 = {0};
     cr_assert_eq(gt_run_seed(&c, 3, b, 1, NULL, &rc2, err, sizeof err), 0, "%s", err);
@@ -289,7 +268,7 @@ Test(game, nested_schedule_runs_and_resumes_bitwise, .timeout = 600) {
     int rc = gt_run_seed(&c, 5, b, 0, &o, &rb, err, sizeof err);
     cr_assert_eq(rc, 1, "a stopped run returns 1 (%s)", err);
     cr_assert_eq(gt_run_seed(&c, 5, b, 1, NULL, &rb, err, sizeof err), 0, "%s", err);
-    expect_same_records(a, b, &ra, &rb);
+    gt_expect_same_records(a, b, &ra, &rb);
     game_result_free(&ra);
     game_result_free(&rb);
     game_config_free(&c);
@@ -620,7 +599,7 @@ Test(game, thread_count_does_not_change_a_bit, .timeout = 600) {
         cr_assert_eq(game_run(&c, &w, 7, dirs[k], 0, &o, &r[k], err, sizeof err), 0, "%s", err);
         game_pool_free(pool);
     }
-    for (int k = 1; k < 3; k++) expect_same_records(dirs[0], dirs[k], &r[0], &r[k]);
+    for (int k = 1; k < 3; k++) gt_expect_same_records(dirs[0], dirs[k], &r[0], &r[k]);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dirs[0], dirs[1], dirs[2]);
     cr_expect_eq(system(cmd), 0);

@@ -479,19 +479,26 @@ static int seen_group(const Csv *d, int row, double v, const void *ctx) {
     return s != csv_num(d, first, 4);
 }
 
+/* configs/case14.yaml for 2 days (leader periods of a day, a report day, small PPO) with the
+ * --set arguments `extra`, trained into a fresh run[256]; seed[300] is its seed-0 and ed[300] a
+ * place for edited copies. */
+static void case14_run(const char *tag, const char *extra, char *run, char *seed, char *ed) {
+    tmpdir(run, 256, tag);
+    snprintf(seed, 300, "%s/seed-0", run);
+    snprintf(ed, 300, "%s/edited", run);
+    cr_assert_eq(sh("rm -rf %s && %s train configs/case14.yaml --set days=2 --set leader_period_days=1 "
+                    "--set report_days=1 %s" SMALL_PPO " --out %s",
+                    run, tu_bin(), extra, run),
+                 0, "%s", out);
+}
+
 Test(replay, case14_replays_per_class_and_its_grid_records_resolve, .timeout = 1200) {
     /* A MATPOWER grid (costs per hour, 3-hour steps) with households generated on its 11 load
      * buses (three income classes at each) and the case's own loads following the consumers'
      * shape: the replay recomputes each class's bills from draws.csv's group rows, and both
      * markets of every step are re-solved from the recorded loads and bounds. */
     char run[256], seed[300], ed[300], what[WHAT], path[400];
-    tmpdir(run, sizeof run, "case14");
-    snprintf(seed, sizeof seed, "%s/seed-0", run);
-    snprintf(ed, sizeof ed, "%s/edited", run);
-    cr_assert_eq(sh("rm -rf %s && %s train configs/case14.yaml --set days=2 --set leader_period_days=1 "
-                    "--set report_days=1 --set 'record=[grid]'" SMALL_PPO " --out %s",
-                    run, tu_bin(), run),
-                 0, "%s", out);
+    case14_run("case14", "--set 'record=[grid]'", run, seed, ed);
     int rc = sh("/usr/bin/python3 tools/check_grid.py %s", seed);
     cr_assert_eq(rc, 0, "the grid records disagree with an independent DC-OPF (exit %d):\n%s", rc, out);
     cr_log_info("check_grid on %s:\n%s", seed, out);
@@ -582,13 +589,7 @@ Test(replay, a_run_whose_tariff_falls_short_replays_its_shortfall, .timeout = 12
  * in summary.json must be caught. */
 Test(replay, case14_overloaded_counts_its_slack_steps, .timeout = 600) {
     char run[256], seed[300], ed[300], path[400];
-    tmpdir(run, sizeof run, "slack");
-    snprintf(seed, sizeof seed, "%s/seed-0", run);
-    snprintf(ed, sizeof ed, "%s/edited", run);
-    cr_assert_eq(sh("rm -rf %s && %s train configs/case14.yaml --set days=2 --set leader_period_days=1 "
-                    "--set report_days=1 --set households.from_load.households=120000" SMALL_PPO " --out %s",
-                    run, tu_bin(), run),
-                 0, "%s", out);
+    case14_run("slack", "--set households.from_load.households=120000", run, seed, ed);
     int rc = sh("/usr/bin/python3 tools/check_run.py %s", seed);
     cr_assert_eq(rc, 0, "the replay disagrees with the records (exit %d):\n%s", rc, out);
     cr_expect(strstr(out, "summary: slack steps"), "the slack count is not checked:\n%s", out);
